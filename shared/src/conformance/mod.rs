@@ -1,0 +1,73 @@
+//! The store conformance suite: written once, generic over the ports, run against every
+//! adapter (the embedded store here, DynamoDB on a moto server in the AWS tests).
+//!
+//! An adapter's test file calls [`crate::project_store_conformance!`] and
+//! [`crate::connection_store_conformance!`] with an async constructor; each case becomes
+//! its own `#[tokio::test]`, so a failure names the property that broke.
+
+mod connections;
+mod fixtures;
+mod projects;
+
+pub use connections::*;
+pub use fixtures::*;
+pub use projects::*;
+
+/// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
+/// function returning the store; the calling crate needs `tokio` with `macros`.
+#[macro_export]
+macro_rules! project_store_conformance {
+    ($make:path) => {
+        $crate::conformance_cases!(
+            $make;
+            create_writes_meta_input_and_first_event,
+            create_is_atomic_when_the_id_is_taken,
+            create_with_a_conflicting_key_writes_nothing,
+            same_key_same_body_replays_the_same_project,
+            idempotency_keys_are_per_owner,
+            an_expired_idempotency_record_is_not_replayed,
+            step_commit_mints_the_next_seq_and_updates_meta,
+            a_repeated_commit_is_already_done,
+            the_same_logical_event_written_twice_gets_one_seq,
+            a_commit_in_the_wrong_state_is_rejected_and_writes_nothing,
+            a_terminal_project_accepts_no_commit,
+            the_happy_path_emits_exactly_the_documented_events,
+            seq_is_gapless_under_sixteen_concurrent_writers,
+            listing_pages_newest_first_and_only_the_owners,
+            a_tampered_or_foreign_cursor_is_rejected,
+            get_project_is_scoped_to_the_owner,
+            the_first_artifact_wins,
+            events_after_pages_in_seq_order,
+            commits_to_a_missing_project_are_not_found,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per connection-store property.
+#[macro_export]
+macro_rules! connection_store_conformance {
+    ($make:path) => {
+        $crate::conformance_cases!(
+            $make;
+            connections_round_trip,
+            subscriptions_are_listed_per_project_and_idempotent,
+            subscribing_a_missing_connection_is_not_found,
+            deleting_a_connection_removes_its_subscriptions,
+            unsubscribe_removes_one_subscription,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_cases {
+    ($make:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = ::std::sync::Arc::new($make().await);
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,44 @@
+use super::StoreError;
+use crate::clock::Timestamp;
+use crate::ids::{ConnectionId, Owner, ProjectId};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A WebSocket connection (the Connections table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub connection_id: ConnectionId,
+    pub owner: Owner,
+    /// Where pushes for this connection go (the management API endpoint).
+    pub endpoint: String,
+    pub connected_at: Timestamp,
+    /// The projects it follows, kept here so `$disconnect` can remove every `SUB#` item.
+    pub subscriptions: Vec<ProjectId>,
+    /// Epoch seconds after which the record may be dropped (API Gateway's 2 h limit).
+    pub ttl: i64,
+}
+
+/// Connections and their subscriptions. A subscription is a `SUB#<connection>` item in
+/// the project's partition (found by the broadcaster) mirrored in the connection record
+/// (found by `$disconnect`).
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn put_connection(&self, connection: ConnectionRecord) -> Result<(), StoreError>;
+
+    async fn get_connection(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<ConnectionRecord>, StoreError>;
+
+    /// Removes the connection and all its subscriptions. Removing a missing one is fine.
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError>;
+
+    /// Adds a subscription; `NotFound` if the connection is gone. Returns how many
+    /// projects the connection now follows. Subscribing twice is a no-op.
+    async fn subscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<usize, StoreError>;
+
+    async fn unsubscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<(), StoreError>;
+
+    /// The connections following `project` (strongly consistent).
+    async fn subscribers(&self, project: &ProjectId) -> Result<Vec<ConnectionId>, StoreError>;
+}

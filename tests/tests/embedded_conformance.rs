@@ -1,0 +1,28 @@
+//! The shared store conformance suite against the embedded store, durable and in-memory.
+
+use shared::embedded::EmbeddedStore;
+
+mod durable {
+    use super::*;
+
+    /// A durable (fsync'd) store in a fresh directory under cargo's test scratch space.
+    async fn make() -> EmbeddedStore {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("conformance-{}", shared::ProjectId::generate()));
+        EmbeddedStore::open(&dir).expect("open the embedded store")
+    }
+
+    shared::project_store_conformance!(make);
+    shared::connection_store_conformance!(make);
+}
+
+mod in_memory {
+    use super::*;
+
+    async fn make() -> EmbeddedStore {
+        EmbeddedStore::in_memory().expect("open an in-memory store")
+    }
+
+    shared::project_store_conformance!(make);
+    shared::connection_store_conformance!(make);
+}
