@@ -94,8 +94,7 @@ static IBAN: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b([A-Z]{2})(\d{2})((?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b"));
 static CARD: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d(?:[ \-]?\d){12,18}\b"));
 static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
-static UK_NINO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"));
+static UK_NINO: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"));
 static LABELLED_ID: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(ssn|social security(?: number| no\.?)?|national (?:id|identity|insurance)(?: number| no\.?)?|passport(?: number| no\.?)?|tax id|tin|nino|personnummer|bsn|dni|nif|aadhaar|id number)(\s*(?:is|:|#|no\.?)?\s*)([A-Z0-9][A-Z0-9\-]{4,18}[A-Z0-9])\b",
@@ -106,7 +105,7 @@ static IPV4: LazyLock<Regex> =
 static IPV6_CANDIDATE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%[0-9a-z]+)?"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\+?(?:\(\d{1,5}\)[ .\-]?)?\d{1,5}(?:[ .\-]\(?\d{1,5}\)?){1,6}|\+\d{8,15}")
+    re(r"\+?(?:\(\d{1,5}\)[ .\-]?)?\d{1,5}(?:[ .\-]\(?\d{1,6}\)?){1,6}|\+\d{8,15}")
 });
 
 const IBAN_COUNTRIES: &str = "AD AE AL AT AZ BA BE BG BH BR BY CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK PL PS PT QA RO RS SA SC SE SI SK SM ST SV TL TN TR UA VA VG XK";
@@ -115,11 +114,9 @@ const IBAN_COUNTRIES: &str = "AD AE AL AT AZ BA BE BG BH BR BY CH CR CY CZ DE DK
 pub fn redact_text(text: &str, report: &mut RedactionReport) -> String {
     let mut out = text.to_string();
     out = replace(&out, &URL_USERINFO, PiiKind::UrlCredentials, report, |c| {
-        Some(format!(
-            "{}{}@",
-            &c[1],
-            PiiKind::UrlCredentials.placeholder()
-        ))
+        // Already redacted: leave it, so redaction is idempotent.
+        (!c[2].starts_with("[REDACTED"))
+            .then(|| format!("{}{}@", &c[1], PiiKind::UrlCredentials.placeholder()))
     });
     out = replace(
         &out,
@@ -127,11 +124,8 @@ pub fn redact_text(text: &str, report: &mut RedactionReport) -> String {
         PiiKind::UrlCredentials,
         report,
         |c| {
-            Some(format!(
-                "{}{}",
-                &c[1],
-                PiiKind::UrlCredentials.placeholder()
-            ))
+            (!c[2].starts_with("[REDACTED"))
+                .then(|| format!("{}{}", &c[1], PiiKind::UrlCredentials.placeholder()))
         },
     );
     out = replace(&out, &EMAIL, PiiKind::Email, report, |_| {
@@ -282,7 +276,12 @@ fn redact_phones(text: &str, report: &mut RedactionReport) -> String {
             .split(|c: char| c.is_ascii_digit() || c == '+')
             .filter(|s| !s.is_empty())
             .count();
-        let plausible = (9..=15).contains(&digits)
+        // SSN-shaped (3-2-4) is never a phone: a valid one was redacted as an id already.
+        let ssn_shaped = SSN
+            .find(candidate)
+            .is_some_and(|s| s.len() == candidate.len());
+        let plausible = !ssn_shaped
+            && (9..=15).contains(&digits)
             && (candidate.starts_with('+') || separators >= 2)
             && !glued_before
             && !glued_after;

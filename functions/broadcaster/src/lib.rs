@@ -1,1 +1,2 @@
-
+//! The broadcaster: pushes each committed event to every connection subscribed to its
+//! project, in seq order per connection.

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need, then runs
+# every crate's tests. This is the README's test command and what CI runs after lint.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# Tests must never reach real AWS (DESIGN.md §8): dummy credentials, no instance metadata.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+
+cargo test --workspace --all-features --locked
