@@ -8,4 +8,6 @@ cd "$(dirname "$0")/../.."
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
+bash infra/scripts/lint-asl.sh
+
 cargo test --workspace --all-features --locked
