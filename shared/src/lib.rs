@@ -5,6 +5,7 @@
 //! `embedded` (the local database) here, `aws` (DynamoDB, Step Functions, API Gateway
 //! management) behind its own feature. Domain code never names an AWS SDK type.
 
+pub mod analysis;
 pub mod clock;
 pub mod cursor;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod items;
 pub mod pii;
 pub mod ports;
 pub mod project;
+pub mod step;
 pub mod telemetry;
 pub mod transition;
 

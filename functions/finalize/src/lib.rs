@@ -1,1 +1,35 @@
-//! The finalize step: records the outcome of a run, COMPLETED or FAILED with its reason.
+//! The finalize step: records the run's outcome — COMPLETED, or FAILED with the error
+//! that ended it (the `$.error` Step Functions' Catch put there).
+
+use shared::ports::{CommitOutcome, ProjectStore};
+use shared::project::ErrorInfo;
+use shared::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
+use shared::transition::Transition;
+
+pub async fn handle<S: ProjectStore + ?Sized>(store: &S, req: StepRequest) -> Result<StepResponse, StepFailure> {
+    let transition = match req.outcome {
+        Some(Outcome::Completed) => Transition::Completed,
+        Some(Outcome::Failed) => Transition::Failed { error: failure_reason(req.error.as_ref()) },
+        None => return Err(StepFailure::new(FailureKind::Invalid, "finalize needs an outcome (COMPLETED or FAILED)")),
+    };
+    let outcome = store.commit_step(req.commit(transition)).await?;
+    Ok(StepResponse {
+        project_id: req.project_id,
+        artifact_type: None,
+        already_done: outcome == CommitOutcome::AlreadyDone,
+    })
+}
+
+/// The reason a person reads: the step's own message when it sent one (the Cause of a
+/// function error is a JSON object with `errorMessage`), else the error name.
+fn failure_reason(error: Option<&CaughtError>) -> ErrorInfo {
+    let Some(error) = error else {
+        return ErrorInfo::new("ZeroToShip.Unknown", "the run failed without an error description");
+    };
+    let message = serde_json::from_str::<serde_json::Value>(&error.cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| if error.cause.is_empty() { format!("the run failed with {}", error.error) } else { error.cause.clone() });
+    ErrorInfo::new(error.error.clone(), message)
+}

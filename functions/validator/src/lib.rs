@@ -1,2 +1,32 @@
-//! The validator step: scores and critiques the idea, stores its artifact, and commits
-//! the step's progress through the project state machine.
+//! The validator step: scores and critiques the idea (the analysis engine), stores the
+//! `validation_report` artifact and records the step's progress. Generic over the store;
+//! `main.rs` wires it to DynamoDB on Lambda, the local stack calls it in process.
+
+use shared::analysis::{AnalysisEngine, EngineError, VALIDATION_ARTIFACT, ValidationInput};
+use shared::ports::ProjectStore;
+use shared::project::StepName;
+use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
+
+pub async fn handle<S: ProjectStore + ?Sized>(
+    store: &S,
+    engine: &dyn AnalysisEngine,
+    req: StepRequest,
+) -> Result<StepResponse, StepFailure> {
+    run_step(store, StepName::Validator, &req, |ctx| async move {
+        let report = engine
+            .validate(&ValidationInput { input: &ctx.input.input, redaction: &ctx.input.redaction })
+            .await
+            .map_err(engine_failure)?;
+        Ok(Produced {
+            artifact_type: VALIDATION_ARTIFACT.into(),
+            content: serde_json::to_value(report).map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?,
+        })
+    })
+    .await
+}
+
+/// An engine's failure as the state machine sees it.
+pub fn engine_failure(e: EngineError) -> StepFailure {
+    let kind = if e.transient { FailureKind::Transient } else { FailureKind::Invalid };
+    StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
+}

@@ -1,0 +1,237 @@
+//! The wire format of the API: what clients get, separate from how the store keeps it.
+
+use serde::{Deserialize, Serialize};
+use shared::clock;
+use shared::project::{Artifact, ProjectMeta, ProjectView, StepRun};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// The create body (see the limits in the README).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateProjectBody {
+    /// 1–120 characters.
+    pub name: String,
+    /// Up to 5,000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Up to 2,000 characters.
+    #[serde(default)]
+    pub hypothesis: Option<String>,
+    /// Up to 10 labels of 1–80 characters.
+    #[serde(default)]
+    pub target_avatars: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Links {
+    #[serde(rename = "self")]
+    pub self_: String,
+    pub status: String,
+    pub events: String,
+    pub websocket: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub project_id: String,
+    pub state: String,
+    pub progress: u8,
+    pub links: Links,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&shared::project::ErrorInfo> for ErrorView {
+    fn from(e: &shared::project::ErrorInfo) -> Self {
+        ErrorView { code: e.code.clone(), message: e.message.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    pub project_id: String,
+    pub state: String,
+    pub progress: u8,
+    pub current_step: Option<String>,
+    pub attempts: u32,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorView>,
+}
+
+impl From<&ProjectMeta> for Status {
+    fn from(m: &ProjectMeta) -> Self {
+        Status {
+            project_id: m.project_id.to_string(),
+            state: m.state.to_string(),
+            progress: m.progress,
+            current_step: m.current_step.map(|s| s.to_string()),
+            attempts: m.attempts(),
+            updated_at: clock::format(&m.updated_at),
+            error: m.error.as_ref().map(ErrorView::from),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Summary {
+    pub project_id: String,
+    pub name: String,
+    pub state: String,
+    pub progress: u8,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&ProjectMeta> for Summary {
+    fn from(m: &ProjectMeta) -> Self {
+        Summary {
+            project_id: m.project_id.to_string(),
+            name: m.name.clone(),
+            state: m.state.to_string(),
+            progress: m.progress,
+            created_at: clock::format(&m.created_at),
+            updated_at: clock::format(&m.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectList {
+    pub projects: Vec<Summary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttemptErrorView {
+    pub attempt: u32,
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+    pub at: String,
+}
+
+/// One step's run history: attempts, timing, errors.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepRunView {
+    pub status: String,
+    pub attempts: u32,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    pub errors: Vec<AttemptErrorView>,
+}
+
+impl From<&StepRun> for StepRunView {
+    fn from(r: &StepRun) -> Self {
+        StepRunView {
+            status: serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            attempts: r.attempts,
+            started_at: clock::format(&r.started_at),
+            finished_at: r.finished_at.as_ref().map(clock::format),
+            duration_ms: r.duration_ms,
+            errors: r
+                .errors
+                .iter()
+                .map(|e| AttemptErrorView {
+                    attempt: e.attempt,
+                    code: e.error.code.clone(),
+                    message: e.error.message.clone(),
+                    retryable: e.retryable,
+                    at: clock::format(&e.at),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ArtifactView {
+    pub artifact_type: String,
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+}
+
+impl From<&Artifact> for ArtifactView {
+    fn from(a: &Artifact) -> Self {
+        ArtifactView { artifact_type: a.artifact_type.clone(), created_at: clock::format(&a.created_at), content: a.content.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InputView {
+    pub name: String,
+    pub description: String,
+    pub hypothesis: String,
+    pub target_avatars: Vec<String>,
+    /// What PII redaction removed: kinds and counts.
+    #[schema(value_type = Object)]
+    pub redaction: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    #[serde(flatten)]
+    pub status: Status,
+    pub name: String,
+    pub created_at: String,
+    pub input: InputView,
+    /// Keyed by step: `validator`, `advisory`.
+    pub artifacts: BTreeMap<String, ArtifactView>,
+    /// Keyed by step.
+    pub run_history: BTreeMap<String, StepRunView>,
+}
+
+impl From<&ProjectView> for Project {
+    fn from(v: &ProjectView) -> Self {
+        let m = &v.meta;
+        Project {
+            status: Status::from(m),
+            name: m.name.clone(),
+            created_at: clock::format(&m.created_at),
+            input: InputView {
+                name: v.input.input.name.clone(),
+                description: v.input.input.description.clone(),
+                hypothesis: v.input.input.hypothesis.clone(),
+                target_avatars: v.input.input.target_avatars.clone(),
+                redaction: serde_json::to_value(&v.input.redaction).unwrap_or_default(),
+            },
+            artifacts: v.artifacts.iter().map(|a| (a.step.to_string(), ArtifactView::from(a))).collect(),
+            run_history: m.runs.iter().map(|(step, run)| (step.to_string(), StepRunView::from(run))).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventList {
+    pub project_id: String,
+    /// Events in seq order, each as pushed on the WebSocket.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    /// The highest seq returned (or `after` when none): pass it as `after` next time.
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub checks: BTreeMap<String, String>,
+}
+
+/// The error envelope every failure uses.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorEnvelope {
+    #[schema(value_type = Object)]
+    pub error: serde_json::Value,
+    pub request_id: String,
+}
