@@ -98,7 +98,10 @@ pub struct StepFailure {
 
 impl StepFailure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        StepFailure { kind, message: message.into() }
+        StepFailure {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// The stable error type name the state machine matches on.
@@ -125,10 +128,12 @@ impl From<StoreError> for StepFailure {
         let kind = match &err {
             StoreError::Unavailable(_) => FailureKind::Transient,
             StoreError::NotFound => FailureKind::Invalid,
-            StoreError::Transition(_) | StoreError::AlreadyExists | StoreError::IdempotencyConflict => {
-                FailureKind::Conflict
+            StoreError::Transition(_)
+            | StoreError::AlreadyExists
+            | StoreError::IdempotencyConflict => FailureKind::Conflict,
+            StoreError::InvalidCursor | StoreError::Backend(_) | StoreError::Corrupt(_) => {
+                FailureKind::Internal
             }
-            StoreError::InvalidCursor | StoreError::Backend(_) | StoreError::Corrupt(_) => FailureKind::Internal,
         };
         StepFailure::new(kind, err.to_string())
     }
@@ -151,7 +156,12 @@ pub struct Produced {
 /// Runs one attempt of a working step: record the start, produce the artifact, store it
 /// (first write wins), record success — or record the failure and return it. Every write
 /// is idempotent, so a redelivered or retried invocation changes nothing twice.
-pub async fn run_step<S, F, Fut>(store: &S, step: StepName, req: &StepRequest, produce: F) -> Result<StepResponse, StepFailure>
+pub async fn run_step<S, F, Fut>(
+    store: &S,
+    step: StepName,
+    req: &StepRequest,
+    produce: F,
+) -> Result<StepResponse, StepFailure>
 where
     S: ProjectStore + ?Sized,
     F: FnOnce(StepContext) -> Fut,
@@ -159,30 +169,63 @@ where
 {
     let attempt = req.attempt();
     let started = Instant::now();
-    let done = StepResponse { project_id: req.project_id.clone(), artifact_type: None, already_done: true };
-    if let CommitOutcome::AlreadyDone = store.commit_step(req.commit(Transition::StepStarted { step, attempt })).await? {
+    let done = StepResponse {
+        project_id: req.project_id.clone(),
+        artifact_type: None,
+        already_done: true,
+    };
+    if let CommitOutcome::AlreadyDone = store
+        .commit_step(req.commit(Transition::StepStarted { step, attempt }))
+        .await?
+    {
         // Either this very attempt was delivered twice, or the step already succeeded.
-        if store.get_meta(&req.project_id).await?.is_some_and(|m| step_succeeded(&m, step)) {
+        if store
+            .get_meta(&req.project_id)
+            .await?
+            .is_some_and(|m| step_succeeded(&m, step))
+        {
             return Ok(done);
         }
     }
     let result = async {
-        let meta = store.get_meta(&req.project_id).await?.ok_or(StoreError::NotFound)?;
-        let input = store.get_input(&req.project_id).await?.ok_or(StoreError::NotFound)?;
+        let meta = store
+            .get_meta(&req.project_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let input = store
+            .get_input(&req.project_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let previous = match step.previous() {
-            Some(prev) => Some(store.get_artifact(&req.project_id, prev).await?.ok_or_else(|| {
-                StepFailure::new(FailureKind::Conflict, format!("the {prev} artifact is missing"))
-            })?),
+            Some(prev) => Some(
+                store
+                    .get_artifact(&req.project_id, prev)
+                    .await?
+                    .ok_or_else(|| {
+                        StepFailure::new(
+                            FailureKind::Conflict,
+                            format!("the {prev} artifact is missing"),
+                        )
+                    })?,
+            ),
             None => None,
         };
-        let produced = produce(StepContext { meta, input, previous }).await?;
+        let produced = produce(StepContext {
+            meta,
+            input,
+            previous,
+        })
+        .await?;
         let artifact = Artifact {
             step,
             artifact_type: produced.artifact_type,
             content: produced.content,
             created_at: clock::now(),
         };
-        let artifact_type = match store.put_artifact(&req.project_id, artifact.clone()).await? {
+        let artifact_type = match store
+            .put_artifact(&req.project_id, artifact.clone())
+            .await?
+        {
             PutArtifactOutcome::Stored => artifact.artifact_type,
             PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
         };
@@ -223,5 +266,7 @@ where
 }
 
 fn step_succeeded(meta: &ProjectMeta, step: StepName) -> bool {
-    meta.runs.get(&step).is_some_and(|r| r.status == crate::project::StepStatus::Succeeded)
+    meta.runs
+        .get(&step)
+        .is_some_and(|r| r.status == crate::project::StepStatus::Succeeded)
 }

@@ -1,1 +1,200 @@
+//! Helpers for the end-to-end tests: a local stack on an ephemeral port, a small HTTP
+//! client, and a WebSocket client that reads JSON messages with a deadline.
 
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zts::faults::FaultRule;
+use zts::{DataLocation, RunningStack, StackConfig};
+
+/// How long a test waits for any one message before failing.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub async fn stack_with(faults: Vec<FaultRule>, ws_queue_capacity: usize) -> RunningStack {
+    let mut config = StackConfig::new("127.0.0.1:0".parse().unwrap(), DataLocation::InMemory);
+    config.faults = faults;
+    config.ws_queue_capacity = ws_queue_capacity;
+    zts::start(config).await.expect("the stack starts")
+}
+
+pub async fn stack() -> RunningStack {
+    stack_with(Vec::new(), 1_024).await
+}
+
+pub fn idea(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Independent bookkeepers spend 6 hours a month chasing receipts; we automate the chase.",
+        "hypothesis": "At least 20% of 50 bookkeepers will pre-order at $29/month within 2 weeks.",
+        "target_avatars": ["independent bookkeeper"],
+    })
+}
+
+pub struct Http {
+    pub base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(stack: &RunningStack) -> Http {
+        Http {
+            base: stack.http_url(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// (status, JSON body or Null)
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a project and returns its id.
+    pub async fn create(&self, body: &Value) -> String {
+        let (status, created) = self
+            .post_raw("/api/v1/projects", "application/json", body.to_string())
+            .await;
+        assert_eq!(status, 202, "create answered {status}: {created}");
+        created["project_id"]
+            .as_str()
+            .expect("a project id")
+            .to_string()
+    }
+
+    /// Polls the status until the state is terminal.
+    pub async fn wait_terminal(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (_, status) = self.get(&format!("/api/v1/projects/{id}/status")).await;
+            if matches!(status["state"].as_str(), Some("COMPLETED" | "FAILED")) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} never finished: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub struct Ws {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Ws {
+    pub async fn connect(url: &str) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket connect");
+        Ws { stream }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.stream
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn subscribe(&mut self, project: &str, after_seq: u64) {
+        self.send(json!({"action": "subscribe", "project_id": project, "after_seq": after_seq}))
+            .await;
+    }
+
+    /// The next JSON message, or `None` if the server closed the connection.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a message in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(serde_json::from_str(text.as_str()).expect("JSON"));
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Messages up to and including the first one `stop` accepts.
+    pub async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some(m) = self.next().await {
+            let done = stop(&m);
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+        panic!("the connection closed before the expected message; got {out:?}");
+    }
+
+    /// Messages until `project`'s run ends (its COMPLETED or FAILED status).
+    pub async fn until_terminal(&mut self, project: &str) -> Vec<Value> {
+        self.until(|m| is_terminal(m, project)).await
+    }
+
+    /// The close frame's code and reason, reading (and discarding) what comes before it.
+    pub async fn close_reason(&mut self) -> Option<(u16, String)> {
+        loop {
+            match tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a close in time")
+            {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Some((frame.code.into(), frame.reason.to_string()));
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
+
+pub fn is_terminal(m: &Value, project: &str) -> bool {
+    m["project_id"] == project
+        && m["event"] == "status_update"
+        && matches!(m["state"].as_str(), Some("COMPLETED" | "FAILED"))
+}
+
+/// The (seq, kind) of each event of `project` in `messages`.
+pub fn seqs_of(messages: &[Value], project: &str) -> Vec<u64> {
+    messages
+        .iter()
+        .filter(|m| m["project_id"] == project && m["seq"].is_u64())
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect()
+}

@@ -1,7 +1,9 @@
 //! The advisory step: turns the validator's critique into recommendations, experiments,
 //! risks and a go / pivot / stop call, stored as the `advisory_plan` artifact.
 
-use shared::analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, EngineError, ValidationReport};
+use shared::analysis::{
+    ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, EngineError, ValidationReport,
+};
 use shared::ports::ProjectStore;
 use shared::project::StepName;
 use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
@@ -12,22 +14,38 @@ pub async fn handle<S: ProjectStore + ?Sized>(
     req: StepRequest,
 ) -> Result<StepResponse, StepFailure> {
     run_step(store, StepName::Advisory, &req, |ctx| async move {
-        let previous = ctx.previous.as_ref().ok_or_else(|| StepFailure::new(FailureKind::Conflict, "the validation report is missing"))?;
-        let report: ValidationReport = serde_json::from_value(previous.content.clone())
-            .map_err(|e| StepFailure::new(FailureKind::Invalid, format!("the validation report is unreadable: {e}")))?;
+        let previous = ctx.previous.as_ref().ok_or_else(|| {
+            StepFailure::new(FailureKind::Conflict, "the validation report is missing")
+        })?;
+        let report: ValidationReport =
+            serde_json::from_value(previous.content.clone()).map_err(|e| {
+                StepFailure::new(
+                    FailureKind::Invalid,
+                    format!("the validation report is unreadable: {e}"),
+                )
+            })?;
         let plan = engine
-            .advise(&AdvisoryInput { meta: &ctx.meta, input: &ctx.input.input, report: &report })
+            .advise(&AdvisoryInput {
+                meta: &ctx.meta,
+                input: &ctx.input.input,
+                report: &report,
+            })
             .await
             .map_err(engine_failure)?;
         Ok(Produced {
             artifact_type: ADVISORY_ARTIFACT.into(),
-            content: serde_json::to_value(plan).map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?,
+            content: serde_json::to_value(plan)
+                .map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?,
         })
     })
     .await
 }
 
 fn engine_failure(e: EngineError) -> StepFailure {
-    let kind = if e.transient { FailureKind::Transient } else { FailureKind::Invalid };
+    let kind = if e.transient {
+        FailureKind::Transient
+    } else {
+        FailureKind::Invalid
+    };
     StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
 }

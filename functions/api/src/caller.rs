@@ -17,7 +17,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
-            envelope_error::Rejection(AppError::new(ErrorCode::Unauthorized, "send an API key in x-api-key or Authorization: Bearer"))
+            envelope_error::Rejection(AppError::new(
+                ErrorCode::Unauthorized,
+                "send an API key in x-api-key or Authorization: Bearer",
+            ))
         })
     }
 }

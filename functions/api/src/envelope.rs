@@ -9,6 +9,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::{AppError, ErrorCode};
 
+/// Marks a response the envelope must pass as it is, even with an error status: a
+/// readiness answer's checks, or a protocol that has its own error shape (the local
+/// gateway's Management API answers as API Gateway does).
+#[derive(Debug, Clone, Copy)]
+pub struct Verbatim;
+
 /// A handler's error. Rendered by [`envelope`], which knows the request id.
 #[derive(Debug)]
 pub struct Failure(pub AppError);
@@ -21,7 +27,12 @@ impl From<AppError> for Failure {
 
 impl From<shared::ports::StoreError> for Failure {
     fn from(e: shared::ports::StoreError) -> Self {
-        if !matches!(e, shared::ports::StoreError::NotFound | shared::ports::StoreError::InvalidCursor | shared::ports::StoreError::IdempotencyConflict) {
+        if !matches!(
+            e,
+            shared::ports::StoreError::NotFound
+                | shared::ports::StoreError::InvalidCursor
+                | shared::ports::StoreError::IdempotencyConflict
+        ) {
             tracing::error!(error = %e, "store failure");
         }
         Failure(AppError::from(e))
@@ -30,7 +41,9 @@ impl From<shared::ports::StoreError> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let mut res = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response();
+        let mut res = StatusCode::from_u16(self.0.status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response();
         res.extensions_mut().insert(self.0);
         res
     }
@@ -39,11 +52,17 @@ impl IntoResponse for Failure {
 pub type Result<T> = std::result::Result<T, Failure>;
 
 pub async fn unknown_route() -> Failure {
-    Failure(AppError::new(ErrorCode::NotFound, "no such route; see /openapi.json for the API"))
+    Failure(AppError::new(
+        ErrorCode::NotFound,
+        "no such route; see /openapi.json for the API",
+    ))
 }
 
 pub async fn method_not_allowed() -> Failure {
-    Failure(AppError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method; see /openapi.json"))
+    Failure(AppError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept that method; see /openapi.json",
+    ))
 }
 
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -54,14 +73,36 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The error a bare status (from a layer or a rejection) stands for.
 fn error_for_status(status: StatusCode) -> AppError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {} bytes", shared::input::limits::BODY_MAX_BYTES)),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"),
-        StatusCode::METHOD_NOT_ALLOWED => AppError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the body is larger than {} bytes",
+                shared::input::limits::BODY_MAX_BYTES
+            ),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as application/json",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::new(
+            ErrorCode::MethodNotAllowed,
+            "this route does not accept that method",
+        ),
         StatusCode::NOT_FOUND => AppError::new(ErrorCode::NotFound, "not found"),
-        StatusCode::UNAUTHORIZED => AppError::new(ErrorCode::Unauthorized, "authentication required"),
-        StatusCode::TOO_MANY_REQUESTS => AppError::new(ErrorCode::RateLimited, "too many requests; retry later"),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => AppError::new(ErrorCode::Unavailable, "the service is busy; retry shortly"),
-        s if s.is_client_error() => AppError::new(ErrorCode::InvalidParameter, "the request is not valid"),
+        StatusCode::UNAUTHORIZED => {
+            AppError::new(ErrorCode::Unauthorized, "authentication required")
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            AppError::new(ErrorCode::RateLimited, "too many requests; retry later")
+        }
+        StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::REQUEST_TIMEOUT
+        | StatusCode::GATEWAY_TIMEOUT => {
+            AppError::new(ErrorCode::Unavailable, "the service is busy; retry shortly")
+        }
+        s if s.is_client_error() => {
+            AppError::new(ErrorCode::InvalidParameter, "the request is not valid")
+        }
         _ => AppError::internal(),
     }
 }
@@ -74,12 +115,14 @@ pub async fn envelope(req: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_string();
     let mut res = next.run(req).await;
-    if res.extensions().get::<crate::routes::health::ReadinessBody>().is_some() {
+    if res.extensions().get::<Verbatim>().is_some() {
         return res;
     }
     let error = match res.extensions_mut().remove::<AppError>() {
         Some(e) => e,
-        None if res.status().is_client_error() || res.status().is_server_error() => error_for_status(res.status()),
+        None if res.status().is_client_error() || res.status().is_server_error() => {
+            error_for_status(res.status())
+        }
         None => return res,
     };
     render(&error, &request_id, res)
@@ -94,9 +137,14 @@ fn render(error: &AppError, request_id: &str, original: Response) -> Response {
     let (mut parts, _) = original.into_parts();
     parts.status = status;
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(seconds) = error.retry_after {
-        parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     Response::from_parts(parts, Body::from(body))
 }

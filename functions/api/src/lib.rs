@@ -42,13 +42,24 @@ pub fn router(api: Api) -> Router {
         .route("/health", get(routes::health::live))
         .route("/health/ready", get(routes::health::ready))
         .route("/openapi.json", get(routes::health::openapi))
-        .route("/api/v1/projects", get(routes::projects::list).post(routes::projects::create))
+        .route(
+            "/api/v1/projects",
+            get(routes::projects::list).post(routes::projects::create),
+        )
         .route("/api/v1/projects/{id}", get(routes::projects::get))
-        .route("/api/v1/projects/{id}/status", get(routes::projects::status))
-        .route("/api/v1/projects/{id}/events", get(routes::projects::events))
+        .route(
+            "/api/v1/projects/{id}/status",
+            get(routes::projects::status),
+        )
+        .route(
+            "/api/v1/projects/{id}/events",
+            get(routes::projects::events),
+        )
         .fallback(envelope::unknown_route)
         .method_not_allowed_fallback(envelope::method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(shared::input::limits::BODY_MAX_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            shared::input::limits::BODY_MAX_BYTES,
+        ))
         .with_state(state)
 }
 

@@ -47,7 +47,10 @@ pub struct ErrorView {
 
 impl From<&shared::project::ErrorInfo> for ErrorView {
     fn from(e: &shared::project::ErrorInfo) -> Self {
-        ErrorView { code: e.code.clone(), message: e.message.clone() }
+        ErrorView {
+            code: e.code.clone(),
+            message: e.message.clone(),
+        }
     }
 }
 
@@ -133,7 +136,10 @@ pub struct StepRunView {
 impl From<&StepRun> for StepRunView {
     fn from(r: &StepRun) -> Self {
         StepRunView {
-            status: serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            status: serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             attempts: r.attempts,
             started_at: clock::format(&r.started_at),
             finished_at: r.finished_at.as_ref().map(clock::format),
@@ -163,7 +169,11 @@ pub struct ArtifactView {
 
 impl From<&Artifact> for ArtifactView {
     fn from(a: &Artifact) -> Self {
-        ArtifactView { artifact_type: a.artifact_type.clone(), created_at: clock::format(&a.created_at), content: a.content.clone() }
+        ArtifactView {
+            artifact_type: a.artifact_type.clone(),
+            created_at: clock::format(&a.created_at),
+            content: a.content.clone(),
+        }
     }
 }
 
@@ -205,8 +215,16 @@ impl From<&ProjectView> for Project {
                 target_avatars: v.input.input.target_avatars.clone(),
                 redaction: serde_json::to_value(&v.input.redaction).unwrap_or_default(),
             },
-            artifacts: v.artifacts.iter().map(|a| (a.step.to_string(), ArtifactView::from(a))).collect(),
-            run_history: m.runs.iter().map(|(step, run)| (step.to_string(), StepRunView::from(run))).collect(),
+            artifacts: v
+                .artifacts
+                .iter()
+                .map(|a| (a.step.to_string(), ArtifactView::from(a)))
+                .collect(),
+            run_history: m
+                .runs
+                .iter()
+                .map(|(step, run)| (step.to_string(), StepRunView::from(run)))
+                .collect(),
         }
     }
 }

@@ -24,7 +24,11 @@ pub struct Delivery {
 
 /// Pushes `event` to its project's subscribers. Only reading the subscribers can fail the
 /// call (and then the stream record is retried); push failures are counted, not raised.
-pub async fn broadcast<C, P>(connections: &C, pusher: &P, event: &Event) -> Result<Delivery, StoreError>
+pub async fn broadcast<C, P>(
+    connections: &C,
+    pusher: &P,
+    event: &Event,
+) -> Result<Delivery, StoreError>
 where
     C: ConnectionStore + ?Sized,
     P: EventPusher + ?Sized,
@@ -41,7 +45,9 @@ where
                     .await
                     .ok()
                     .flatten()
-                    .is_some_and(|c| (clock::now() - c.connected_at).num_seconds() < YOUNG_CONNECTION_SECONDS);
+                    .is_some_and(|c| {
+                        (clock::now() - c.connected_at).num_seconds() < YOUNG_CONNECTION_SECONDS
+                    });
                 if young {
                     delivery.failed += 1;
                 } else if let Err(e) = connections.delete_connection(&connection).await {

@@ -6,11 +6,21 @@ use shared::project::ErrorInfo;
 use shared::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
 use shared::transition::Transition;
 
-pub async fn handle<S: ProjectStore + ?Sized>(store: &S, req: StepRequest) -> Result<StepResponse, StepFailure> {
+pub async fn handle<S: ProjectStore + ?Sized>(
+    store: &S,
+    req: StepRequest,
+) -> Result<StepResponse, StepFailure> {
     let transition = match req.outcome {
         Some(Outcome::Completed) => Transition::Completed,
-        Some(Outcome::Failed) => Transition::Failed { error: failure_reason(req.error.as_ref()) },
-        None => return Err(StepFailure::new(FailureKind::Invalid, "finalize needs an outcome (COMPLETED or FAILED)")),
+        Some(Outcome::Failed) => Transition::Failed {
+            error: failure_reason(req.error.as_ref()),
+        },
+        None => {
+            return Err(StepFailure::new(
+                FailureKind::Invalid,
+                "finalize needs an outcome (COMPLETED or FAILED)",
+            ));
+        }
     };
     let outcome = store.commit_step(req.commit(transition)).await?;
     Ok(StepResponse {
@@ -24,12 +34,25 @@ pub async fn handle<S: ProjectStore + ?Sized>(store: &S, req: StepRequest) -> Re
 /// function error is a JSON object with `errorMessage`), else the error name.
 fn failure_reason(error: Option<&CaughtError>) -> ErrorInfo {
     let Some(error) = error else {
-        return ErrorInfo::new("ZeroToShip.Unknown", "the run failed without an error description");
+        return ErrorInfo::new(
+            "ZeroToShip.Unknown",
+            "the run failed without an error description",
+        );
     };
     let message = serde_json::from_str::<serde_json::Value>(&error.cause)
         .ok()
-        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| if error.cause.is_empty() { format!("the run failed with {}", error.error) } else { error.cause.clone() });
+        .unwrap_or_else(|| {
+            if error.cause.is_empty() {
+                format!("the run failed with {}", error.error)
+            } else {
+                error.cause.clone()
+            }
+        });
     ErrorInfo::new(error.error.clone(), message)
 }

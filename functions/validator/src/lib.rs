@@ -14,12 +14,16 @@ pub async fn handle<S: ProjectStore + ?Sized>(
 ) -> Result<StepResponse, StepFailure> {
     run_step(store, StepName::Validator, &req, |ctx| async move {
         let report = engine
-            .validate(&ValidationInput { input: &ctx.input.input, redaction: &ctx.input.redaction })
+            .validate(&ValidationInput {
+                input: &ctx.input.input,
+                redaction: &ctx.input.redaction,
+            })
             .await
             .map_err(engine_failure)?;
         Ok(Produced {
             artifact_type: VALIDATION_ARTIFACT.into(),
-            content: serde_json::to_value(report).map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?,
+            content: serde_json::to_value(report)
+                .map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?,
         })
     })
     .await
@@ -27,6 +31,10 @@ pub async fn handle<S: ProjectStore + ?Sized>(
 
 /// An engine's failure as the state machine sees it.
 pub fn engine_failure(e: EngineError) -> StepFailure {
-    let kind = if e.transient { FailureKind::Transient } else { FailureKind::Invalid };
+    let kind = if e.transient {
+        FailureKind::Transient
+    } else {
+        FailureKind::Invalid
+    };
     StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
 }

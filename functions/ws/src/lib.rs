@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use shared::clock;
 use shared::ids::{ConnectionId, Owner, ProjectId};
-use shared::ports::{ConnectionRecord, ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
+use shared::ports::{
+    ConnectionRecord, ConnectionStore, EventPusher, ProjectStore, PushError, StoreError,
+};
 
 /// How many projects one connection may follow.
 pub const MAX_SUBSCRIPTIONS: usize = 10;
@@ -34,10 +36,17 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ServerMessage {
-    ReplayComplete { project_id: ProjectId, last_seq: u64 },
-    Unsubscribed { project_id: ProjectId },
+    ReplayComplete {
+        project_id: ProjectId,
+        last_seq: u64,
+    },
+    Unsubscribed {
+        project_id: ProjectId,
+    },
     Pong,
-    Error { error: WsError },
+    Error {
+        error: WsError,
+    },
 }
 
 impl ServerMessage {
@@ -56,29 +65,52 @@ pub struct WsError {
 
 impl WsError {
     fn new(code: &str, message: impl Into<String>) -> Self {
-        WsError { code: code.into(), message: message.into() }
+        WsError {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
 /// Parses a client message; every refusal says what was wrong and what is accepted.
 pub fn parse(text: &str) -> Result<ClientMessage, WsError> {
     if text.len() > MAX_CLIENT_MESSAGE_BYTES {
-        return Err(WsError::new("message_too_large", format!("messages are at most {MAX_CLIENT_MESSAGE_BYTES} bytes")));
+        return Err(WsError::new(
+            "message_too_large",
+            format!("messages are at most {MAX_CLIENT_MESSAGE_BYTES} bytes"),
+        ));
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| WsError::new("malformed_json", format!("the message is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        WsError::new(
+            "malformed_json",
+            format!("the message is not valid JSON: {e}"),
+        )
+    })?;
     match value.get("action").and_then(|a| a.as_str()) {
         Some("subscribe" | "unsubscribe" | "ping") => {}
         Some(other) => {
-            return Err(WsError::new("unknown_action", format!("unknown action {other:?}; use subscribe, unsubscribe or ping")));
+            return Err(WsError::new(
+                "unknown_action",
+                format!("unknown action {other:?}; use subscribe, unsubscribe or ping"),
+            ));
         }
-        None => return Err(WsError::new("invalid_message", "a message needs an \"action\": subscribe, unsubscribe or ping")),
+        None => {
+            return Err(WsError::new(
+                "invalid_message",
+                "a message needs an \"action\": subscribe, unsubscribe or ping",
+            ));
+        }
     }
     serde_json::from_value(value).map_err(|e| WsError::new("invalid_message", format!("{e}")))
 }
 
 /// `$connect`: records the connection for its owner.
-pub async fn connect<C: ConnectionStore + ?Sized>(connections: &C, id: &ConnectionId, owner: &Owner, endpoint: &str) -> Result<(), StoreError> {
+pub async fn connect<C: ConnectionStore + ?Sized>(
+    connections: &C,
+    id: &ConnectionId,
+    owner: &Owner,
+    endpoint: &str,
+) -> Result<(), StoreError> {
     let now = clock::now();
     connections
         .put_connection(ConnectionRecord {
@@ -93,7 +125,10 @@ pub async fn connect<C: ConnectionStore + ?Sized>(connections: &C, id: &Connecti
 }
 
 /// `$disconnect`: removes the connection and every subscription it had.
-pub async fn disconnect<C: ConnectionStore + ?Sized>(connections: &C, id: &ConnectionId) -> Result<(), StoreError> {
+pub async fn disconnect<C: ConnectionStore + ?Sized>(
+    connections: &C,
+    id: &ConnectionId,
+) -> Result<(), StoreError> {
     connections.delete_connection(id).await
 }
 
@@ -118,7 +153,13 @@ impl From<PushError> for Fatal {
 
 /// Handles one client message. Client mistakes are answered with an error frame and
 /// `Ok`; only store or push failures are `Err`.
-pub async fn on_message<P, C, E>(projects: &P, connections: &C, pusher: &E, id: &ConnectionId, text: &str) -> Result<(), Fatal>
+pub async fn on_message<P, C, E>(
+    projects: &P,
+    connections: &C,
+    pusher: &E,
+    id: &ConnectionId,
+    text: &str,
+) -> Result<(), Fatal>
 where
     P: ProjectStore + ?Sized,
     C: ConnectionStore + ?Sized,
@@ -141,16 +182,25 @@ where
             connections.unsubscribe(id, &project_id).await?;
             reply(ServerMessage::Unsubscribed { project_id }).await?;
         }
-        ClientMessage::Subscribe { project_id, after_seq } => {
+        ClientMessage::Subscribe {
+            project_id,
+            after_seq,
+        } => {
             let owned = match ProjectId::parse(&project_id) {
-                Some(pid) => projects.get_meta(&pid).await?.filter(|m| m.owner == connection.owner).map(|_| pid),
+                Some(pid) => projects
+                    .get_meta(&pid)
+                    .await?
+                    .filter(|m| m.owner == connection.owner)
+                    .map(|_| pid),
                 None => None,
             };
             // Someone else's project is "not found", exactly like a missing one.
             let Some(project_id) = owned else {
                 return Ok(reply(not_found()).await?);
             };
-            if connection.subscriptions.len() >= MAX_SUBSCRIPTIONS && !connection.subscriptions.contains(&project_id) {
+            if connection.subscriptions.len() >= MAX_SUBSCRIPTIONS
+                && !connection.subscriptions.contains(&project_id)
+            {
                 return Ok(reply(ServerMessage::Error {
                     error: WsError::new("too_many_subscriptions", format!("a connection may follow at most {MAX_SUBSCRIPTIONS} projects; unsubscribe from one first")),
                 })
@@ -161,7 +211,9 @@ where
             connections.subscribe(id, &project_id).await?;
             let mut last_seq = after_seq;
             loop {
-                let page = projects.events_after(&project_id, last_seq, REPLAY_PAGE).await?;
+                let page = projects
+                    .events_after(&project_id, last_seq, REPLAY_PAGE)
+                    .await?;
                 for event in &page {
                     pusher.push(id, &event.to_json()).await?;
                     last_seq = event.seq;
@@ -170,12 +222,18 @@ where
                     break;
                 }
             }
-            reply(ServerMessage::ReplayComplete { project_id, last_seq }).await?;
+            reply(ServerMessage::ReplayComplete {
+                project_id,
+                last_seq,
+            })
+            .await?;
         }
     }
     Ok(())
 }
 
 fn not_found() -> ServerMessage {
-    ServerMessage::Error { error: WsError::new("not_found", "no such project (or it is not yours)") }
+    ServerMessage::Error {
+        error: WsError::new("not_found", "no such project (or it is not yours)"),
+    }
 }

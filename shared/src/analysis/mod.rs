@@ -11,9 +11,9 @@ mod text;
 
 pub use report::*;
 
+use crate::input::ProjectInput;
 use crate::pii::RedactionReport;
 use crate::project::ProjectMeta;
-use crate::input::ProjectInput;
 use async_trait::async_trait;
 
 /// Why an engine could not answer.

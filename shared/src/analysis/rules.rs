@@ -8,47 +8,249 @@ pub const ENGINE: &str = "zts-rules";
 pub const ENGINE_VERSION: &str = "1.0.0";
 
 const PROBLEM_WORDS: &[&str] = &[
-    "problem", "pain", "struggl", "frustrat", "hard to", "difficult", "waste", "costly", "expensive",
-    "slow", "manual", "tedious", "can't", "cannot", "unable", "lose", "losing", "miss", "error-prone",
-    "time-consuming", "hours", "stress", "confus", "overwhelm",
+    "problem",
+    "pain",
+    "struggl",
+    "frustrat",
+    "hard to",
+    "difficult",
+    "waste",
+    "costly",
+    "expensive",
+    "slow",
+    "manual",
+    "tedious",
+    "can't",
+    "cannot",
+    "unable",
+    "lose",
+    "losing",
+    "miss",
+    "error-prone",
+    "time-consuming",
+    "hours",
+    "stress",
+    "confus",
+    "overwhelm",
 ];
-const GENERIC_AVATARS: &[&str] = &["everyone", "anyone", "people", "users", "customers", "consumers", "everybody", "all", "the public", "businesses", "companies"];
+const GENERIC_AVATARS: &[&str] = &[
+    "everyone",
+    "anyone",
+    "people",
+    "users",
+    "customers",
+    "consumers",
+    "everybody",
+    "all",
+    "the public",
+    "businesses",
+    "companies",
+];
 const BEHAVIOUR_WORDS: &[&str] = &[
-    "pay", "buy", "purchase", "sign up", "signup", "subscribe", "use", "switch", "book", "download",
-    "pre-order", "preorder", "join", "return", "refer", "adopt", "install", "upgrade", "order", "enrol", "enroll", "register", "convert",
+    "pay",
+    "buy",
+    "purchase",
+    "sign up",
+    "signup",
+    "subscribe",
+    "use",
+    "switch",
+    "book",
+    "download",
+    "pre-order",
+    "preorder",
+    "join",
+    "return",
+    "refer",
+    "adopt",
+    "install",
+    "upgrade",
+    "order",
+    "enrol",
+    "enroll",
+    "register",
+    "convert",
 ];
-const THRESHOLD_WORDS: &[&str] = &["%", "percent", "at least", "more than", "over ", "out of", "per ", ">", "≥", "or more", "within"];
+const THRESHOLD_WORDS: &[&str] = &[
+    "%",
+    "percent",
+    "at least",
+    "more than",
+    "over ",
+    "out of",
+    "per ",
+    ">",
+    "≥",
+    "or more",
+    "within",
+];
 const TIMEFRAME_WORDS: &[&str] = &["day", "week", "month", "quarter", "year", "within"];
 const BENEFIT_WORDS: &[&str] = &[
-    "save", "faster", "cheaper", "reduce", "cut ", "increase", "improve", "without", "instead of",
-    "automat", "in minutes", "in seconds", "less time", "more revenue", "avoid", "eliminat", "simplif", "easier",
+    "save",
+    "faster",
+    "cheaper",
+    "reduce",
+    "cut ",
+    "increase",
+    "improve",
+    "without",
+    "instead of",
+    "automat",
+    "in minutes",
+    "in seconds",
+    "less time",
+    "more revenue",
+    "avoid",
+    "eliminat",
+    "simplif",
+    "easier",
 ];
 const EVIDENCE_WORDS: &[&str] = &[
-    "interview", "survey", "waitlist", "wait list", "pre-order", "preorder", "pilot", "letter of intent",
-    "loi", "paying customer", "revenue", "talked to", "spoke with", "spoke to", "signed up", "beta", "traction", "users already", "customers already", "mrr",
+    "interview",
+    "survey",
+    "waitlist",
+    "wait list",
+    "pre-order",
+    "preorder",
+    "pilot",
+    "letter of intent",
+    "loi",
+    "paying customer",
+    "revenue",
+    "talked to",
+    "spoke with",
+    "spoke to",
+    "signed up",
+    "beta",
+    "traction",
+    "users already",
+    "customers already",
+    "mrr",
 ];
 const DIFFERENTIATION_WORDS: &[&str] = &[
-    "unlike", "compared to", "competitor", "alternative", "existing", "instead of", "currently use",
-    "today they", "spreadsheet", "incumbent", "only ", "first ", "better than", "cheaper than", "versus", " vs",
+    "unlike",
+    "compared to",
+    "competitor",
+    "alternative",
+    "existing",
+    "instead of",
+    "currently use",
+    "today they",
+    "spreadsheet",
+    "incumbent",
+    "only ",
+    "first ",
+    "better than",
+    "cheaper than",
+    "versus",
+    " vs",
 ];
-const FOCUS_WORDS: &[&str] = &["mvp", "start with", "first ", "pilot", "one city", "niche", "initially", "begin with", "single", "prototype", "beta"];
+const FOCUS_WORDS: &[&str] = &[
+    "mvp",
+    "start with",
+    "first ",
+    "pilot",
+    "one city",
+    "niche",
+    "initially",
+    "begin with",
+    "single",
+    "prototype",
+    "beta",
+];
 const SPRAWL_WORDS: &[&str] = &[
-    "everyone", "entire world", "global", "worldwide", "all industries", "every industry", "everything",
-    "all-in-one", "super app", "revolutioni", "disrupt", "billion users", "replace all",
+    "everyone",
+    "entire world",
+    "global",
+    "worldwide",
+    "all industries",
+    "every industry",
+    "everything",
+    "all-in-one",
+    "super app",
+    "revolutioni",
+    "disrupt",
+    "billion users",
+    "replace all",
 ];
 
 /// (domain, keywords, what to manage)
 const REGULATED: &[(&str, &[&str], &str)] = &[
-    ("health", &["patient", "medical", "diagnos", "clinic", "therapy", "therapist", "drug", "medication", "hipaa", "health record", "symptom", "mental health", "hospital", "prescri"],
-     "health data and medical claims are regulated (HIPAA/GDPR special category, medical-device rules)"),
-    ("finance", &["loan", "lending", "credit", "invest", "bank", "payment", "crypto", "insurance", "trading", "wallet", "mortgage", "financial advice", "money transfer"],
-     "financial services need licences or a licensed partner (KYC/AML, consumer-credit, securities rules)"),
-    ("children", &["child", "children", "kids", "minor", "under 13", "teen", "toddler", "k-12", "pupil", "schoolchildren"],
-     "children's data needs verifiable parental consent (COPPA, GDPR-K) and age-appropriate design"),
-    ("personal_data", &["biometric", "facial recognition", "location tracking", "track location", "surveillance", "genetic", "dna"],
-     "sensitive personal data needs explicit consent, minimisation and a DPIA"),
-    ("gambling_alcohol", &["gambling", "betting", "casino", "alcohol", "cannabis", "tobacco", "vape"],
-     "age-restricted products need age verification and local licences"),
+    (
+        "health",
+        &[
+            "patient",
+            "medical",
+            "diagnos",
+            "clinic",
+            "therapy",
+            "therapist",
+            "drug",
+            "medication",
+            "hipaa",
+            "health record",
+            "symptom",
+            "mental health",
+            "hospital",
+            "prescri",
+        ],
+        "health data and medical claims are regulated (HIPAA/GDPR special category, medical-device rules)",
+    ),
+    (
+        "finance",
+        &[
+            "loan",
+            "lending",
+            "credit",
+            "invest",
+            "bank",
+            "payment",
+            "crypto",
+            "insurance",
+            "trading",
+            "wallet",
+            "mortgage",
+            "financial advice",
+            "money transfer",
+        ],
+        "financial services need licences or a licensed partner (KYC/AML, consumer-credit, securities rules)",
+    ),
+    (
+        "children",
+        &[
+            "child",
+            "children",
+            "kids",
+            "minor",
+            "under 13",
+            "teen",
+            "toddler",
+            "k-12",
+            "pupil",
+            "schoolchildren",
+        ],
+        "children's data needs verifiable parental consent (COPPA, GDPR-K) and age-appropriate design",
+    ),
+    (
+        "personal_data",
+        &[
+            "biometric",
+            "facial recognition",
+            "location tracking",
+            "track location",
+            "surveillance",
+            "genetic",
+            "dna",
+        ],
+        "sensitive personal data needs explicit consent, minimisation and a DPIA",
+    ),
+    (
+        "gambling_alcohol",
+        &[
+            "gambling", "betting", "casino", "alcohol", "cannabis", "tobacco", "vape",
+        ],
+        "age-restricted products need age verification and local licences",
+    ),
 ];
 
 /// Weights of the scored criteria, in percent (they add up to 100).
@@ -73,11 +275,19 @@ struct Scored {
 }
 
 fn strength(text: impl Into<String>, evidence: Option<String>) -> Finding {
-    Finding { kind: FindingKind::Strength, text: text.into(), evidence }
+    Finding {
+        kind: FindingKind::Strength,
+        text: text.into(),
+        evidence,
+    }
 }
 
 fn gap(text: impl Into<String>) -> Finding {
-    Finding { kind: FindingKind::Gap, text: text.into(), evidence: None }
+    Finding {
+        kind: FindingKind::Gap,
+        text: text.into(),
+        evidence: None,
+    }
 }
 
 fn clamp(points: i32) -> u8 {
@@ -86,7 +296,9 @@ fn clamp(points: i32) -> u8 {
 
 fn is_generic(avatar: &str) -> bool {
     let lower = avatar.to_lowercase();
-    GENERIC_AVATARS.iter().any(|g| lower == *g || lower == format!("{g}s"))
+    GENERIC_AVATARS
+        .iter()
+        .any(|g| lower == *g || lower == format!("{g}s"))
 }
 
 impl RuleEngine {
@@ -116,12 +328,17 @@ impl RuleEngine {
                 points += 3;
                 findings.push(strength("The pain is quantified.", Some(q)));
             }
-            None => findings.push(gap("Quantify the pain (hours lost, money spent, how often it happens).")),
+            None => findings.push(gap(
+                "Quantify the pain (hours lost, money spent, how often it happens).",
+            )),
         }
         if words < 25 {
             findings.push(gap(format!("The description has {words} words; a reader needs the situation, the pain and today's workaround.")));
         }
-        Scored { score: clamp(points), findings }
+        Scored {
+            score: clamp(points),
+            findings,
+        }
     }
 
     fn customer(&self, avatars: &[String], all: &Doc) -> Scored {
@@ -136,23 +353,47 @@ impl RuleEngine {
             findings.push(gap("No target avatars: name the first customer precisely (role, situation, where you can reach them)."));
         }
         for generic in avatars.iter().filter(|a| is_generic(a)) {
-            findings.push(gap(format!("\"{}\" is not a customer segment; narrow it to people who feel the pain most.", quote(generic))));
+            findings.push(gap(format!(
+                "\"{}\" is not a customer segment; narrow it to people who feel the pain most.",
+                quote(generic)
+            )));
         }
-        let qualified: Vec<&&String> = specific.iter().filter(|a| a.split_whitespace().count() >= 2 || a.contains('_')).collect();
+        let qualified: Vec<&&String> = specific
+            .iter()
+            .filter(|a| a.split_whitespace().count() >= 2 || a.contains('_'))
+            .collect();
         if !qualified.is_empty() {
             points += 2;
-            findings.push(strength("The avatars are qualified, not generic.", Some(quote(&qualified.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")))));
+            findings.push(strength(
+                "The avatars are qualified, not generic.",
+                Some(quote(
+                    &qualified
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )),
+            ));
         }
-        if let Some(q) = all.quantified(&["aged", "age", "year", "employee", "staff", "team", "-person", "clinic", "store", "shop", "firm", "agenc", "freelanc", "parent", "owner", "manager"]) {
+        if let Some(q) = all.quantified(&[
+            "aged", "age", "year", "employee", "staff", "team", "-person", "clinic", "store",
+            "shop", "firm", "agenc", "freelanc", "parent", "owner", "manager",
+        ]) {
             points += 2;
-            findings.push(strength("The segment is sized or qualified with numbers.", Some(q)));
+            findings.push(strength(
+                "The segment is sized or qualified with numbers.",
+                Some(q),
+            ));
         } else if !specific.is_empty() {
             findings.push(gap("Qualify the segment (size, age, team size, budget) so you know whom to interview first."));
         }
         if specific.iter().any(|a| all.has_any(&[&a.to_lowercase()])) {
             points += 1;
         }
-        Scored { score: clamp(points), findings }
+        Scored {
+            score: clamp(points),
+            findings,
+        }
     }
 
     fn hypothesis(&self, hyp: &Doc, avatars: &[String]) -> Scored {
@@ -163,18 +404,38 @@ impl RuleEngine {
         }
         let mut points = 1;
         let who = avatars.iter().any(|a| hyp.has_any(&[&a.to_lowercase()]))
-            || hyp.has_any(&["parent", "owner", "manager", "founder", "student", "teacher", "developer", "nurse", "doctor", "freelanc", "team", "user", "customer", "buyer", "shopper"]);
+            || hyp.has_any(&[
+                "parent",
+                "owner",
+                "manager",
+                "founder",
+                "student",
+                "teacher",
+                "developer",
+                "nurse",
+                "doctor",
+                "freelanc",
+                "team",
+                "user",
+                "customer",
+                "buyer",
+                "shopper",
+            ]);
         if who {
             points += 2;
         } else {
-            findings.push(gap("The hypothesis does not say who: name the avatar it is about."));
+            findings.push(gap(
+                "The hypothesis does not say who: name the avatar it is about.",
+            ));
         }
         match hyp.quote_any(BEHAVIOUR_WORDS) {
             Some(q) => {
                 points += 2;
                 findings.push(strength("It names a behaviour you can observe.", Some(q)));
             }
-            None => findings.push(gap("Name an observable behaviour (pay, sign up, switch, pre-order), not an opinion.")),
+            None => findings.push(gap(
+                "Name an observable behaviour (pay, sign up, switch, pre-order), not an opinion.",
+            )),
         }
         match hyp.quantified(&[]) {
             Some(q) => {
@@ -183,17 +444,26 @@ impl RuleEngine {
                 if hyp.has_any(THRESHOLD_WORDS) {
                     points += 2;
                 } else {
-                    findings.push(gap("Add a pass/fail threshold (\"at least 5% of visitors\")."));
+                    findings.push(gap(
+                        "Add a pass/fail threshold (\"at least 5% of visitors\").",
+                    ));
                 }
             }
-            None => findings.push(gap("Make the outcome measurable with a number and a threshold.")),
+            None => findings.push(gap(
+                "Make the outcome measurable with a number and a threshold.",
+            )),
         }
         if hyp.has_any(TIMEFRAME_WORDS) {
             points += 1;
         } else {
-            findings.push(gap("Add a time box (\"within 2 weeks\") so the test can fail."));
+            findings.push(gap(
+                "Add a time box (\"within 2 weeks\") so the test can fail.",
+            ));
         }
-        Scored { score: clamp(points), findings }
+        Scored {
+            score: clamp(points),
+            findings,
+        }
     }
 
     fn value(&self, all: &Doc) -> Scored {
@@ -212,7 +482,10 @@ impl RuleEngine {
         } else if points > 0 {
             findings.push(gap("Quantify the benefit (\"saves 5 hours a week\")."));
         }
-        Scored { score: clamp(points), findings }
+        Scored {
+            score: clamp(points),
+            findings,
+        }
     }
 
     fn evidence(&self, all: &Doc) -> Scored {
@@ -225,9 +498,14 @@ impl RuleEngine {
                     points += 4;
                     findings.push(strength("The evidence is counted.", Some(q)));
                 } else {
-                    findings.push(gap("Count the evidence (how many interviews, sign-ups, pre-orders)."));
+                    findings.push(gap(
+                        "Count the evidence (how many interviews, sign-ups, pre-orders).",
+                    ));
                 }
-                Scored { score: clamp(points), findings }
+                Scored {
+                    score: clamp(points),
+                    findings,
+                }
             }
             None => {
                 findings.push(gap("No evidence of demand yet: interviews, a waitlist, pre-orders or a pilot would show people want this."));
@@ -240,9 +518,15 @@ impl RuleEngine {
         let mut findings = Vec::new();
         match all.quote_any(DIFFERENTIATION_WORDS) {
             Some(q) => {
-                findings.push(strength("It positions itself against today's alternatives.", Some(q)));
+                findings.push(strength(
+                    "It positions itself against today's alternatives.",
+                    Some(q),
+                ));
                 let points = 5 + 2 * all.count_any(DIFFERENTIATION_WORDS).min(2) as i32;
-                Scored { score: clamp(points), findings }
+                Scored {
+                    score: clamp(points),
+                    findings,
+                }
             }
             None => {
                 findings.push(gap("Say what customers use today (a competitor, a spreadsheet, nothing) and why they would switch."));
@@ -260,7 +544,11 @@ impl RuleEngine {
         }
         if let Some(q) = all.quote_any(SPRAWL_WORDS) {
             points -= 3 + all.count_any(SPRAWL_WORDS).min(2) as i32;
-            findings.push(Finding { kind: FindingKind::Gap, text: "The scope is very broad; pick one segment and one job to start.".into(), evidence: Some(q) });
+            findings.push(Finding {
+                kind: FindingKind::Gap,
+                text: "The scope is very broad; pick one segment and one job to start.".into(),
+                evidence: Some(q),
+            });
         }
         if input.description.trim().is_empty() && input.hypothesis.trim().is_empty() {
             points = 2;
@@ -268,9 +556,15 @@ impl RuleEngine {
         }
         if input.target_avatars.len() >= 5 {
             points -= 2;
-            findings.push(gap(format!("{} avatars at once spreads a first test thin; start with the one in most pain.", input.target_avatars.len())));
+            findings.push(gap(format!(
+                "{} avatars at once spreads a first test thin; start with the one in most pain.",
+                input.target_avatars.len()
+            )));
         }
-        Scored { score: clamp(points), findings }
+        Scored {
+            score: clamp(points),
+            findings,
+        }
     }
 
     fn regulatory(&self, all: &Doc) -> (Scored, Vec<RiskFlag>) {
@@ -278,37 +572,77 @@ impl RuleEngine {
         let mut findings = Vec::new();
         for (domain, words, note) in REGULATED {
             if let Some(q) = all.quote_any(words) {
-                findings.push(Finding { kind: FindingKind::Risk, text: format!("Regulated domain ({domain}): {note}."), evidence: Some(q.clone()) });
-                flags.push(RiskFlag { domain: (*domain).to_string(), evidence: q, note: (*note).to_string() });
+                findings.push(Finding {
+                    kind: FindingKind::Risk,
+                    text: format!("Regulated domain ({domain}): {note}."),
+                    evidence: Some(q.clone()),
+                });
+                flags.push(RiskFlag {
+                    domain: (*domain).to_string(),
+                    evidence: q,
+                    note: (*note).to_string(),
+                });
             }
         }
         let score = clamp(10 - 3 * flags.len() as i32);
-        (Scored { score: score.max(1), findings }, flags)
+        (
+            Scored {
+                score: score.max(1),
+                findings,
+            },
+            flags,
+        )
     }
 
-    fn assumptions(&self, input: &ProjectInput, hyp: &Doc, criteria: &[Criterion]) -> Vec<Assumption> {
-        let avatar = input.target_avatars.first().cloned().unwrap_or_else(|| "your first customer".into());
+    fn assumptions(
+        &self,
+        input: &ProjectInput,
+        hyp: &Doc,
+        criteria: &[Criterion],
+    ) -> Vec<Assumption> {
+        let avatar = input
+            .target_avatars
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "your first customer".into());
         let name = quote(&input.name);
         let mut out = Vec::new();
         if !input.hypothesis.trim().is_empty() {
-            out.push((quote(input.hypothesis.trim()), "Run the cheapest test that can fail it and fix the threshold before you start.".to_string()));
+            out.push((
+                quote(input.hypothesis.trim()),
+                "Run the cheapest test that can fail it and fix the threshold before you start."
+                    .to_string(),
+            ));
         }
         out.push((format!("{avatar} feel the problem {name} solves often and painfully enough to look for a fix."),
             format!("Interview 10 {avatar}; at least 6 describe the problem unprompted and a workaround they use today.")));
-        out.push((format!("{avatar} will pay for {name} rather than keep today's workaround."),
-            format!("Ask 10 {avatar} to pre-order or sign a letter of intent; at least 3 commit.")));
-        if criteria.iter().any(|c| c.id == CriterionId::Differentiation && c.score < 6) {
+        out.push((
+            format!("{avatar} will pay for {name} rather than keep today's workaround."),
+            format!("Ask 10 {avatar} to pre-order or sign a letter of intent; at least 3 commit."),
+        ));
+        if criteria
+            .iter()
+            .any(|c| c.id == CriterionId::Differentiation && c.score < 6)
+        {
             out.push((format!("{name} is meaningfully better than what {avatar} use today."),
                 "List the top 3 alternatives; show 5 prospects a side-by-side and count who would switch (target: 3 of 5).".into()));
         }
-        if hyp.is_empty() || criteria.iter().any(|c| c.id == CriterionId::EvidenceOfDemand && c.score < 5) {
+        if hyp.is_empty()
+            || criteria
+                .iter()
+                .any(|c| c.id == CriterionId::EvidenceOfDemand && c.score < 5)
+        {
             out.push((format!("Enough {avatar} can be reached through one channel to test {name} cheaply."),
                 "Put a landing page in front of 300 visitors from one channel; at least 5% leave an e-mail.".into()));
         }
         out.truncate(MAX_ASSUMPTIONS);
         out.into_iter()
             .enumerate()
-            .map(|(i, (statement, test))| Assumption { id: format!("A{}", i + 1), statement, test })
+            .map(|(i, (statement, test))| Assumption {
+                id: format!("A{}", i + 1),
+                statement,
+                test,
+            })
             .collect()
     }
 
@@ -319,8 +653,14 @@ impl RuleEngine {
         let all = Doc::new(&[&input.name, &input.description, &input.hypothesis]);
         let scored = [
             (CriterionId::ProblemClarity, self.problem(&desc)),
-            (CriterionId::CustomerSpecificity, self.customer(&input.target_avatars, &all)),
-            (CriterionId::HypothesisTestability, self.hypothesis(&hyp, &input.target_avatars)),
+            (
+                CriterionId::CustomerSpecificity,
+                self.customer(&input.target_avatars, &all),
+            ),
+            (
+                CriterionId::HypothesisTestability,
+                self.hypothesis(&hyp, &input.target_avatars),
+            ),
             (CriterionId::ValueProposition, self.value(&all)),
             (CriterionId::EvidenceOfDemand, self.evidence(&all)),
             (CriterionId::Differentiation, self.differentiation(&all)),
@@ -333,12 +673,24 @@ impl RuleEngine {
                 id,
                 name: id.label().to_string(),
                 score: s.score,
-                weight: WEIGHTS.iter().find(|(w, _)| *w == id).map_or(0, |(_, w)| *w),
+                weight: WEIGHTS
+                    .iter()
+                    .find(|(w, _)| *w == id)
+                    .map_or(0, |(_, w)| *w),
                 findings: s.findings,
             })
             .collect();
-        criteria.push(Criterion { id: CriterionId::RegulatoryRisk, name: CriterionId::RegulatoryRisk.label().into(), score: risk.score, weight: 0, findings: risk.findings });
-        let weighted: u32 = criteria.iter().map(|c| u32::from(c.score) * u32::from(c.weight)).sum();
+        criteria.push(Criterion {
+            id: CriterionId::RegulatoryRisk,
+            name: CriterionId::RegulatoryRisk.label().into(),
+            score: risk.score,
+            weight: 0,
+            findings: risk.findings,
+        });
+        let weighted: u32 = criteria
+            .iter()
+            .map(|c| u32::from(c.score) * u32::from(c.weight))
+            .sum();
         let overall_score = (weighted / 10).min(100) as u8;
         let verdict = match overall_score {
             75..=100 => Verdict::Strong,
@@ -346,13 +698,39 @@ impl RuleEngine {
             30..=54 => Verdict::NeedsWork,
             _ => Verdict::Insufficient,
         };
-        let weakest = criteria.iter().filter(|c| c.weight > 0).min_by_key(|c| (c.score, std::cmp::Reverse(c.weight))).map(|c| c.name.to_lowercase()).unwrap_or_default();
-        let strongest = criteria.iter().filter(|c| c.weight > 0).max_by_key(|c| (c.score, c.weight)).map(|c| c.name.to_lowercase()).unwrap_or_default();
+        let weakest = criteria
+            .iter()
+            .filter(|c| c.weight > 0)
+            .min_by_key(|c| (c.score, std::cmp::Reverse(c.weight)))
+            .map(|c| c.name.to_lowercase())
+            .unwrap_or_default();
+        let strongest = criteria
+            .iter()
+            .filter(|c| c.weight > 0)
+            .max_by_key(|c| (c.score, c.weight))
+            .map(|c| c.name.to_lowercase())
+            .unwrap_or_default();
         let summary = format!(
             "{} scores {overall_score}/100 ({}). Strongest: {strongest}. Work on {weakest} first.{}",
             quote(&input.name),
-            match verdict { Verdict::Strong => "strong", Verdict::Promising => "promising", Verdict::NeedsWork => "needs work", Verdict::Insufficient => "insufficient" },
-            if risk_flags.is_empty() { String::new() } else { format!(" Regulated domain: {}.", risk_flags.iter().map(|f| f.domain.as_str()).collect::<Vec<_>>().join(", ")) }
+            match verdict {
+                Verdict::Strong => "strong",
+                Verdict::Promising => "promising",
+                Verdict::NeedsWork => "needs work",
+                Verdict::Insufficient => "insufficient",
+            },
+            if risk_flags.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Regulated domain: {}.",
+                    risk_flags
+                        .iter()
+                        .map(|f| f.domain.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         );
         let assumptions = self.assumptions(input, &hyp, &criteria);
         ValidationReport {
@@ -370,26 +748,67 @@ impl RuleEngine {
 
     pub fn advise_sync(&self, a: &AdvisoryInput<'_>) -> AdvisoryPlan {
         let report = a.report;
-        let avatar = a.input.target_avatars.first().cloned().unwrap_or_else(|| "the segment you name first".into());
+        let avatar = a
+            .input
+            .target_avatars
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "the segment you name first".into());
         // Impact = how far below 10, times the criterion's weight.
-        let mut gaps: Vec<&Criterion> = report.criteria.iter().filter(|c| c.weight > 0 && c.score < 8).collect();
-        gaps.sort_by_key(|c| (std::cmp::Reverse(u32::from(10 - c.score) * u32::from(c.weight)), c.id));
+        let mut gaps: Vec<&Criterion> = report
+            .criteria
+            .iter()
+            .filter(|c| c.weight > 0 && c.score < 8)
+            .collect();
+        gaps.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(u32::from(10 - c.score) * u32::from(c.weight)),
+                c.id,
+            )
+        });
         let recommendations: Vec<Recommendation> = gaps
             .iter()
             .take(6)
             .enumerate()
             .map(|(i, c)| {
-                let answers = c.findings.iter().find(|f| f.kind == FindingKind::Gap).map_or_else(|| format!("{} scored {}/10", c.name, c.score), |f| f.text.clone());
-                Recommendation { rank: (i + 1) as u8, criterion: c.id, answers, action: action_for(c.id, &avatar) }
+                let answers = c
+                    .findings
+                    .iter()
+                    .find(|f| f.kind == FindingKind::Gap)
+                    .map_or_else(
+                        || format!("{} scored {}/10", c.name, c.score),
+                        |f| f.text.clone(),
+                    );
+                Recommendation {
+                    rank: (i + 1) as u8,
+                    criterion: c.id,
+                    answers,
+                    action: action_for(c.id, &avatar),
+                }
             })
             .collect();
-        let score_of = |id: CriterionId| report.criteria.iter().find(|c| c.id == id).map_or(0, |c| c.score);
-        let assumption = |i: usize| report.assumptions.get(i).map_or_else(|| "A1".to_string(), |a| a.id.clone());
+        let score_of = |id: CriterionId| {
+            report
+                .criteria
+                .iter()
+                .find(|c| c.id == id)
+                .map_or(0, |c| c.score)
+        };
+        let assumption = |i: usize| {
+            report
+                .assumptions
+                .get(i)
+                .map_or_else(|| "A1".to_string(), |a| a.id.clone())
+        };
         let mut experiments = vec![Experiment {
             method: "customer interviews".into(),
             avatar: avatar.clone(),
-            description: format!("Ten 30-minute problem interviews with {avatar}: ask about the last time the problem happened, what it cost, and what they tried."),
-            success_metric: "at least 6 of 10 describe the problem unprompted and a workaround they use today".into(),
+            description: format!(
+                "Ten 30-minute problem interviews with {avatar}: ask about the last time the problem happened, what it cost, and what they tried."
+            ),
+            success_metric:
+                "at least 6 of 10 describe the problem unprompted and a workaround they use today"
+                    .into(),
             cost: "about $0–300 (gift cards)".into(),
             duration: "1–2 weeks".into(),
             tests: assumption(if report.assumptions.len() > 1 { 1 } else { 0 }),
@@ -440,19 +859,56 @@ impl RuleEngine {
         let mut risks: Vec<Mitigation> = report
             .risk_flags
             .iter()
-            .map(|f| Mitigation { risk: format!("Regulated domain ({}): {}", f.domain, f.note), mitigation: mitigation_for(&f.domain) })
+            .map(|f| Mitigation {
+                risk: format!("Regulated domain ({}): {}", f.domain, f.note),
+                mitigation: mitigation_for(&f.domain),
+            })
             .collect();
-        for c in report.criteria.iter().filter(|c| c.weight > 0 && c.score <= 3).take(3) {
-            risks.push(Mitigation { risk: format!("{} is weak ({}/10): building now risks solving the wrong problem.", c.name, c.score), mitigation: action_for(c.id, &avatar) });
+        for c in report
+            .criteria
+            .iter()
+            .filter(|c| c.weight > 0 && c.score <= 3)
+            .take(3)
+        {
+            risks.push(Mitigation {
+                risk: format!(
+                    "{} is weak ({}/10): building now risks solving the wrong problem.",
+                    c.name, c.score
+                ),
+                mitigation: action_for(c.id, &avatar),
+            });
         }
         if risks.is_empty() {
-            risks.push(Mitigation { risk: "Execution risk: the first version takes longer than the evidence window.".into(), mitigation: "Time-box the first release to 6 weeks and cut scope, not the deadline.".into() });
+            risks.push(Mitigation {
+                risk: "Execution risk: the first version takes longer than the evidence window."
+                    .into(),
+                mitigation:
+                    "Time-box the first release to 6 weeks and cut scope, not the deadline.".into(),
+            });
         }
         let severe = report.risk_flags.len() >= 2;
         let decision = match (report.overall_score, severe) {
-            (70..=100, false) => Decision { call: Call::Go, rationale: format!("The idea scores {}/100 with no blocking risk: run the experiments below to confirm demand while you build the smallest version.", report.overall_score) },
-            (40..=100, _) => Decision { call: Call::Pivot, rationale: format!("The idea scores {}/100: keep the problem, but sharpen the segment and the hypothesis before building; the top recommendations say where.", report.overall_score) },
-            _ => Decision { call: Call::Stop, rationale: format!("At {}/100 there is not enough to act on yet: stop building and gather evidence (the interviews below) before deciding.", report.overall_score) },
+            (70..=100, false) => Decision {
+                call: Call::Go,
+                rationale: format!(
+                    "The idea scores {}/100 with no blocking risk: run the experiments below to confirm demand while you build the smallest version.",
+                    report.overall_score
+                ),
+            },
+            (40..=100, _) => Decision {
+                call: Call::Pivot,
+                rationale: format!(
+                    "The idea scores {}/100: keep the problem, but sharpen the segment and the hypothesis before building; the top recommendations say where.",
+                    report.overall_score
+                ),
+            },
+            _ => Decision {
+                call: Call::Stop,
+                rationale: format!(
+                    "At {}/100 there is not enough to act on yet: stop building and gather evidence (the interviews below) before deciding.",
+                    report.overall_score
+                ),
+            },
         };
         let next_milestone = match decision.call {
             Call::Go => format!("Within 4 weeks: 3 paying or committed {avatar} and a working first version for them."),

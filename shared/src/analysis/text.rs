@@ -23,7 +23,11 @@ impl Doc {
             }
             push_sentence(&mut sentences, &current);
         }
-        let lower = sentences.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(" ");
+        let lower = sentences
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         Doc { sentences, lower }
     }
 
@@ -48,14 +52,20 @@ impl Doc {
     }
 
     pub fn count_any(&self, needles: &[&str]) -> usize {
-        needles.iter().filter(|n| contains_word_start(&self.lower, n)).count()
+        needles
+            .iter()
+            .filter(|n| contains_word_start(&self.lower, n))
+            .count()
     }
 
     /// The first sentence with a number in it that also mentions one of `needles`.
     pub fn quantified(&self, needles: &[&str]) -> Option<String> {
         self.sentences
             .iter()
-            .find(|(_, lower)| has_number(lower) && (needles.is_empty() || needles.iter().any(|n| contains_word_start(lower, n))))
+            .find(|(_, lower)| {
+                has_number(lower)
+                    && (needles.is_empty() || needles.iter().any(|n| contains_word_start(lower, n)))
+            })
             .map(|(original, _)| quote(original))
     }
 }
@@ -70,7 +80,10 @@ fn push_sentence(out: &mut Vec<(String, String)>, raw: &str) {
 /// `needle` occurs starting at a word boundary (so "pay" matches "paying", not "repay").
 fn contains_word_start(haystack: &str, needle: &str) -> bool {
     haystack.match_indices(needle).any(|(i, _)| {
-        haystack[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+        haystack[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
     })
 }
 

@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_by_owner ON items (tbl, owner, created_key)
     WHERE owner IS NOT NULL;
+-- The reconciler's question: which projects are still CREATED (a start that was lost)?
+CREATE INDEX IF NOT EXISTS items_created ON items (created_key)
+    WHERE tbl = 'projects' AND sk = 'META' AND json_extract(body, '$.state') = 'CREATED';
+-- Local workflow executions, so a restarted stack resumes every run in flight.
+CREATE TABLE IF NOT EXISTS executions (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL

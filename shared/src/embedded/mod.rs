@@ -10,6 +10,7 @@
 
 mod connections;
 mod db;
+mod executions;
 mod items_sql;
 mod projects;
 

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 /// `GET /health`: the process answers.
 #[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 pub async fn live() -> Json<Health> {
-    Json(Health { status: "ok".into(), checks: BTreeMap::new() })
+    Json(Health {
+        status: "ok".into(),
+        checks: BTreeMap::new(),
+    })
 }
 
 /// `GET /health/ready`: the store and the workflow engine answer.
@@ -19,23 +22,40 @@ pub async fn live() -> Json<Health> {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = BTreeMap::new();
     let store = state.projects.ping().await;
-    checks.insert("store".to_string(), store.as_ref().map_or_else(|e| format!("failing: {e}"), |_| "ok".into()));
+    checks.insert(
+        "store".to_string(),
+        store
+            .as_ref()
+            .map_or_else(|e| format!("failing: {e}"), |_| "ok".into()),
+    );
     let workflow = state.workflow.ready().await;
-    checks.insert("workflow".to_string(), workflow.as_ref().map_or_else(|e| format!("failing: {e}"), |_| "ok".into()));
+    checks.insert(
+        "workflow".to_string(),
+        workflow
+            .as_ref()
+            .map_or_else(|e| format!("failing: {e}"), |_| "ok".into()),
+    );
     let ok = store.is_ok() && workflow.is_ok();
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = Health { status: if ok { "ok" } else { "unavailable" }.into(), checks };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Health {
+        status: if ok { "ok" } else { "unavailable" }.into(),
+        checks,
+    };
     // Not an error envelope: a readiness probe reads the checks.
     let mut res = (status, Json(body)).into_response();
-    res.extensions_mut().insert(ReadinessBody);
+    res.extensions_mut().insert(crate::envelope::Verbatim);
     res
 }
 
-/// Marks a readiness answer so the envelope keeps its body even when it is a 503.
-#[derive(Clone, Copy)]
-pub struct ReadinessBody;
-
 /// `GET /openapi.json`
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi_json()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi_json(),
+    )
+        .into_response()
 }

@@ -1,7 +1,9 @@
 //! The project routes: parse, call the domain through the ports, map the result.
 
 use crate::envelope::{Failure, Result};
-use crate::views::{self, CreateProjectBody, Created, ErrorEnvelope, EventList, Links, ProjectList};
+use crate::views::{
+    self, CreateProjectBody, Created, ErrorEnvelope, EventList, Links, ProjectList,
+};
 use crate::{AppState, Caller};
 use axum::Json;
 use axum::body::Bytes;
@@ -33,7 +35,8 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
 }
 
@@ -45,12 +48,30 @@ fn project_id(raw: &str) -> Result<ProjectId> {
 /// Query parameters, refusing unknown ones by name so a typo is not silently ignored.
 fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for pair in raw.as_deref().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in raw
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| percent_decode(s).ok_or_else(|| Failure(AppError::new(ErrorCode::InvalidParameter, format!("the query parameter {key:?} is not valid percent-encoding"))));
+        let decode = |s: &str| {
+            percent_decode(s).ok_or_else(|| {
+                Failure(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("the query parameter {key:?} is not valid percent-encoding"),
+                ))
+            })
+        };
         let key = decode(key)?;
         if !allowed.contains(&key.as_str()) {
-            return Err(Failure(AppError::new(ErrorCode::InvalidParameter, format!("unknown query parameter {key:?}; this route accepts {}", allowed.join(", ")))));
+            return Err(Failure(AppError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "unknown query parameter {key:?}; this route accepts {}",
+                    allowed.join(", ")
+                ),
+            )));
         }
         out.insert(key, decode(value)?);
     }
@@ -81,12 +102,25 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn number(params: &BTreeMap<String, String>, name: &str, min: u64, max: u64) -> Result<Option<u64>> {
+fn number(
+    params: &BTreeMap<String, String>,
+    name: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>> {
     match params.get(name) {
         None => Ok(None),
-        Some(raw) => raw.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).map(Some).ok_or_else(|| {
-            Failure(AppError::new(ErrorCode::InvalidParameter, format!("{name} must be a whole number from {min} to {max}")))
-        }),
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                Failure(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("{name} must be a whole number from {min} to {max}"),
+                ))
+            }),
     }
 }
 
@@ -102,15 +136,28 @@ fn number(params: &BTreeMap<String, String>, name: &str, min: u64, max: u64) -> 
         (status = 415, description = "Not application/json", body = ErrorEnvelope),
         (status = 422, description = "Invalid fields, one detail each", body = ErrorEnvelope),
     ))]
-pub async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     if !is_json(&headers) {
-        return Err(Failure(AppError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with content-type: application/json")));
+        return Err(Failure(AppError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with content-type: application/json",
+        )));
     }
     let input = ProjectInput::from_json_bytes(&body)?;
     let now = clock::now();
     let idempotency = match headers.get("idempotency-key") {
         Some(value) => {
-            let key = value.to_str().map_err(|_| Failure(AppError::new(ErrorCode::InvalidParameter, "Idempotency-Key must be visible ASCII")))?;
+            let key = value.to_str().map_err(|_| {
+                Failure(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    "Idempotency-Key must be visible ASCII",
+                ))
+            })?;
             Some(IdempotencyClaim::new(key, &input, now)?)
         }
         None => None,
@@ -125,7 +172,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, headers: Head
     let new = NewProject {
         project_id: ProjectId::generate(),
         owner: caller.owner,
-        input: StoredInput { input: redacted, redaction },
+        input: StoredInput {
+            input: redacted,
+            redaction,
+        },
         correlation_id,
         created_at: now,
         idempotency,
@@ -136,18 +186,33 @@ pub async fn create(State(state): State<AppState>, caller: Caller, headers: Head
         start_workflow(&state, meta).await;
     }
     let id = &meta.project_id;
-    let created = Created { project_id: id.to_string(), state: meta.state.to_string(), progress: meta.progress, links: links(&state, id) };
+    let created = Created {
+        project_id: id.to_string(),
+        state: meta.state.to_string(),
+        progress: meta.progress,
+        links: links(&state, id),
+    };
     // A replay (same key, same body) answers exactly like the first request.
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, created.links.self_.clone())], Json(created)).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, created.links.self_.clone())],
+        Json(created),
+    )
+        .into_response())
 }
 
 /// Starts the run. A failure here is not the client's problem: the project is stored, and
 /// the reconciler starts any project left CREATED.
 async fn start_workflow(state: &AppState, meta: &ProjectMeta) {
-    let start = WorkflowStart { project_id: meta.project_id.clone(), correlation_id: meta.correlation_id.clone() };
+    let start = WorkflowStart {
+        project_id: meta.project_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+    };
     match state.workflow.start(&start).await {
         Ok(StartOutcome::Started | StartOutcome::AlreadyStarted) => {}
-        Err(e) => tracing::warn!(error = %e, project_id = %meta.project_id, "could not start the workflow; the reconciler will"),
+        Err(e) => {
+            tracing::warn!(error = %e, project_id = %meta.project_id, "could not start the workflow; the reconciler will")
+        }
     }
 }
 
@@ -155,12 +220,23 @@ async fn start_workflow(state: &AppState, meta: &ProjectMeta) {
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
     params(("limit" = Option<u32>, Query, description = "1–100, default 20"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "The caller's projects, newest first", body = ProjectList), (status = 400, description = "Bad limit or cursor", body = ErrorEnvelope)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<ProjectList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ProjectList>> {
     let params = query(raw, &["limit", "cursor"])?;
-    let limit = number(&params, "limit", 1, u64::from(PageRequest::MAX_LIMIT))?.unwrap_or(u64::from(PageRequest::DEFAULT_LIMIT)) as u32;
+    let limit = number(&params, "limit", 1, u64::from(PageRequest::MAX_LIMIT))?
+        .unwrap_or(u64::from(PageRequest::DEFAULT_LIMIT)) as u32;
     let cursor = params.get("cursor").cloned().filter(|c| !c.is_empty());
-    let page = state.projects.list_projects(&caller.owner, PageRequest { limit, cursor }).await?;
-    Ok(Json(ProjectList { projects: page.items.iter().map(views::Summary::from).collect(), next_cursor: page.next_cursor }))
+    let page = state
+        .projects
+        .list_projects(&caller.owner, PageRequest { limit, cursor })
+        .await?;
+    Ok(Json(ProjectList {
+        projects: page.items.iter().map(views::Summary::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 async fn owned_meta(state: &AppState, caller: &Caller, id: &ProjectId) -> Result<ProjectMeta> {
@@ -176,9 +252,17 @@ async fn owned_meta(state: &AppState, caller: &Caller, id: &ProjectId) -> Result
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "The project id")),
     responses((status = 200, description = "The project, its artifacts and run history", body = views::Project), (status = 404, description = "Unknown project, or not the caller's", body = ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<views::Project>> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<views::Project>> {
     let id = project_id(&id)?;
-    let view = state.projects.get_project(&caller.owner, &id).await?.ok_or_else(|| Failure(AppError::not_found("the project")))?;
+    let view = state
+        .projects
+        .get_project(&caller.owner, &id)
+        .await?
+        .ok_or_else(|| Failure(AppError::not_found("the project")))?;
     Ok(Json(views::Project::from(&view)))
 }
 
@@ -186,26 +270,41 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 #[utoipa::path(get, path = "/api/v1/projects/{id}/status", tag = "projects",
     params(("id" = String, Path, description = "The project id")),
     responses((status = 200, description = "Where the run stands", body = views::Status), (status = 404, description = "Unknown project, or not the caller's", body = ErrorEnvelope)))]
-pub async fn status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<views::Status>> {
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<views::Status>> {
     let id = project_id(&id)?;
-    Ok(Json(views::Status::from(&owned_meta(&state, &caller, &id).await?)))
+    Ok(Json(views::Status::from(
+        &owned_meta(&state, &caller, &id).await?,
+    )))
 }
 
 /// `GET /api/v1/projects/{id}/events?after=N&limit=M`
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects",
     params(("id" = String, Path, description = "The project id"), ("after" = Option<u64>, Query, description = "Return events with seq > after (default 0)"), ("limit" = Option<u32>, Query, description = "1–1000, default 100")),
     responses((status = 200, description = "Stored events in seq order", body = EventList), (status = 400, description = "Bad parameter", body = ErrorEnvelope), (status = 404, description = "Unknown project, or not the caller's", body = ErrorEnvelope)))]
-pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Json<EventList>> {
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<EventList>> {
     let id = project_id(&id)?;
     let params = query(raw, &["after", "limit"])?;
     let after = number(&params, "after", 0, i64::MAX as u64)?.unwrap_or(0);
-    let limit = number(&params, "limit", 1, u64::from(EVENTS_PAGE_MAX))?.unwrap_or(u64::from(EVENTS_PAGE_DEFAULT)) as u32;
+    let limit = number(&params, "limit", 1, u64::from(EVENTS_PAGE_MAX))?
+        .unwrap_or(u64::from(EVENTS_PAGE_DEFAULT)) as u32;
     owned_meta(&state, &caller, &id).await?;
     let events = state.projects.events_after(&id, after, limit).await?;
     let last_seq = events.last().map_or(after, |e| e.seq);
     Ok(Json(EventList {
         project_id: id.to_string(),
-        events: events.iter().map(|e| serde_json::to_value(e).expect("events serialise")).collect(),
+        events: events
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("events serialise"))
+            .collect(),
         last_seq,
     }))
 }

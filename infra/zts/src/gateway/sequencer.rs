@@ -1,0 +1,111 @@
+//! Per-connection ordering. Replayed and live events for one project can reach a
+//! connection's queue interleaved (live pushes start as soon as the subscription exists,
+//! while the replay is still reading). The sequencer delivers each project's events in
+//! seq order, once each: duplicates are dropped, an event that arrives ahead of a gap is
+//! held until the gap fills (the replay always fills it).
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// More held events than this means the gap will not fill (it would be a bug): they are
+/// released in order anyway, and the client fills the gap from `GET …/events`.
+const MAX_HELD: usize = 1_024;
+
+#[derive(Default)]
+pub struct Sequencer {
+    projects: HashMap<String, Stream>,
+}
+
+#[derive(Default)]
+struct Stream {
+    delivered: u64,
+    held: BTreeMap<u64, String>,
+}
+
+/// The project id and seq of an event message; `None` for anything else.
+fn event_key(message: &str) -> Option<(String, u64)> {
+    let value: Value = serde_json::from_str(message).ok()?;
+    let seq = value.get("seq")?.as_u64()?;
+    let project = value.get("project_id")?.as_str()?.to_string();
+    Some((project, seq))
+}
+
+impl Sequencer {
+    /// A subscription starts: events up to `after_seq` are the client's already.
+    pub fn baseline(&mut self, project: &str, after_seq: u64) {
+        self.projects.insert(
+            project.to_string(),
+            Stream {
+                delivered: after_seq,
+                held: BTreeMap::new(),
+            },
+        );
+    }
+
+    pub fn forget(&mut self, project: &str) {
+        self.projects.remove(project);
+    }
+
+    /// The messages to send now, in order, for one incoming message.
+    pub fn accept(&mut self, message: String) -> Vec<String> {
+        let Some((project, seq)) = event_key(&message) else {
+            return vec![message];
+        };
+        let Some(stream) = self.projects.get_mut(&project) else {
+            // Not subscribed through this gateway (e.g. a management-API push): as is.
+            return vec![message];
+        };
+        if seq <= stream.delivered {
+            return Vec::new();
+        }
+        stream.held.insert(seq, message);
+        let mut out = Vec::new();
+        while let Some(next) = stream.held.remove(&(stream.delivered + 1)) {
+            out.push(next);
+            stream.delivered += 1;
+        }
+        if stream.held.len() > MAX_HELD {
+            for (seq, message) in std::mem::take(&mut stream.held) {
+                stream.delivered = seq;
+                out.push(message);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64) -> String {
+        format!(r#"{{"event":"status_update","project_id":"p","seq":{seq}}}"#)
+    }
+
+    #[test]
+    fn orders_interleaved_replay_and_live_events_once_each() {
+        let mut s = Sequencer::default();
+        s.baseline("p", 2);
+        let mut out = Vec::new();
+        // live 5 and 6 arrive before the replay of 3 and 4; 4 and 5 arrive twice.
+        for seq in [5, 6, 3, 4, 4, 5, 7, 1] {
+            out.extend(s.accept(event(seq)));
+        }
+        let seqs: Vec<u64> = out.iter().map(|m| event_key(m).unwrap().1).collect();
+        assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn other_messages_pass_straight_through() {
+        let mut s = Sequencer::default();
+        assert_eq!(
+            s.accept(r#"{"event":"pong"}"#.into()),
+            vec![r#"{"event":"pong"}"#.to_string()]
+        );
+        assert_eq!(
+            s.accept(event(9)),
+            vec![event(9)],
+            "unsubscribed projects are not held"
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! The ZeroToShip local stack: the same handler code as on AWS, in one process. The api
+//! router is mounted as it is; a local gateway plays API Gateway's WebSocket part (and
+//! answers its Management API); the `asl` interpreter runs `statemachine.asl.json`; the
+//! embedded store plays DynamoDB, its committed events feeding the broadcaster.
+
+pub mod faults;
+pub mod gateway;
+pub mod load;
+mod stack;
+pub mod tasks;
+pub mod workflow;
+
+pub use stack::{DataLocation, RunningStack, StackConfig, StackError, start};
+
+/// The workflow, compiled in: the local stack runs the very file Step Functions runs.
+pub const STATE_MACHINE: &str = include_str!("../../../statemachine.asl.json");

@@ -1,0 +1,254 @@
+//! The local workflow engine: runs `statemachine.asl.json` with the `asl` interpreter,
+//! one tokio task per execution, persisting each execution after every step so a
+//! restarted stack resumes every run that was in flight. Steps are idempotent, so a step
+//! re-run after a crash (Step Functions' at-least-once) changes nothing twice.
+
+use asl::{Clock, Execution, Machine, Observation, Observer, TaskHandler};
+use async_trait::async_trait;
+use serde_json::json;
+use shared::embedded::EmbeddedStore;
+use shared::ports::{
+    ProjectStore as _, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
+};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Counts of what the interpreter did, for logs and the shutdown summary.
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub executions_started: AtomicU64,
+    pub executions_succeeded: AtomicU64,
+    pub executions_failed: AtomicU64,
+    pub tasks_failed: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+struct LogObserver(Arc<Counters>);
+
+impl Observer for LogObserver {
+    fn observe(&self, ex: &Execution, what: &Observation) {
+        let c = &self.0;
+        match what {
+            Observation::TaskFailed { state, error, .. } => {
+                c.tasks_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(execution = %ex.name, state, error, "task failed");
+            }
+            Observation::RetryScheduled {
+                state,
+                retry_count,
+                delay_ms,
+                ..
+            } => {
+                c.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(execution = %ex.name, state, retry_count, delay_ms, "retry scheduled");
+            }
+            Observation::Caught { state, error, next } => {
+                tracing::info!(execution = %ex.name, state, error, next, "error caught")
+            }
+            Observation::ExecutionSucceeded { .. } => {
+                c.executions_succeeded.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(execution = %ex.name, "execution succeeded");
+            }
+            Observation::ExecutionFailed { error, .. } => {
+                c.executions_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(execution = %ex.name, error, "execution failed");
+            }
+            other => tracing::trace!(execution = %ex.name, ?other, "transition"),
+        }
+    }
+}
+
+struct Inner {
+    machine: Machine,
+    tasks: Arc<dyn TaskHandler>,
+    store: Arc<EmbeddedStore>,
+    clock: Box<dyn Clock>,
+    observer: LogObserver,
+    running: Mutex<HashSet<String>>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Clone)]
+pub struct LocalWorkflow {
+    inner: Arc<Inner>,
+}
+
+impl LocalWorkflow {
+    pub fn new(machine: Machine, tasks: Arc<dyn TaskHandler>, store: Arc<EmbeddedStore>) -> Self {
+        let counters = Arc::new(Counters::default());
+        LocalWorkflow {
+            inner: Arc::new(Inner {
+                machine,
+                tasks,
+                store,
+                clock: Box::new(asl::TokioClock::new()),
+                observer: LogObserver(counters.clone()),
+                running: Mutex::new(HashSet::new()),
+                counters,
+            }),
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// Executions running in this process now.
+    pub fn running(&self) -> usize {
+        self.inner.running.lock().expect("running set").len()
+    }
+
+    fn claim(&self, name: &str) -> bool {
+        self.inner
+            .running
+            .lock()
+            .expect("running set")
+            .insert(name.to_string())
+    }
+
+    fn spawn(&self, execution: Execution) {
+        let me = self.clone();
+        tokio::spawn(async move { me.drive(execution).await });
+    }
+
+    async fn drive(&self, mut ex: Execution) {
+        let inner = &*self.inner;
+        loop {
+            let running = inner
+                .machine
+                .step(&mut ex, &*inner.tasks, &inner.observer, &*inner.clock)
+                .await;
+            let saved = if running {
+                inner
+                    .store
+                    .save_execution(
+                        &ex.name,
+                        &serde_json::to_value(&ex).expect("executions serialise"),
+                    )
+                    .await
+            } else {
+                inner.store.delete_execution(&ex.name).await
+            };
+            if let Err(e) = saved {
+                // The run goes on; after a crash it would resume from its last saved step.
+                tracing::warn!(error = %e, execution = %ex.name, "could not persist an execution");
+            }
+            if !running {
+                break;
+            }
+        }
+        inner.running.lock().expect("running set").remove(&ex.name);
+    }
+
+    /// Resumes every execution persisted by a previous process. Returns how many.
+    pub async fn resume_all(&self) -> Result<usize, WorkflowError> {
+        let stored = self
+            .inner
+            .store
+            .load_executions()
+            .await
+            .map_err(|e| WorkflowError::Unavailable(e.to_string()))?;
+        let mut resumed = 0;
+        for (name, value) in stored {
+            match serde_json::from_value::<Execution>(value) {
+                Ok(ex) if self.claim(&name) => {
+                    self.spawn(ex);
+                    resumed += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, execution = %name, "a stored execution is unreadable; skipped")
+                }
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Starts a run for every project left CREATED (its start was lost). Returns how many.
+    pub async fn reconcile(&self) -> Result<usize, WorkflowError> {
+        let created = self
+            .inner
+            .store
+            .created_projects(1_000)
+            .await
+            .map_err(|e| WorkflowError::Unavailable(e.to_string()))?;
+        let mut started = 0;
+        for meta in created {
+            let start = WorkflowStart {
+                project_id: meta.project_id,
+                correlation_id: meta.correlation_id,
+            };
+            if self.start(&start).await? == StartOutcome::Started {
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Reconciles now and then every `every`, until the process ends.
+    pub fn spawn_reconciler(&self, every: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match me.reconcile().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(started = n, "reconciler started runs for CREATED projects")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reconciler failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for LocalWorkflow {
+    async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
+        let name = start.project_id.to_string();
+        if !self.claim(&name) {
+            return Ok(StartOutcome::AlreadyStarted);
+        }
+        let inner = &*self.inner;
+        let exists = inner.store.execution_exists(&name).await;
+        if !matches!(exists, Ok(false)) {
+            inner.running.lock().expect("running set").remove(&name);
+            return match exists {
+                Ok(_) => Ok(StartOutcome::AlreadyStarted),
+                Err(e) => Err(WorkflowError::Unavailable(e.to_string())),
+            };
+        }
+        let input = json!({"project_id": start.project_id, "correlation_id": start.correlation_id});
+        let ex = inner
+            .machine
+            .start(&name, input, &*inner.clock, &inner.observer);
+        if let Err(e) = inner
+            .store
+            .save_execution(
+                &name,
+                &serde_json::to_value(&ex).expect("executions serialise"),
+            )
+            .await
+        {
+            inner.running.lock().expect("running set").remove(&name);
+            return Err(WorkflowError::Unavailable(e.to_string()));
+        }
+        inner
+            .counters
+            .executions_started
+            .fetch_add(1, Ordering::Relaxed);
+        self.spawn(ex);
+        Ok(StartOutcome::Started)
+    }
+
+    async fn ready(&self) -> Result<(), WorkflowError> {
+        self.inner
+            .store
+            .ping()
+            .await
+            .map_err(|e| WorkflowError::Unavailable(e.to_string()))
+    }
+}
