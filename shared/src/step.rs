@@ -174,24 +174,27 @@ where
         artifact_type: None,
         already_done: true,
     };
-    if let CommitOutcome::AlreadyDone = store
+    let meta = match store
         .commit_step(req.commit(Transition::StepStarted { step, attempt }))
         .await?
     {
+        CommitOutcome::Committed { meta, .. } => *meta,
         // Either this very attempt was delivered twice, or the step already succeeded.
-        if store
-            .get_meta(&req.project_id)
-            .await?
-            .is_some_and(|m| step_succeeded(&m, step))
-        {
-            return Ok(done);
+        CommitOutcome::AlreadyDone => {
+            let meta = store
+                .get_meta(&req.project_id)
+                .await?
+                .ok_or(StepFailure::new(
+                    FailureKind::Invalid,
+                    "the project does not exist",
+                ))?;
+            if step_succeeded(&meta, step) {
+                return Ok(done);
+            }
+            meta
         }
-    }
+    };
     let result = async {
-        let meta = store
-            .get_meta(&req.project_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
         let input = store
             .get_input(&req.project_id)
             .await?
