@@ -460,3 +460,41 @@ async fn idempotency_listing_health_and_openapi() {
     assert!(doc["paths"]["/api/v1/projects/{id}/events"]["get"].is_object());
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_starts_a_project_left_created() {
+    use shared::ports::{NewProject, ProjectStore};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("reconcile-{}", shared::ProjectId::generate()));
+    // A project whose start was lost: stored, but no workflow was ever started for it.
+    let id = {
+        let store = shared::embedded::EmbeddedStore::open(&dir).unwrap();
+        let new: NewProject =
+            shared::conformance::new_project("local", "lost start", shared::clock::now());
+        let id = new.project_id.to_string();
+        store.create_project(new).await.unwrap();
+        id
+    };
+    let config = zts::StackConfig::new("127.0.0.1:0".parse().unwrap(), zts::DataLocation::Dir(dir));
+    let stack = zts::start(config).await.unwrap();
+    let status = Http::new(&stack).wait_terminal(&id).await;
+    assert_eq!(status["state"], "COMPLETED");
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_websockets_with_going_away() {
+    let stack = stack().await;
+    let mut ws = Ws::connect(&format!("{}/ws", stack.ws_url())).await;
+    ws.send(serde_json::json!({"action": "ping"})).await;
+    assert_eq!(ws.next().await.unwrap()["event"], "pong");
+    let shutdown = tokio::spawn(stack.shutdown());
+    let (code, reason) = ws.close_reason().await.expect("a close frame");
+    assert_eq!(code, 1001);
+    assert!(reason.contains("shutting down"), "{reason}");
+    drop(ws);
+    tokio::time::timeout(WAIT, shutdown)
+        .await
+        .expect("the server stops")
+        .unwrap();
+}

@@ -28,13 +28,14 @@ CREATE TABLE IF NOT EXISTS items (
     body TEXT NOT NULL,
     owner TEXT,
     created_key TEXT,
+    state TEXT,
     PRIMARY KEY (tbl, pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_by_owner ON items (tbl, owner, created_key)
     WHERE owner IS NOT NULL;
 -- The reconciler's question: which projects are still CREATED (a start that was lost)?
-CREATE INDEX IF NOT EXISTS items_created ON items (created_key)
-    WHERE tbl = 'projects' AND sk = 'META' AND json_extract(body, '$.state') = 'CREATED';
+CREATE INDEX IF NOT EXISTS items_by_state ON items (tbl, state, created_key)
+    WHERE state IS NOT NULL;
 -- Local workflow executions, so a restarted stack resumes every run in flight.
 CREATE TABLE IF NOT EXISTS executions (
     name TEXT PRIMARY KEY,
@@ -98,6 +99,7 @@ impl Db {
         stream_capacity: usize,
     ) -> Result<(Db, Vec<u8>), StoreError> {
         let mut conn = open_connection(&path, durability)?;
+        migrate(&conn)?;
         conn.execute_batch(SCHEMA).map_err(sql_error)?;
         let secret = load_or_create_secret(&mut conn)?;
         let (committed, _) = broadcast::channel(stream_capacity);
@@ -242,6 +244,30 @@ fn writer_loop(
             complete(commit.clone());
         }
     }
+}
+
+/// Brings a data directory made by an older build up to the current schema.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_items: bool = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_error)?;
+    if !has_items {
+        return Ok(());
+    }
+    let has_state: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'state'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_error)?;
+    if !has_state {
+        conn.execute_batch(
+            "DROP INDEX IF EXISTS items_created;
+             ALTER TABLE items ADD COLUMN state TEXT;
+             UPDATE items SET state = json_extract(body, '$.state') WHERE tbl = 'projects' AND sk = 'META';",
+        )
+        .map_err(sql_error)?;
+    }
+    Ok(())
 }
 
 fn load_or_create_secret(conn: &mut Connection) -> Result<Vec<u8>, StoreError> {

@@ -82,14 +82,18 @@ impl EmbeddedStore {
                 let bodies: Vec<String> = conn
                     .prepare_cached(
                         "SELECT body FROM items
-                         WHERE tbl = 'projects' AND sk = 'META' AND json_extract(body, '$.state') = 'CREATED'
+                         WHERE tbl = 'projects' AND state = 'CREATED'
                          ORDER BY created_key LIMIT ?1",
                     )
-                    .and_then(|mut stmt| stmt.query_map(params![limit], |row| row.get(0))?.collect())
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![limit], |row| row.get(0))?.collect()
+                    })
                     .map_err(sql_error)?;
                 bodies
                     .iter()
-                    .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .map(|b| {
+                        serde_json::from_str(b).map_err(|e| StoreError::Corrupt(e.to_string()))
+                    })
                     .collect()
             })
             .await

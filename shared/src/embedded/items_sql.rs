@@ -14,7 +14,7 @@ fn decode<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+pub fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
@@ -40,11 +40,14 @@ pub fn exists(conn: &Connection, tbl: &str, pk: &str, sk: &str) -> Result<bool, 
         .map_err(sql_error)
 }
 
-/// Index attributes an item may carry (the owner GSI of DESIGN.md §4).
+/// Index attributes an item may carry (the owner GSI of DESIGN.md §4, and the state the
+/// reconciler looks up).
 #[derive(Default, Clone, Copy)]
 pub struct Index<'a> {
     pub owner: Option<&'a str>,
     pub created_key: Option<&'a str>,
+    /// A project's state, on META items only.
+    pub state: Option<&'a str>,
 }
 
 /// PutItem: creates or replaces.
@@ -56,12 +59,33 @@ pub fn put<T: Serialize>(
     value: &T,
     index: Index<'_>,
 ) -> Result<(), StoreError> {
-    let body = encode(value)?;
+    put_raw(conn, tbl, pk, sk, &encode(value)?, index)
+}
+
+/// PutItem with a body serialised by the caller (off the writer thread).
+pub fn put_raw(
+    conn: &Connection,
+    tbl: &str,
+    pk: &str,
+    sk: &str,
+    body: &str,
+    index: Index<'_>,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO items (tbl, pk, sk, body, owner, created_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO items (tbl, pk, sk, body, owner, created_key, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .and_then(|mut stmt| stmt.execute(params![tbl, pk, sk, body, index.owner, index.created_key]))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            tbl,
+            pk,
+            sk,
+            body,
+            index.owner,
+            index.created_key,
+            index.state
+        ])
+    })
     .map_err(sql_error)?;
     Ok(())
 }
@@ -75,14 +99,32 @@ pub fn put_new<T: Serialize>(
     value: &T,
     index: Index<'_>,
 ) -> Result<bool, StoreError> {
-    let body = encode(value)?;
+    put_new_raw(conn, tbl, pk, sk, &encode(value)?, index)
+}
+
+pub fn put_new_raw(
+    conn: &Connection,
+    tbl: &str,
+    pk: &str,
+    sk: &str,
+    body: &str,
+    index: Index<'_>,
+) -> Result<bool, StoreError> {
     let inserted = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO items (tbl, pk, sk, body, owner, created_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO items (tbl, pk, sk, body, owner, created_key, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .and_then(|mut stmt| {
-            stmt.execute(params![tbl, pk, sk, body, index.owner, index.created_key])
+            stmt.execute(params![
+                tbl,
+                pk,
+                sk,
+                body,
+                index.owner,
+                index.created_key,
+                index.state
+            ])
         })
         .map_err(sql_error)?;
     Ok(inserted == 1)

@@ -19,18 +19,24 @@ use rusqlite::Connection;
 /// The most events one `events_after` call returns.
 pub const EVENTS_PAGE_MAX: u32 = 1_000;
 
+fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
+    Index {
+        owner: Some(meta.owner.as_str()),
+        created_key: Some(created_key),
+        state: Some(meta.state.as_str()),
+    }
+}
+
 fn put_meta(conn: &Connection, meta: &ProjectMeta) -> Result<(), StoreError> {
     let created_key = items::created_key(&meta.created_at, &meta.project_id);
+    let pk = items::project_pk(&meta.project_id);
     items_db::put(
         conn,
         PROJECTS,
-        &items::project_pk(&meta.project_id),
+        &pk,
         items::META,
         meta,
-        Index {
-            owner: Some(meta.owner.as_str()),
-            created_key: Some(&created_key),
-        },
+        meta_index(meta, &created_key),
     )
 }
 
@@ -38,7 +44,58 @@ fn get_meta(conn: &Connection, id: &ProjectId) -> Result<Option<ProjectMeta>, St
     items_db::get(conn, PROJECTS, &items::project_pk(id), items::META)
 }
 
-fn create(conn: &Connection, new: NewProject) -> Result<(CreateOutcome, Vec<Event>), StoreError> {
+/// A create with its items serialised up front, so the writer thread only writes.
+struct PreparedCreate {
+    new: NewProject,
+    meta: ProjectMeta,
+    event: Event,
+    meta_json: String,
+    input_json: String,
+    event_json: String,
+    record_json: Option<String>,
+}
+
+impl PreparedCreate {
+    fn new(new: NewProject) -> Result<Self, StoreError> {
+        let meta = new.initial_meta();
+        let event = new.initial_event();
+        let record_json = new
+            .idempotency
+            .as_ref()
+            .map(|claim| {
+                items_db::encode(&IdempotencyRecord {
+                    project_id: new.project_id.clone(),
+                    request_hash: claim.request_hash.clone(),
+                    expires_at: claim.expires_at,
+                    ttl: claim.expires_at.timestamp(),
+                })
+            })
+            .transpose()?;
+        Ok(PreparedCreate {
+            meta_json: items_db::encode(&meta)?,
+            input_json: items_db::encode(&new.input)?,
+            event_json: items_db::encode(&event)?,
+            record_json,
+            meta,
+            event,
+            new,
+        })
+    }
+}
+
+fn create(
+    conn: &Connection,
+    prepared: PreparedCreate,
+) -> Result<(CreateOutcome, Vec<Event>), StoreError> {
+    let PreparedCreate {
+        new,
+        meta,
+        event,
+        meta_json,
+        input_json,
+        event_json,
+        record_json,
+    } = prepared;
     let now = clock::now();
     if let Some(claim) = &new.idempotency {
         let pk = items::idempotency_pk(&new.owner, &claim.key_hash);
@@ -58,39 +115,40 @@ fn create(conn: &Connection, new: NewProject) -> Result<(CreateOutcome, Vec<Even
     if items_db::exists(conn, PROJECTS, &pk, items::META)? {
         return Err(StoreError::AlreadyExists);
     }
-    let meta = new.initial_meta();
-    let event = new.initial_event();
-    put_meta(conn, &meta)?;
-    items_db::put(
+    let created_key = items::created_key(&meta.created_at, &meta.project_id);
+    items_db::put_raw(
+        conn,
+        PROJECTS,
+        &pk,
+        items::META,
+        &meta_json,
+        meta_index(&meta, &created_key),
+    )?;
+    items_db::put_raw(
         conn,
         PROJECTS,
         &pk,
         items::INPUT,
-        &new.input,
+        &input_json,
         Index::default(),
     )?;
-    items_db::put(
+    items_db::put_raw(
         conn,
         PROJECTS,
         &pk,
         &items::event_sk(1),
-        &event,
+        &event_json,
         Index::default(),
     )?;
-    if let Some(claim) = &new.idempotency {
-        let record = IdempotencyRecord {
-            project_id: new.project_id.clone(),
-            request_hash: claim.request_hash.clone(),
-            expires_at: claim.expires_at,
-            ttl: claim.expires_at.timestamp(),
-        };
+    if let (Some(claim), Some(record_json)) = (&new.idempotency, &record_json) {
         // Replaces an expired record with the same key, as DynamoDB's Put does.
-        items_db::put(
+        let record_pk = items::idempotency_pk(&new.owner, &claim.key_hash);
+        items_db::put_raw(
             conn,
             PROJECTS,
-            &items::idempotency_pk(&new.owner, &claim.key_hash),
+            &record_pk,
             items::IDEMPOTENCY,
-            &record,
+            record_json,
             Index::default(),
         )?;
     }
@@ -142,7 +200,8 @@ fn commit(
 #[async_trait]
 impl ProjectStore for EmbeddedStore {
     async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError> {
-        self.db.write(move |conn| create(conn, new)).await
+        let prepared = PreparedCreate::new(new)?;
+        self.db.write(move |conn| create(conn, prepared)).await
     }
 
     async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
@@ -187,13 +246,14 @@ impl ProjectStore for EmbeddedStore {
         artifact: Artifact,
     ) -> Result<PutArtifactOutcome, StoreError> {
         let pk = items::project_pk(id);
+        let sk = items::artifact_sk(artifact.step);
+        let body = items_db::encode(&artifact)?;
         self.db
             .write(move |conn| {
                 if !items_db::exists(conn, PROJECTS, &pk, items::META)? {
                     return Err(StoreError::NotFound);
                 }
-                let sk = items::artifact_sk(artifact.step);
-                if items_db::put_new(conn, PROJECTS, &pk, &sk, &artifact, Index::default())? {
+                if items_db::put_new_raw(conn, PROJECTS, &pk, &sk, &body, Index::default())? {
                     return Ok((PutArtifactOutcome::Stored, Vec::new()));
                 }
                 let existing: Artifact = items_db::get(conn, PROJECTS, &pk, &sk)?
