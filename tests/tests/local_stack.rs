@@ -506,9 +506,21 @@ async fn the_management_api_sends_describes_and_disconnects() {
     let id = http.create(&idea("managed")).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
-    let conn = stack.store.subscribers(&shared::ProjectId::parse(&id).unwrap()).await.unwrap().pop().unwrap();
+    let conn = stack
+        .store
+        .subscribers(&shared::ProjectId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     let url = format!("{}/@connections/{conn}", http.base);
-    let res = http.client().post(&url).body(r#"{"hello":"from PostToConnection"}"#).send().await.unwrap();
+    let res = http
+        .client()
+        .post(&url)
+        .body(r#"{"hello":"from PostToConnection"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let got = ws.until(|m| m["hello"].is_string()).await;
     assert_eq!(got.last().unwrap()["hello"], "from PostToConnection");
@@ -519,7 +531,10 @@ async fn the_management_api_sends_describes_and_disconnects() {
     let res = http.client().delete(&url).send().await.unwrap();
     assert_eq!(res.status(), 204);
     assert!(ws.close_reason().await.is_some());
-    for res in [http.client().get(&url).send().await.unwrap(), http.client().post(&url).body("x").send().await.unwrap()] {
+    for res in [
+        http.client().get(&url).send().await.unwrap(),
+        http.client().post(&url).body("x").send().await.unwrap(),
+    ] {
         assert_eq!(res.status(), 410);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["message"], "GoneException");

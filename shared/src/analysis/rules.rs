@@ -428,7 +428,7 @@ impl RuleEngine {
                 "The hypothesis does not say who: name the avatar it is about.",
             ));
         }
-        match hyp.quote_any(BEHAVIOUR_WORDS) {
+        match hyp.quote_word_forms(BEHAVIOUR_WORDS) {
             Some(q) => {
                 points += 2;
                 findings.push(strength("It names a behaviour you can observe.", Some(q)));
@@ -437,7 +437,13 @@ impl RuleEngine {
                 "Name an observable behaviour (pay, sign up, switch, pre-order), not an opinion.",
             )),
         }
-        match hyp.quantified(&[]) {
+        // A number counts only next to a behaviour or a threshold ("1; SELECT" is no metric).
+        let measured: Vec<&str> = BEHAVIOUR_WORDS
+            .iter()
+            .chain(THRESHOLD_WORDS)
+            .copied()
+            .collect();
+        match hyp.quantified(&measured) {
             Some(q) => {
                 points += 2;
                 findings.push(strength("It has a measurable outcome.", Some(q)));
@@ -537,7 +543,8 @@ impl RuleEngine {
 
     fn scope(&self, all: &Doc, input: &ProjectInput) -> Scored {
         let mut findings = Vec::new();
-        let mut points: i32 = 6;
+        // Too little text to show a focus earns no benefit of the doubt.
+        let mut points: i32 = if all.words() >= 20 { 6 } else { 3 };
         if let Some(q) = all.quote_any(FOCUS_WORDS) {
             points += 3;
             findings.push(strength("It starts small.", Some(q)));

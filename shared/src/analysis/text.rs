@@ -47,6 +47,14 @@ impl Doc {
             .map(|(original, _)| quote(original))
     }
 
+    /// Like [`Doc::quote_any`], but `words` must appear as words or their inflections.
+    pub fn quote_word_forms(&self, words: &[&str]) -> Option<String> {
+        self.sentences
+            .iter()
+            .find(|(_, lower)| words.iter().any(|w| contains_word_form(lower, w)))
+            .map(|(original, _)| quote(original))
+    }
+
     pub fn has_any(&self, needles: &[&str]) -> bool {
         needles.iter().any(|n| contains_word_start(&self.lower, n))
     }
@@ -97,4 +105,20 @@ pub fn quote(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// `word` occurs as a word or an inflection of it ("use", "uses", "used", "using"), but
+/// never as the start of another word ("users", "usefulness").
+fn contains_word_form(haystack: &str, word: &str) -> bool {
+    haystack.match_indices(word).any(|(i, _)| {
+        let starts = haystack[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let rest: String = haystack[i + word.len()..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        starts && matches!(rest.as_str(), "" | "s" | "es" | "d" | "ed" | "ing")
+    })
 }
