@@ -541,3 +541,49 @@ async fn the_management_api_sends_describes_and_disconnects() {
     }
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pii_never_reaches_the_stored_files() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("pii-{}", shared::ProjectId::generate()));
+    let stack = zts::start(zts::StackConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        zts::DataLocation::Dir(dir.clone()),
+    ))
+    .await
+    .unwrap();
+    let http = Http::new(&stack);
+    let secrets = [
+        "jane.doe@example.com",
+        "+44 7700 900123",
+        "4111 1111 1111 1111",
+        "203.0.113.42",
+        "hunter2",
+    ];
+    let id = http
+        .create(&serde_json::json!({
+            "name": "Pet sitting by jane.doe@example.com",
+            "description": "Call +44 7700 900123; card 4111 1111 1111 1111; server 203.0.113.42.",
+            "hypothesis": "At least 20% will book within 2 weeks. db: postgres://admin:hunter2@db.example.com/app",
+            "target_avatars": ["dog owner"]
+        }))
+        .await;
+    assert_eq!(http.wait_terminal(&id).await["state"], "COMPLETED");
+    let (_, project) = http.get(&format!("/api/v1/projects/{id}")).await;
+    let shown = project.to_string();
+    assert!(
+        project["input"]["redaction"]["total"].as_u64().unwrap() >= 5,
+        "{}",
+        project["input"]["redaction"]
+    );
+    stack.shutdown().await;
+    // Every byte the store wrote: the database, its WAL.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} is in the store's files");
+            assert!(!shown.contains(secret), "{secret} is in the API answer");
+        }
+    }
+}
