@@ -123,6 +123,17 @@ impl StepFailure {
     }
 }
 
+impl From<crate::analysis::EngineError> for StepFailure {
+    fn from(e: crate::analysis::EngineError) -> Self {
+        let kind = if e.transient {
+            FailureKind::Transient
+        } else {
+            FailureKind::Invalid
+        };
+        StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
+    }
+}
+
 impl From<StoreError> for StepFailure {
     fn from(err: StoreError) -> Self {
         let kind = match &err {

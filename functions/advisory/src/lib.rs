@@ -1,9 +1,7 @@
 //! The advisory step: turns the validator's critique into recommendations, experiments,
 //! risks and a go / pivot / stop call, stored as the `advisory_plan` artifact.
 
-use shared::analysis::{
-    ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, EngineError, ValidationReport,
-};
+use shared::analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, ValidationReport};
 use shared::ports::ProjectStore;
 use shared::project::StepName;
 use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
@@ -31,7 +29,7 @@ pub async fn handle<S: ProjectStore + ?Sized>(
                 report: &report,
             })
             .await
-            .map_err(engine_failure)?;
+            .map_err(StepFailure::from)?;
         Ok(Produced {
             artifact_type: ADVISORY_ARTIFACT.into(),
             content: serde_json::to_value(plan)
@@ -39,13 +37,4 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         })
     })
     .await
-}
-
-fn engine_failure(e: EngineError) -> StepFailure {
-    let kind = if e.transient {
-        FailureKind::Transient
-    } else {
-        FailureKind::Invalid
-    };
-    StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
 }

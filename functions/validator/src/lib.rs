@@ -2,7 +2,7 @@
 //! `validation_report` artifact and records the step's progress. Generic over the store;
 //! `main.rs` wires it to DynamoDB on Lambda, the local stack calls it in process.
 
-use shared::analysis::{AnalysisEngine, EngineError, VALIDATION_ARTIFACT, ValidationInput};
+use shared::analysis::{AnalysisEngine, VALIDATION_ARTIFACT, ValidationInput};
 use shared::ports::ProjectStore;
 use shared::project::StepName;
 use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
@@ -19,7 +19,7 @@ pub async fn handle<S: ProjectStore + ?Sized>(
                 redaction: &ctx.input.redaction,
             })
             .await
-            .map_err(engine_failure)?;
+            .map_err(StepFailure::from)?;
         Ok(Produced {
             artifact_type: VALIDATION_ARTIFACT.into(),
             content: serde_json::to_value(report)
@@ -27,14 +27,4 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         })
     })
     .await
-}
-
-/// An engine's failure as the state machine sees it.
-pub fn engine_failure(e: EngineError) -> StepFailure {
-    let kind = if e.transient {
-        FailureKind::Transient
-    } else {
-        FailureKind::Invalid
-    };
-    StepFailure::new(kind, format!("the analysis engine failed: {}", e.message))
 }

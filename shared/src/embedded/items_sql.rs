@@ -71,23 +71,7 @@ pub fn put_raw(
     body: &str,
     index: Index<'_>,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO items (tbl, pk, sk, body, owner, created_key, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            tbl,
-            pk,
-            sk,
-            body,
-            index.owner,
-            index.created_key,
-            index.state
-        ])
-    })
-    .map_err(sql_error)?;
-    Ok(())
+    insert(conn, "INSERT OR REPLACE", tbl, pk, sk, body, index).map(|_| ())
 }
 
 /// PutItem with `attribute_not_exists(pk)`: false when the item was already there.
@@ -110,11 +94,23 @@ pub fn put_new_raw(
     body: &str,
     index: Index<'_>,
 ) -> Result<bool, StoreError> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO items (tbl, pk, sk, body, owner, created_key, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
+    insert(conn, "INSERT OR IGNORE", tbl, pk, sk, body, index).map(|rows| rows == 1)
+}
+
+/// One row written with `verb` (replace or ignore on conflict); the rows changed.
+fn insert(
+    conn: &Connection,
+    verb: &str,
+    tbl: &str,
+    pk: &str,
+    sk: &str,
+    body: &str,
+    index: Index<'_>,
+) -> Result<usize, StoreError> {
+    let sql = format!(
+        "{verb} INTO items (tbl, pk, sk, body, owner, created_key, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    );
+    conn.prepare_cached(&sql)
         .and_then(|mut stmt| {
             stmt.execute(params![
                 tbl,
@@ -126,8 +122,7 @@ pub fn put_new_raw(
                 index.state
             ])
         })
-        .map_err(sql_error)?;
-    Ok(inserted == 1)
+        .map_err(sql_error)
 }
 
 pub fn delete(conn: &Connection, tbl: &str, pk: &str, sk: &str) -> Result<(), StoreError> {
