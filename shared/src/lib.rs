@@ -6,6 +6,7 @@
 //! management) behind its own feature. Domain code never names an AWS SDK type.
 
 pub mod analysis;
+pub mod auth;
 pub mod clock;
 pub mod cursor;
 pub mod error;

@@ -13,8 +13,23 @@ use zts::{DataLocation, RunningStack, StackConfig};
 /// How long a test waits for any one message before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// The key every test stack registers for the owner "local".
+pub const TEST_KEY: &str = "zts_test_key_for_the_local_owner_0001";
+
+/// A stack on an ephemeral port with [`TEST_KEY`] registered and generous limits (tests
+/// send bursts; rate limiting has its own tests).
+pub fn config(data: DataLocation) -> StackConfig {
+    let mut config = StackConfig::new("127.0.0.1:0".parse().unwrap(), data);
+    config.api_key = Some(TEST_KEY.to_string());
+    config.default_limits = shared::auth::Limits {
+        rate: 10_000.0,
+        burst: 10_000,
+    };
+    config
+}
+
 pub async fn stack_with(faults: Vec<FaultRule>, ws_queue_capacity: usize) -> RunningStack {
-    let mut config = StackConfig::new("127.0.0.1:0".parse().unwrap(), DataLocation::InMemory);
+    let mut config = config(DataLocation::InMemory);
     config.faults = faults;
     config.ws_queue_capacity = ws_queue_capacity;
     zts::start(config).await.expect("the stack starts")
@@ -39,10 +54,23 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client that sends [`TEST_KEY`].
     pub fn new(stack: &RunningStack) -> Http {
+        Http::with_key(&stack.http_url(), Some(TEST_KEY))
+    }
+
+    pub fn with_key(base: &str, key: Option<&str>) -> Http {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(key) = key {
+            headers.insert("x-api-key", key.parse().expect("a header value"));
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a client");
         Http {
-            base: stack.http_url(),
-            client: reqwest::Client::new(),
+            base: base.to_string(),
+            client,
         }
     }
 
@@ -114,11 +142,27 @@ pub struct Ws {
 }
 
 impl Ws {
+    /// Connects sending [`TEST_KEY`] (the local gateway accepts key headers).
     pub async fn connect(url: &str) -> Ws {
-        let (stream, _) = tokio_tungstenite::connect_async(url)
+        Ws::try_connect(url, Some(TEST_KEY))
             .await
-            .expect("WebSocket connect");
-        Ws { stream }
+            .expect("WebSocket connect")
+    }
+
+    /// Connects with `key` in `x-api-key` (or none); the HTTP status when refused.
+    pub async fn try_connect(url: &str, key: Option<&str>) -> Result<Ws, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        if let Some(key) = key {
+            request
+                .headers_mut()
+                .insert("x-api-key", key.parse().expect("a header value"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Ws { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("WebSocket connect failed: {e}"),
+        }
     }
 
     pub async fn send(&mut self, message: Value) {

@@ -14,6 +14,7 @@ mod durable {
 
     shared::project_store_conformance!(make);
     shared::connection_store_conformance!(make);
+    shared::key_store_conformance!(make);
 }
 
 mod in_memory {
@@ -25,4 +26,5 @@ mod in_memory {
 
     shared::project_store_conformance!(make);
     shared::connection_store_conformance!(make);
+    shared::key_store_conformance!(make);
 }

@@ -475,8 +475,9 @@ async fn the_reconciler_starts_a_project_left_created() {
         store.create_project(new).await.unwrap();
         id
     };
-    let config = zts::StackConfig::new("127.0.0.1:0".parse().unwrap(), zts::DataLocation::Dir(dir));
-    let stack = zts::start(config).await.unwrap();
+    let stack = zts::start(config(zts::DataLocation::Dir(dir)))
+        .await
+        .unwrap();
     let status = Http::new(&stack).wait_terminal(&id).await;
     assert_eq!(status["state"], "COMPLETED");
     stack.shutdown().await;
@@ -546,12 +547,9 @@ async fn the_management_api_sends_describes_and_disconnects() {
 async fn pii_never_reaches_the_stored_files() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("pii-{}", shared::ProjectId::generate()));
-    let stack = zts::start(zts::StackConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        zts::DataLocation::Dir(dir.clone()),
-    ))
-    .await
-    .unwrap();
+    let stack = zts::start(config(zts::DataLocation::Dir(dir.clone())))
+        .await
+        .unwrap();
     let http = Http::new(&stack);
     let secrets = [
         "jane.doe@example.com",

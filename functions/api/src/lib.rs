@@ -3,28 +3,34 @@
 //! domain, map the result — and every error leaves through one envelope
 //! ([`envelope`]) in the documented shape.
 
+pub mod auth;
 mod caller;
 pub mod envelope;
 mod openapi;
 mod routes;
 pub mod views;
 
+pub use auth::Auth;
 pub use caller::{Caller, fixed_owner};
 pub use openapi::openapi_json;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::get;
-use shared::ports::{ProjectStore, WorkflowStarter};
+use shared::ports::{KeyStore, ProjectStore, WorkflowStarter};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// What the handlers need: the ports and how to build links.
 pub struct Api {
     pub projects: Arc<dyn ProjectStore>,
     pub workflow: Arc<dyn WorkflowStarter>,
+    pub keys: Arc<dyn KeyStore>,
     /// Base of the WebSocket URL given in `links.websocket` (e.g. `ws://127.0.0.1:3000`).
     pub websocket_base: String,
 }
@@ -48,6 +54,10 @@ pub fn router(api: Api) -> Router {
         )
         .route("/api/v1/projects/{id}", get(routes::projects::get))
         .route(
+            "/api/v1/ws-tickets",
+            axum::routing::post(routes::tickets::create),
+        )
+        .route(
             "/api/v1/projects/{id}/status",
             get(routes::projects::status),
         )
@@ -63,13 +73,84 @@ pub fn router(api: Api) -> Router {
         .with_state(state)
 }
 
-/// Wraps a router (the api plus whatever auth the deployment adds) in the outer layers
-/// every answer passes through.
-pub fn with_envelope(router: Router) -> Router {
-    router
+/// Requires an API key (or, for WebSocket connects, a ticket) on every route but the
+/// probes and `/openapi.json`, and rate-limits per key.
+pub fn with_auth(router: Router, auth: Auth) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(auth),
+        auth::authenticate,
+    ))
+}
+
+/// How the outer layers behave where the api is deployed.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Origins allowed to call the API from a browser (CORS); empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Send Strict-Transport-Security (only where the API is served over TLS).
+    pub hsts: bool,
+}
+
+/// Wraps a router (the api with its auth, plus anything mounted beside it) in the outer
+/// layers every answer passes through: request ids, tracing (path only — query strings
+/// may hold tickets), panic safety, the error envelope, security headers and CORS (whose
+/// preflights are answered before authentication).
+pub fn with_envelope(router: Router, config: &HttpConfig) -> Router {
+    let mut router = router
         .layer(CatchPanicLayer::custom(envelope::panic_response))
         .layer(axum::middleware::from_fn(envelope::envelope))
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("x-frame-options", "DENY"))
+        .layer(security_header("referrer-policy", "no-referrer"))
+        .layer(security_header(
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .layer(security_header("cache-control", "no-store"));
+    if config.hsts {
+        router = router.layer(security_header(
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        ));
+    }
+    if !config.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    HeaderName::from_static("content-type"),
+                    HeaderName::from_static("x-api-key"),
+                    HeaderName::from_static("authorization"),
+                    HeaderName::from_static("idempotency-key"),
+                    HeaderName::from_static("x-correlation-id"),
+                ])
+                .expose_headers([
+                    HeaderName::from_static("x-request-id"),
+                    HeaderName::from_static("retry-after"),
+                    HeaderName::from_static("ratelimit-limit"),
+                    HeaderName::from_static("ratelimit-remaining"),
+                    HeaderName::from_static("ratelimit-reset"),
+                ])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
 }

@@ -13,13 +13,36 @@ use utoipa::OpenApi;
         routes::projects::get,
         routes::projects::status,
         routes::projects::events,
+        routes::tickets::create,
         routes::health::live,
         routes::health::ready,
     ),
-    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, AttemptErrorView, ArtifactView, InputView, EventList, Health, ErrorEnvelope, ErrorView)),
-    tags((name = "projects", description = "Ideas and their runs"), (name = "health", description = "Probes"))
+    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, AttemptErrorView, ArtifactView, InputView, EventList, Health, ErrorEnvelope, ErrorView, Ticket)),
+    modifiers(&ApiKeySecurity),
+    security(("api_key" = []), ("bearer" = [])),
+    tags((name = "projects", description = "Ideas and their runs"), (name = "websocket", description = "Live events"), (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
+
+/// API keys go in `x-api-key` or as a bearer token.
+struct ApiKeySecurity;
+
+impl utoipa::Modify for ApiKeySecurity {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The document as JSON (built once).
 pub fn openapi_json() -> String {

@@ -253,3 +253,12 @@ pub struct ErrorEnvelope {
     pub error: serde_json::Value,
     pub request_id: String,
 }
+
+/// A WebSocket ticket: pass it as `?ticket=` within 60 s; it works once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Ticket {
+    pub ticket: String,
+    pub expires_at: String,
+    /// This server's WebSocket URL with the ticket in it.
+    pub websocket_url: String,
+}

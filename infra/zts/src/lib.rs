@@ -10,7 +10,7 @@ mod stack;
 pub mod tasks;
 pub mod workflow;
 
-pub use stack::{DataLocation, RunningStack, StackConfig, StackError, start};
+pub use stack::{DataLocation, RunningStack, StackConfig, StackError, local_owner, start};
 
 /// The workflow, compiled in: the local stack runs the very file Step Functions runs.
 pub const STATE_MACHINE: &str = include_str!("../../../statemachine.asl.json");

@@ -84,8 +84,19 @@ struct Sample {
     duplicates: u64,
 }
 
-pub async fn run(url: &str, projects: usize, concurrency: usize) -> Result<Report, String> {
+pub async fn run(
+    url: &str,
+    api_key: &str,
+    projects: usize,
+    concurrency: usize,
+) -> Result<Report, String> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-api-key",
+        reqwest::header::HeaderValue::from_str(api_key).map_err(|e| e.to_string())?,
+    );
     let client = reqwest::Client::builder()
+        .default_headers(headers.clone())
         .pool_max_idle_per_host(concurrency.max(1))
         .build()
         .map_err(|e| e.to_string())?;
@@ -106,9 +117,9 @@ pub async fn run(url: &str, projects: usize, concurrency: usize) -> Result<Repor
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
-        let (client, url) = (client.clone(), url.to_string());
+        let (client, url, key) = (client.clone(), url.to_string(), api_key.to_string());
         tasks.spawn(async move {
-            let result = tokio::time::timeout(PROJECT_TIMEOUT, one(&client, &url, i)).await;
+            let result = tokio::time::timeout(PROJECT_TIMEOUT, one(&client, &url, &key, i)).await;
             drop(permit);
             match result {
                 Ok(r) => r,
@@ -152,7 +163,12 @@ pub async fn run(url: &str, projects: usize, concurrency: usize) -> Result<Repor
     Ok(report)
 }
 
-async fn one(client: &reqwest::Client, url: &str, i: usize) -> Result<Sample, String> {
+async fn one(
+    client: &reqwest::Client,
+    url: &str,
+    api_key: &str,
+    i: usize,
+) -> Result<Sample, String> {
     let started = Instant::now();
     let body = json!({
         "name": format!("load test idea {i}"),
@@ -174,7 +190,14 @@ async fn one(client: &reqwest::Client, url: &str, i: usize) -> Result<Sample, St
     let ws_url = created["links"]["websocket"]
         .as_str()
         .ok_or("no websocket link")?;
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url)
+            .map_err(|e| e.to_string())?;
+    request.headers_mut().insert(
+        "x-api-key",
+        api_key.parse().map_err(|_| "a bad API key".to_string())?,
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .map_err(|e| e.to_string())?;
     let mut seqs = Vec::new();

@@ -1,8 +1,13 @@
-//! `zts`: the ZeroToShip local stack (`zts serve`) and its load generator (`zts load`).
+//! `zts`: the ZeroToShip local stack (`zts serve`), its API keys (`zts keys`), and its load
+//! generator (`zts load`).
 
 use clap::{Parser, Subcommand};
+use shared::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use shared::embedded::EmbeddedStore;
+use shared::ports::KeyStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use zts::{DataLocation, StackConfig};
 
 #[derive(Parser)]
@@ -34,12 +39,33 @@ enum Command {
         /// Keep nothing: a throwaway store removed at exit.
         #[arg(long)]
         in_memory: bool,
+        /// Register this API key for local use (otherwise an empty store gets a new key, printed once).
+        #[arg(long, env = "ZTS_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// An origin allowed to call the API from a browser (repeat for more).
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+        /// Requests per second for keys without their own limit.
+        #[arg(long, default_value_t = Limits::DEFAULT.rate)]
+        rate: f64,
+        /// Burst for keys without their own limit.
+        #[arg(long, default_value_t = Limits::DEFAULT.burst)]
+        burst: u32,
+    },
+    /// Manage API keys (works while `zts serve` runs on the same data directory).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[arg(long, default_value = "zts-data", env = "ZTS_DATA_DIR", global = true)]
+        data_dir: PathBuf,
     },
     /// Load-test a running stack: N projects at concurrency C, each watched to the end
     /// over its WebSocket; prints throughput, latency percentiles and events lost.
     Load {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
+        #[arg(long, env = "ZTS_API_KEY", hide_env_values = true)]
+        api_key: String,
         #[arg(long, short = 'n', default_value_t = 1_000)]
         projects: usize,
         #[arg(long, short = 'c', default_value_t = 50)]
@@ -47,57 +73,212 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key for an owner; the key is printed once and stored only as a hash.
+    /// Create another for the same owner to rotate, then revoke the old one.
+    Create {
+        #[arg(long)]
+        owner: String,
+        /// Requests per second (default: the server's).
+        #[arg(long, requires = "burst")]
+        rate: Option<f64>,
+        #[arg(long, requires = "rate")]
+        burst: Option<u32>,
+        /// When the key stops working: 2027-01-31 or an RFC 3339 time.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List keys: id, owner, status, limits, expiry (never the keys).
+    List,
+    /// Revoke a key by its id (from `zts keys list`).
+    Revoke { key_id: String },
+}
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     shared::telemetry::init_json("info");
     match Cli::parse().command {
         Command::Serve {
             addr,
             data_dir,
             in_memory,
+            api_key,
+            cors_origins,
+            rate,
+            burst,
         } => {
-            let data = if in_memory {
-                DataLocation::InMemory
-            } else {
-                DataLocation::Dir(data_dir.clone())
-            };
-            let stack = match zts::start(StackConfig::new(addr, data)).await {
-                Ok(stack) => stack,
-                Err(e) => {
-                    eprintln!("zts: {e}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            let where_ = if in_memory {
-                "in memory".to_string()
-            } else {
-                data_dir.display().to_string()
-            };
-            // Tests and scripts read this line to find the port.
-            println!(
-                "ZeroToShip listening on {} (data: {where_})",
-                stack.http_url()
-            );
-            stack.serve_until_signal().await;
-            std::process::ExitCode::SUCCESS
+            serve(
+                addr,
+                data_dir,
+                in_memory,
+                api_key,
+                cors_origins,
+                Limits { rate, burst },
+            )
+            .await
         }
+        Command::Keys { command, data_dir } => match keys(command, &data_dir).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("zts keys: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Load {
             url,
+            api_key,
             projects,
             concurrency,
-        } => match zts::load::run(&url, projects, concurrency).await {
+        } => match zts::load::run(&url, &api_key, projects, concurrency).await {
             Ok(report) => {
                 println!("{report}");
                 if report.lost_events == 0 && report.failed == 0 {
-                    std::process::ExitCode::SUCCESS
+                    ExitCode::SUCCESS
                 } else {
-                    std::process::ExitCode::FAILURE
+                    ExitCode::FAILURE
                 }
             }
             Err(e) => {
                 eprintln!("zts load: {e}");
-                std::process::ExitCode::FAILURE
+                ExitCode::FAILURE
             }
         },
     }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    in_memory: bool,
+    api_key: Option<String>,
+    cors_origins: Vec<String>,
+    limits: Limits,
+) -> ExitCode {
+    if let Err(e) = limits.validate() {
+        eprintln!("zts serve: {e}");
+        return ExitCode::FAILURE;
+    }
+    let data = if in_memory {
+        DataLocation::InMemory
+    } else {
+        DataLocation::Dir(data_dir.clone())
+    };
+    let mut config = StackConfig::new(addr, data);
+    config.api_key = api_key;
+    config.default_limits = limits;
+    config.http.cors_origins = cors_origins;
+    let stack = match zts::start(config).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("zts serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let where_ = if in_memory {
+        "in memory".to_string()
+    } else {
+        data_dir.display().to_string()
+    };
+    // Tests and scripts read this line to find the port.
+    println!(
+        "ZeroToShip listening on {} (data: {where_})",
+        stack.http_url()
+    );
+    if let Some(key) = &stack.generated_key {
+        println!("API key for owner \"local\" (shown once; send it as x-api-key): {key}");
+    }
+    stack.serve_until_signal().await;
+    ExitCode::SUCCESS
+}
+
+fn parse_expiry(raw: &str) -> Result<shared::clock::Timestamp, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("--expires {raw:?}: use a date (2027-01-31) or an RFC 3339 time"))
+}
+
+async fn keys(command: KeysCommand, data_dir: &std::path::Path) -> Result<(), String> {
+    let store = EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?;
+    match command {
+        KeysCommand::Create {
+            owner,
+            rate,
+            burst,
+            expires,
+        } => {
+            let owner = shared::Owner::parse(&owner).ok_or_else(|| {
+                format!("--owner {owner:?}: use letters, digits and - _ . @ (at most 64)")
+            })?;
+            let limits = match (rate, burst) {
+                (Some(rate), Some(burst)) => {
+                    let limits = Limits { rate, burst };
+                    limits.validate()?;
+                    Some(limits)
+                }
+                _ => None,
+            };
+            let expires_at = expires.as_deref().map(parse_expiry).transpose()?;
+            let key = auth::new_key();
+            let record = ApiKeyRecord {
+                key_hash: auth::hash(&key),
+                owner,
+                status: KeyStatus::Active,
+                limits,
+                created_at: shared::clock::now(),
+                expires_at,
+                revoked_at: None,
+            };
+            let id = record.key_id();
+            store.put_key(record).await.map_err(|e| e.to_string())?;
+            println!("{key}");
+            eprintln!("created key {id} (shown once; store it now)");
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<14} {:<20} {:<8} {:<16} expires",
+                "id", "owner", "status", "limits"
+            );
+            for k in store.list_keys().await.map_err(|e| e.to_string())? {
+                let limits = k.limits.map_or_else(
+                    || "default".to_string(),
+                    |l| format!("{}/s burst {}", l.rate, l.burst),
+                );
+                let status = if k.status == KeyStatus::Revoked {
+                    "revoked"
+                } else if k.check(shared::clock::now()).is_err() {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let expires = k
+                    .expires_at
+                    .as_ref()
+                    .map_or_else(|| "never".to_string(), shared::clock::format);
+                println!(
+                    "{:<14} {:<20} {:<8} {:<16} {expires}",
+                    k.key_id(),
+                    k.owner,
+                    status,
+                    limits
+                );
+            }
+        }
+        KeysCommand::Revoke { key_id } => match store
+            .revoke_key(&key_id, shared::clock::now())
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(k) => println!("revoked {} (owner {})", k.key_id(), k.owner),
+            None => {
+                return Err(format!(
+                    "no single key has the id {key_id:?}; see `zts keys list`"
+                ));
+            }
+        },
+    }
+    Ok(())
 }

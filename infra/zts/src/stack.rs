@@ -9,8 +9,10 @@ use axum::Router;
 use axum::routing::get;
 use shared::analysis::AnalysisEngine;
 use shared::analysis::rules::RuleEngine;
+use shared::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use shared::embedded::EmbeddedStore;
-use shared::{Owner, ports::WorkflowStarter};
+use shared::ports::{KeyStore, WorkflowStarter};
+use shared::{Owner, clock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,8 +31,12 @@ pub enum DataLocation {
 pub struct StackConfig {
     pub addr: SocketAddr,
     pub data: DataLocation,
-    /// Until API keys exist, every request acts as this owner.
-    pub owner: Owner,
+    /// A key to register for the local owner (`--api-key`); without one, the first start
+    /// of an empty store creates a key and reports it in [`RunningStack::generated_key`].
+    pub api_key: Option<String>,
+    /// Limits for keys created without their own.
+    pub default_limits: Limits,
+    pub http: api::HttpConfig,
     /// Messages a WebSocket connection may have unsent before it is disconnected.
     pub ws_queue_capacity: usize,
     /// How often the reconciler looks for projects left CREATED.
@@ -44,7 +50,9 @@ impl StackConfig {
         StackConfig {
             addr,
             data,
-            owner: Owner::parse("local").expect("a valid owner"),
+            api_key: None,
+            default_limits: Limits::DEFAULT,
+            http: api::HttpConfig::default(),
             ws_queue_capacity: 1_024,
             reconcile_every: Duration::from_secs(10),
             faults: Vec::new(),
@@ -63,6 +71,8 @@ pub enum StackError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("the API key is not usable: {0}")]
+    ApiKey(String),
     #[error("cannot resume executions: {0}")]
     Resume(#[from] shared::ports::WorkflowError),
 }
@@ -74,6 +84,8 @@ pub struct RunningStack {
     pub gateway: Arc<Gateway>,
     /// Executions resumed from a previous process at start.
     pub resumed: usize,
+    /// The key this start created (first start of an empty store, no `--api-key`): print it.
+    pub generated_key: Option<String>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -121,6 +133,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         DataLocation::Dir(dir) => EmbeddedStore::open(dir)?,
         DataLocation::InMemory => EmbeddedStore::in_memory()?,
     });
+    let generated_key = ensure_key(&store, config.api_key.as_deref()).await?;
     let engine: Arc<dyn AnalysisEngine> = if config.faults.is_empty() {
         Arc::new(RuleEngine)
     } else {
@@ -150,6 +163,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     let api = api::router(api::Api {
         projects: store.clone(),
         workflow: Arc::new(workflow.clone()) as Arc<dyn WorkflowStarter>,
+        keys: store.clone(),
         websocket_base: format!("ws://{addr}"),
     });
     let sockets = Router::new()
@@ -169,14 +183,13 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
                 .delete(management::delete),
         )
         .with_state(gateway.clone());
-    let app = api
-        .merge(sockets)
-        .layer(axum::middleware::from_fn_with_state(
-            config.owner.clone(),
-            api::fixed_owner,
-        ))
-        .merge(management);
-    let app = api::with_envelope(app);
+    let auth = api::Auth {
+        keys: store.clone(),
+        default_limits: config.default_limits,
+    };
+    // The Management API is outside authentication: on AWS it is IAM's, here loopback's.
+    let app = api::with_auth(api.merge(sockets), auth).merge(management);
+    let app = api::with_envelope(app, &config.http);
 
     spawn_broadcaster(store.clone(), gateway.clone());
     let resumed = workflow.resume_all().await?;
@@ -199,6 +212,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         workflow,
         gateway,
         resumed,
+        generated_key,
         shutdown,
         server,
     })
@@ -225,4 +239,44 @@ fn spawn_broadcaster(store: Arc<EmbeddedStore>, gateway: Arc<Gateway>) {
             }
         }
     });
+}
+
+/// The owner local keys belong to.
+pub fn local_owner() -> Owner {
+    Owner::parse("local").expect("a valid owner")
+}
+
+/// Registers `--api-key` if it is new; on an empty store without one, creates a key.
+async fn ensure_key(
+    store: &EmbeddedStore,
+    api_key: Option<&str>,
+) -> Result<Option<String>, StackError> {
+    let record = |secret: &str| ApiKeyRecord {
+        key_hash: auth::hash(secret),
+        owner: local_owner(),
+        status: KeyStatus::Active,
+        limits: None,
+        created_at: clock::now(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    match api_key {
+        Some(key) => {
+            if key.len() < 8 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(StackError::ApiKey(
+                    "use at least 8 visible ASCII characters".into(),
+                ));
+            }
+            if store.get_key(&auth::hash(key)).await?.is_none() {
+                store.put_key(record(key)).await?;
+            }
+            Ok(None)
+        }
+        None if store.list_keys().await?.is_empty() => {
+            let key = auth::new_key();
+            store.put_key(record(&key)).await?;
+            Ok(Some(key))
+        }
+        None => Ok(None),
+    }
 }

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const RUNS: usize = 100;
+const KEY: &str = "zts_restart_test_key_000000000000";
 
 struct Server {
     child: Child,
@@ -18,7 +19,18 @@ struct Server {
 
 fn serve(dir: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zts"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--api-key",
+            KEY,
+            "--rate",
+            "10000",
+            "--burst",
+            "10000",
+            "--data-dir",
+        ])
         .arg(dir)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -51,7 +63,12 @@ async fn runs_in_flight_survive_sigkill_and_finish_after_restart() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("restart-{}", ProjectId::generate()));
     let mut first = serve(&dir);
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", KEY.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let mut creates = tokio::task::JoinSet::new();
     for i in 0..RUNS {
         let (client, url) = (client.clone(), first.url.clone());

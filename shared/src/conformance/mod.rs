@@ -7,10 +7,12 @@
 
 mod connections;
 mod fixtures;
+mod keys;
 mod projects;
 
 pub use connections::*;
 pub use fixtures::*;
+pub use keys::*;
 pub use projects::*;
 
 /// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
@@ -54,6 +56,20 @@ macro_rules! connection_store_conformance {
             subscribing_a_missing_connection_is_not_found,
             deleting_a_connection_removes_its_subscriptions,
             unsubscribe_removes_one_subscription,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per key-store property.
+#[macro_export]
+macro_rules! key_store_conformance {
+    ($make:path) => {
+        $crate::conformance_cases!(
+            $make;
+            keys_round_trip_and_list,
+            revoking_by_id_marks_only_that_key,
+            a_ticket_works_once_and_not_after_expiry,
+            the_burst_passes_then_requests_wait_per_key,
         );
     };
 }

@@ -12,6 +12,7 @@ mod connections;
 mod db;
 mod executions;
 mod items_sql;
+mod keys;
 mod projects;
 
 use crate::cursor::CursorCodec;

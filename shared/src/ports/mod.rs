@@ -3,11 +3,13 @@
 //! passes the same conformance suite (`conformance` feature).
 
 mod connections;
+mod keys;
 mod projects;
 mod push;
 mod workflow;
 
 pub use connections::{ConnectionRecord, ConnectionStore};
+pub use keys::KeyStore;
 pub use projects::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
 };
