@@ -11,3 +11,6 @@ export AWS_EC2_METADATA_DISABLED=true
 bash infra/scripts/lint-asl.sh
 
 cargo test --workspace --all-features --locked
+
+# The API against its own OpenAPI document (the zts binary was built by cargo test).
+bash infra/scripts/schemathesis.sh target/debug/zts

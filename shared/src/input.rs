@@ -149,7 +149,7 @@ fn text_field(
             return String::new();
         }
         None | Some(Value::Null) => return String::new(),
-        Some(Value::String(s)) => s.trim(),
+        Some(Value::String(s)) => s.as_str(),
         Some(other) => {
             errors.push(FieldError::new(
                 field,
@@ -159,7 +159,9 @@ fn text_field(
             return String::new();
         }
     };
-    if required && value.is_empty() {
+    // Limits and characters apply to the text as sent (so the published schema states
+    // them exactly); what is stored is trimmed.
+    if required && value.trim().is_empty() {
         errors.push(FieldError::new(
             field,
             "required",
@@ -184,7 +186,7 @@ fn text_field(
             ),
         ));
     }
-    value.to_string()
+    value.trim().to_string()
 }
 
 /// Avatars are short labels ("startup_entrepreneur", "busy parent"): letters, digits,
@@ -235,13 +237,20 @@ fn avatars_field(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> V
             ));
             continue;
         };
-        let avatar = raw.trim();
+        // Labels are taken exactly as sent: a label is compared, shown and matched as is.
+        let avatar = raw;
         let chars = avatar.chars().count();
-        if avatar.is_empty() {
+        if avatar.trim().is_empty() {
             errors.push(FieldError::new(
                 field,
                 "required",
                 "an avatar must not be empty",
+            ));
+        } else if avatar.trim() != avatar {
+            errors.push(FieldError::new(
+                field,
+                "invalid_character",
+                "an avatar must not start or end with spaces",
             ));
         } else if chars > AVATAR_MAX_CHARS {
             errors.push(FieldError::new(
@@ -258,10 +267,7 @@ fn avatars_field(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> V
                      {bad:?} is not allowed"
                 ),
             ));
-        } else if avatars
-            .iter()
-            .any(|a| a.to_lowercase() == avatar.to_lowercase())
-        {
+        } else if avatars.iter().any(|a| a == avatar) {
             errors.push(FieldError::new(
                 field,
                 "duplicate",

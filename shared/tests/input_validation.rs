@@ -130,15 +130,29 @@ fn required_and_empty_names() {
 }
 
 #[test]
-fn whitespace_is_trimmed_before_limits_apply() {
-    let padded = format!("  {}  ", s(NAME_MAX_CHARS));
+fn limits_apply_to_the_text_as_sent_and_storage_is_trimmed() {
+    // The published schema states the limits on what is sent, so the server counts that.
+    let padded = format!("  {}  ", s(NAME_MAX_CHARS - 4));
     assert_eq!(
         accepts(body(json!({ "name": padded }))).name,
-        s(NAME_MAX_CHARS)
+        s(NAME_MAX_CHARS - 4)
     );
-    assert_eq!(
-        accepts(body(json!({ "target_avatars": ["  busy parent "] }))).target_avatars,
-        vec!["busy parent"]
+    rejects(
+        body(json!({ "name": format!(" {} ", s(NAME_MAX_CHARS - 1)) })),
+        "name",
+        "too_long",
+    );
+    // A whitespace-only control character still counts as one.
+    rejects(
+        body(json!({ "hypothesis": "\u{85}" })),
+        "hypothesis",
+        "invalid_character",
+    );
+    // Avatars are labels, kept exactly: surrounding spaces are refused, not trimmed.
+    rejects(
+        body(json!({ "target_avatars": ["  busy parent "] })),
+        "target_avatars[0]",
+        "invalid_character",
     );
 }
 
@@ -240,7 +254,7 @@ fn avatar_characters_and_duplicates() {
         "required",
     );
     rejects(
-        body(json!({ "target_avatars": ["Busy Parent", "busy parent"] })),
+        body(json!({ "target_avatars": ["busy parent", "busy parent"] })),
         "target_avatars[1]",
         "duplicate",
     );

@@ -30,12 +30,21 @@ async fn logs_hold_no_keys_tickets_or_pii() {
         .init();
 
     let stack = stack_with(
-        vec![zts::faults::FaultRule { step: shared::project::StepName::Validator, name_contains: "flaky".into(), fault: zts::faults::Fault::Transient(1) }],
+        vec![zts::faults::FaultRule {
+            step: shared::project::StepName::Validator,
+            name_contains: "flaky".into(),
+            fault: zts::faults::Fault::Transient(1),
+        }],
         64,
     )
     .await;
     let http = Http::new(&stack);
-    let pii = ["ann.secret@example.com", "+44 7700 900123", "4111 1111 1111 1111", "198.51.100.7"];
+    let pii = [
+        "ann.secret@example.com",
+        "+44 7700 900123",
+        "4111 1111 1111 1111",
+        "198.51.100.7",
+    ];
     let id = http
         .create(&json!({
             "name": "flaky idea by ann.secret@example.com",
@@ -46,9 +55,21 @@ async fn logs_hold_no_keys_tickets_or_pii() {
         .await;
     http.wait_terminal(&id).await;
     // A refused body full of PII, a bad key, a ticket in a URL.
-    http.post_raw("/api/v1/projects", "application/json", json!({"name": "x", "extra ann.secret@example.com": "+44 7700 900123"}).to_string()).await;
-    Http::with_key(&stack.http_url(), Some("zts_wrong_key_zzzzzzzzzzzzzzzzzzzzzzzz")).get("/api/v1/projects").await;
-    let (_, ticket) = http.post_raw("/api/v1/ws-tickets", "application/json", "").await;
+    http.post_raw(
+        "/api/v1/projects",
+        "application/json",
+        json!({"name": "x", "extra ann.secret@example.com": "+44 7700 900123"}).to_string(),
+    )
+    .await;
+    Http::with_key(
+        &stack.http_url(),
+        Some("zts_wrong_key_zzzzzzzzzzzzzzzzzzzzzzzz"),
+    )
+    .get("/api/v1/projects")
+    .await;
+    let (_, ticket) = http
+        .post_raw("/api/v1/ws-tickets", "application/json", "")
+        .await;
     let ticket_url = ticket["websocket_url"].as_str().unwrap().to_string();
     let secret_ticket = ticket["ticket"].as_str().unwrap().to_string();
     let mut ws = Ws::try_connect(&ticket_url, None).await.unwrap();
@@ -58,9 +79,22 @@ async fn logs_hold_no_keys_tickets_or_pii() {
     stack.shutdown().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("/api/v1/projects"), "nothing was captured: the test would prove nothing");
-    assert!(logs.contains("retry scheduled") || logs.contains("task failed"), "the run's failure was not logged");
-    for secret in [TEST_KEY, "zts_wrong_key_zzzzzzzzzzzzzzzzzzzzzzzz", secret_ticket.as_str()].into_iter().chain(pii) {
+    assert!(
+        logs.contains("/api/v1/projects"),
+        "nothing was captured: the test would prove nothing"
+    );
+    assert!(
+        logs.contains("retry scheduled") || logs.contains("task failed"),
+        "the run's failure was not logged"
+    );
+    for secret in [
+        TEST_KEY,
+        "zts_wrong_key_zzzzzzzzzzzzzzzzzzzzzzzz",
+        secret_ticket.as_str(),
+    ]
+    .into_iter()
+    .chain(pii)
+    {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
 }

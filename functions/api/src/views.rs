@@ -6,20 +6,56 @@ use shared::project::{Artifact, ProjectMeta, ProjectView, StepRun};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-/// The create body (see the limits in the README).
+/// The create body (see the limits in the README). The schema is exactly as strict as the
+/// server: what it allows is accepted (bar an Idempotency-Key conflict).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateProjectBody {
-    /// 1–120 characters.
+    /// 1–120 characters (as sent), at least one that is not a space; no control
+    /// characters. Stored trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*[^\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069][^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
-    /// Up to 5,000 characters.
+    /// Up to 5,000 characters; newlines and tabs allowed.
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub description: Option<String>,
-    /// Up to 2,000 characters.
+    /// Up to 2,000 characters; newlines and tabs allowed.
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub hypothesis: Option<String>,
-    /// Up to 10 labels of 1–80 characters.
+    /// Up to 10 distinct labels of 1–80 characters (letters, digits, spaces, `_ - . , ' & / ( ) +`;
+    /// the schema shows the ASCII subset).
     #[serde(default)]
+    #[schema(schema_with = avatars_schema)]
     pub target_avatars: Option<Vec<String>>,
+}
+
+/// `target_avatars`: a nullable array of distinct labels (derive cannot say `uniqueItems`).
+fn avatars_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let avatar = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(80))
+        .pattern(Some(
+            r"^[A-Za-z0-9_\-.,'&/()+]([A-Za-z0-9 _\-.,'&/()+]*[A-Za-z0-9_\-.,'&/()+])?$",
+        ));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(avatar)
+        .max_items(Some(10))
+        .unique_items(true)
+        .build()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

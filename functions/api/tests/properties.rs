@@ -11,7 +11,10 @@ use serde_json::Value;
 use shared::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use shared::embedded::EmbeddedStore;
 use shared::ids::ConnectionId;
-use shared::ports::{ConnectionStore, EventPusher, KeyStore, PageRequest, ProjectStore, PushError, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
+use shared::ports::{
+    ConnectionStore, EventPusher, KeyStore, PageRequest, ProjectStore, PushError, StartOutcome,
+    WorkflowError, WorkflowStart, WorkflowStarter,
+};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -36,36 +39,70 @@ struct World {
 }
 
 fn world() -> World {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let store = Arc::new(EmbeddedStore::in_memory().unwrap());
     rt.block_on(store.put_key(ApiKeyRecord {
         key_hash: auth::hash(KEY),
         owner: shared::Owner::parse("prop").unwrap(),
         status: KeyStatus::Active,
-        limits: Some(Limits { rate: 1_000_000.0, burst: 1_000_000 }),
+        limits: Some(Limits {
+            rate: 1_000_000.0,
+            burst: 1_000_000,
+        }),
         created_at: shared::clock::now(),
         expires_at: None,
         revoked_at: None,
     }))
     .unwrap();
-    let router = api::router(api::Api { projects: store.clone(), workflow: Arc::new(NoWorkflow), keys: store.clone(), websocket_base: "ws://test".into() });
-    let router = api::with_auth(router, api::Auth { keys: store.clone(), default_limits: Limits::DEFAULT });
+    let router = api::router(api::Api {
+        projects: store.clone(),
+        workflow: Arc::new(NoWorkflow),
+        keys: store.clone(),
+        websocket_base: "ws://test".into(),
+    });
+    let router = api::with_auth(
+        router,
+        api::Auth {
+            keys: store.clone(),
+            default_limits: Limits::DEFAULT,
+        },
+    );
     let app = api::with_envelope(router, &api::HttpConfig::default());
     World { rt, store, app }
 }
 
 fn projects(w: &World) -> usize {
     let owner = shared::Owner::parse("prop").unwrap();
-    w.rt.block_on(w.store.list_projects(&owner, PageRequest { limit: 100, cursor: None })).unwrap().items.len()
+    w.rt.block_on(w.store.list_projects(
+        &owner,
+        PageRequest {
+            limit: 100,
+            cursor: None,
+        },
+    ))
+    .unwrap()
+    .items
+    .len()
 }
 
 fn post(w: &World, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-    let req = Request::post("/api/v1/projects").header("x-api-key", KEY).header("content-type", content_type).body(Body::from(body)).unwrap();
+    let req = Request::post("/api/v1/projects")
+        .header("x-api-key", KEY)
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .unwrap();
     w.rt.block_on(async {
         let res = w.app.clone().oneshot(req).await.unwrap();
         let status = res.status().as_u16();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     })
 }
 
@@ -74,15 +111,27 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         "\\PC{0,200}".prop_map(Value::String),
         Just(Value::String("x".repeat(6_000))),
     ];
     leaf.prop_recursive(3, 40, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..12).prop_map(Value::Array),
-            prop::collection::btree_map(prop_oneof![Just("name".to_string()), Just("description".to_string()), Just("hypothesis".to_string()), Just("target_avatars".to_string()), "[a-z_]{1,12}".prop_map(|s| s)], inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("name".to_string()),
+                    Just("description".to_string()),
+                    Just("hypothesis".to_string()),
+                    Just("target_avatars".to_string()),
+                    "[a-z_]{1,12}".prop_map(|s| s)
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -92,8 +141,16 @@ fn check_answer(status: u16, body: &Value) -> Result<(), TestCaseError> {
     if status == 202 {
         prop_assert!(body["project_id"].is_string());
     } else {
-        prop_assert!(body["error"]["code"].is_string(), "not the error shape: {}", body);
-        prop_assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        prop_assert!(
+            body["error"]["code"].is_string(),
+            "not the error shape: {}",
+            body
+        );
+        prop_assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
         prop_assert!(body["request_id"].is_string());
     }
     Ok(())
@@ -134,7 +191,14 @@ fn ws_message() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,300}",
         json_value().prop_map(|v| v.to_string()),
-        ("(subscribe|unsubscribe|ping|SUBSCRIBE|drop)", "\\PC{0,40}", any::<i64>()).prop_map(|(a, p, n)| serde_json::json!({"action": a, "project_id": p, "after_seq": n}).to_string()),
+        (
+            "(subscribe|unsubscribe|ping|SUBSCRIBE|drop)",
+            "\\PC{0,40}",
+            any::<i64>()
+        )
+            .prop_map(|(a, p, n)| {
+                serde_json::json!({"action": a, "project_id": p, "after_seq": n}).to_string()
+            }),
     ]
 }
 

@@ -127,7 +127,7 @@ fn number(
 /// `POST /api/v1/projects`
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects",
     request_body(content = CreateProjectBody, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key + same body returns the same project; same key + another body is 409")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "1–255 visible ASCII characters. Same key + same body returns the same project; same key + another body is 409")),
     responses(
         (status = 202, description = "Created (or replayed); the run has started", body = Created),
         (status = 400, description = "Malformed JSON or parameter", body = ErrorEnvelope),
@@ -218,7 +218,7 @@ async fn start_workflow(state: &AppState, meta: &ProjectMeta) {
 
 /// `GET /api/v1/projects`
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
-    params(("limit" = Option<u32>, Query, description = "1–100, default 20"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "The caller's projects, newest first", body = ProjectList), (status = 400, description = "Bad limit or cursor", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -283,7 +283,7 @@ pub async fn status(
 
 /// `GET /api/v1/projects/{id}/events?after=N&limit=M`
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects",
-    params(("id" = String, Path, description = "The project id"), ("after" = Option<u64>, Query, description = "Return events with seq > after (default 0)"), ("limit" = Option<u32>, Query, description = "1–1000, default 100")),
+    params(("id" = String, Path, description = "The project id"), ("after" = Option<u64>, Query, minimum = 0, description = "Return events with seq > after (default 0)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100")),
     responses((status = 200, description = "Stored events in seq order", body = EventList), (status = 400, description = "Bad parameter", body = ErrorEnvelope), (status = 404, description = "Unknown project, or not the caller's", body = ErrorEnvelope)))]
 pub async fn events(
     State(state): State<AppState>,
