@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/tools
-requirements="statelint==3.1.0 schemathesis==4.32.5"
+requirements="statelint==3.1.0 schemathesis==4.32.5 moto[server]==5.2.5"
 if [ ! -f "$venv/.installed" ] || [ "$(cat "$venv/.installed")" != "$requirements" ]; then
   python3 -m venv "$venv" >&2
   # shellcheck disable=SC2086

@@ -22,6 +22,8 @@ pub mod step;
 pub mod telemetry;
 pub mod transition;
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "embedded")]

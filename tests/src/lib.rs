@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: a local stack on an ephemeral port, a small HTTP
 //! client, and a WebSocket client that reads JSON messages with a deadline.
 
+pub mod dynamodb;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -13,6 +13,7 @@ mod durable {
     }
 
     shared::project_store_conformance!(make);
+    shared::project_store_concurrency_conformance!(make);
     shared::connection_store_conformance!(make);
     shared::key_store_conformance!(make);
 }
@@ -25,6 +26,7 @@ mod in_memory {
     }
 
     shared::project_store_conformance!(make);
+    shared::project_store_concurrency_conformance!(make);
     shared::connection_store_conformance!(make);
     shared::key_store_conformance!(make);
 }

@@ -1,0 +1,44 @@
+//! The AWS adapters (feature `aws`): the DynamoDB stores. They keep the same items under the
+//! same keys as the embedded store ([`crate::items`]), apply the same
+//! [`crate::transition::apply`], and pass the same conformance suite (against a moto
+//! server in the tests).
+
+mod errors;
+mod item;
+mod projects;
+
+use crate::cursor::CursorCodec;
+use aws_sdk_dynamodb::Client;
+
+/// Table names, as the template's outputs give them.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub projects: String,
+    pub connections: String,
+    pub api_keys: String,
+}
+
+/// The name of the Projects table's sparse owner index (template.yaml).
+pub const OWNER_INDEX: &str = "by-owner";
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+    cursors: CursorCodec,
+}
+
+impl DynamoStore {
+    /// `cursor_secret` signs list cursors; every instance of a deployment must share it.
+    pub fn new(client: Client, tables: Tables, cursor_secret: &[u8]) -> Self {
+        DynamoStore {
+            client,
+            tables,
+            cursors: CursorCodec::new(cursor_secret),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

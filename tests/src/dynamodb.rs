@@ -1,0 +1,150 @@
+//! A DynamoDB store on a moto server, with tables made from `template.yaml` itself, so the
+//! template and the code cannot drift apart.
+//!
+//! The server's address comes from `ZTS_DYNAMODB_ENDPOINT` (the test script starts moto and
+//! sets it). Without it, tests skip with a printed reason — except under `CI=true`, where a
+//! missing server is a failure.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use serde_norway::Value;
+use shared::aws::{DynamoStore, Tables};
+
+pub const ENDPOINT_ENV: &str = "ZTS_DYNAMODB_ENDPOINT";
+const TEMPLATE: &str = include_str!("../../template.yaml");
+
+/// The moto endpoint, or `None` (skip) outside CI when it is not set.
+pub fn endpoint() -> Option<String> {
+    match std::env::var(ENDPOINT_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "{ENDPOINT_ENV} is not set under CI=true: the test script must start a moto server"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: {ENDPOINT_ENV} is not set (run `bash infra/scripts/test.sh` to start moto)"
+            );
+            None
+        }
+    }
+}
+
+/// A client for `endpoint` with dummy credentials: nothing here may ever reach AWS.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "zts-tests"))
+        .build();
+    Client::from_conf(config)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("template.yaml: {key} is missing or not text"))
+}
+
+fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
+    v.as_sequence()
+        .expect("a KeySchema list")
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName"))
+                .key_type(KeyType::from(text(k, "KeyType")))
+                .build()
+                .expect("a key schema element")
+        })
+        .collect()
+}
+
+/// Creates the table the template's `logical_id` defines, named `name`.
+async fn create_table(client: &Client, logical_id: &str, name: &str) {
+    let doc: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
+    let props = &doc["Resources"][logical_id]["Properties"];
+    assert_eq!(
+        doc["Resources"][logical_id]["Type"].as_str(),
+        Some("AWS::DynamoDB::Table"),
+        "{logical_id}"
+    );
+    let mut create = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(text(props, "BillingMode")));
+    for a in props["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+    {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName"))
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")))
+                .build()
+                .expect("an attribute definition"),
+        );
+    }
+    create = create.set_key_schema(Some(key_schema(&props["KeySchema"])));
+    for g in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(g, "IndexName"))
+                .set_key_schema(Some(key_schema(&g["KeySchema"])))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(text(
+                            &g["Projection"],
+                            "ProjectionType",
+                        )))
+                        .build(),
+                )
+                .build()
+                .expect("an index"),
+        );
+    }
+    if let Some(stream) = props.get("StreamSpecification") {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(text(stream, "StreamViewType")))
+                .build()
+                .expect("a stream specification"),
+        );
+    }
+    create
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+}
+
+/// A store on fresh tables (unique names, so tests never share data).
+pub async fn store() -> Option<DynamoStore> {
+    let endpoint = endpoint()?;
+    let client = client(&endpoint);
+    let suffix = shared::ProjectId::generate().to_string();
+    let tables = Tables {
+        projects: format!("projects-{suffix}"),
+        connections: format!("connections-{suffix}"),
+        api_keys: format!("apikeys-{suffix}"),
+    };
+    create_table(&client, "ProjectsTable", &tables.projects).await;
+    create_table(&client, "ConnectionsTable", &tables.connections).await;
+    create_table(&client, "ApiKeysTable", &tables.api_keys).await;
+    Some(DynamoStore::new(
+        client,
+        tables,
+        b"conformance-cursor-secret-0123456789",
+    ))
+}
