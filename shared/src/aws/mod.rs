@@ -3,8 +3,10 @@
 //! [`crate::transition::apply`], and pass the same conformance suite (against a moto
 //! server in the tests).
 
+mod connections;
 mod errors;
 mod item;
+mod keys;
 mod projects;
 
 use crate::cursor::CursorCodec;
