@@ -13,7 +13,7 @@ bash infra/scripts/lint-asl.sh
 # A moto server on loopback for the AWS adapters' tests (DynamoDB conformance).
 read -r moto_pid moto_url < <(bash infra/scripts/moto.sh)
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
-export ZTS_DYNAMODB_ENDPOINT="$moto_url"
+export ZTS_MOTO_ENDPOINT="$moto_url"
 
 cargo test --workspace --all-features --locked
 

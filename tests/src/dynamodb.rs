@@ -1,7 +1,7 @@
 //! A DynamoDB store on a moto server, with tables made from `template.yaml` itself, so the
 //! template and the code cannot drift apart.
 //!
-//! The server's address comes from `ZTS_DYNAMODB_ENDPOINT` (the test script starts moto and
+//! The server's address comes from `ZTS_MOTO_ENDPOINT` (the test script starts moto and
 //! sets it). Without it, tests skip with a printed reason — except under `CI=true`, where a
 //! missing server is a failure.
 
@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use serde_norway::Value;
 use shared::aws::{DynamoStore, Tables};
 
-pub const ENDPOINT_ENV: &str = "ZTS_DYNAMODB_ENDPOINT";
+pub const ENDPOINT_ENV: &str = "ZTS_MOTO_ENDPOINT";
 const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// The moto endpoint, or `None` (skip) outside CI when it is not set.

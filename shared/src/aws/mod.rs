@@ -8,6 +8,9 @@ mod errors;
 mod item;
 mod keys;
 mod projects;
+mod workflow;
+
+pub use workflow::StepFunctionsStarter;
 
 use crate::cursor::CursorCodec;
 use aws_sdk_dynamodb::Client;
