@@ -60,3 +60,20 @@ pub struct SubscriptionRecord {
     /// Epoch seconds: a subscription never outlives its connection's TTL.
     pub ttl: i64,
 }
+
+/// ApiKeys table sort keys: a key (by hash), its rate window, a ticket (`TICKET#<hash>`).
+pub const API_KEY_SK: &str = "KEY";
+pub const RATE_SK: &str = "RATE";
+pub const TICKET_SK: &str = "TICKET";
+
+pub fn ticket_pk(ticket_hash: &str) -> String {
+    format!("TICKET#{ticket_hash}")
+}
+
+/// A key's rate-limit window: the GCRA theoretical arrival time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateWindow {
+    pub tat_ms: i64,
+    /// Epoch seconds after which the window is empty anyway (DynamoDB TTL).
+    pub ttl: i64,
+}

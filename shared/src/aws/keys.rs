@@ -5,26 +5,13 @@ use super::errors;
 use super::item::{self, Item, key, keyed, n};
 use crate::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
 use crate::clock::Timestamp;
+use crate::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use crate::ports::{KeyStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ReturnValue;
-use serde::{Deserialize, Serialize};
 
-const KEY_SK: &str = "KEY";
-const RATE_SK: &str = "RATE";
-const TICKET_SK: &str = "TICKET";
 const ATTEMPTS: u32 = 16;
-
-#[derive(Serialize, Deserialize)]
-struct RateWindow {
-    tat_ms: i64,
-    ttl: i64,
-}
-
-fn ticket_pk(hash: &str) -> String {
-    format!("TICKET#{hash}")
-}
 
 impl DynamoStore {
     async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {

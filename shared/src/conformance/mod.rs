@@ -21,31 +21,11 @@ pub use projects::*;
 #[macro_export]
 macro_rules! project_store_conformance {
     ($make:path) => {
-        $crate::conformance_cases!(
-            required $make;
-            create_writes_meta_input_and_first_event,
-            create_is_atomic_when_the_id_is_taken,
-            create_with_a_conflicting_key_writes_nothing,
-            same_key_same_body_replays_the_same_project,
-            idempotency_keys_are_per_owner,
-            an_expired_idempotency_record_is_not_replayed,
-            step_commit_mints_the_next_seq_and_updates_meta,
-            a_repeated_commit_is_already_done,
-            the_same_logical_event_written_twice_gets_one_seq,
-            a_commit_in_the_wrong_state_is_rejected_and_writes_nothing,
-            a_terminal_project_accepts_no_commit,
-            the_happy_path_emits_exactly_the_documented_events,
-            listing_pages_newest_first_and_only_the_owners,
-            a_tampered_or_foreign_cursor_is_rejected,
-            get_project_is_scoped_to_the_owner,
-            the_first_artifact_wins,
-            events_after_pages_in_seq_order,
-            commits_to_a_missing_project_are_not_found,
-        );
+        $crate::project_store_conformance!(required $make);
     };
-    (optional $make:path) => {
+    ($mode:ident $make:path) => {
         $crate::conformance_cases!(
-            optional $make;
+            $mode $make;
             create_writes_meta_input_and_first_event,
             create_is_atomic_when_the_id_is_taken,
             create_with_a_conflicting_key_writes_nothing,
@@ -75,10 +55,10 @@ macro_rules! project_store_conformance {
 #[macro_export]
 macro_rules! project_store_concurrency_conformance {
     ($make:path) => {
-        $crate::conformance_cases!(required $make; seq_is_gapless_under_sixteen_concurrent_writers);
+        $crate::project_store_concurrency_conformance!(required $make);
     };
-    (optional $make:path) => {
-        $crate::conformance_cases!(optional $make; seq_is_gapless_under_sixteen_concurrent_writers);
+    ($mode:ident $make:path) => {
+        $crate::conformance_cases!($mode $make; seq_is_gapless_under_sixteen_concurrent_writers);
     };
 }
 
@@ -86,18 +66,11 @@ macro_rules! project_store_concurrency_conformance {
 #[macro_export]
 macro_rules! connection_store_conformance {
     ($make:path) => {
-        $crate::conformance_cases!(
-            required $make;
-            connections_round_trip,
-            subscriptions_are_listed_per_project_and_idempotent,
-            subscribing_a_missing_connection_is_not_found,
-            deleting_a_connection_removes_its_subscriptions,
-            unsubscribe_removes_one_subscription,
-        );
+        $crate::connection_store_conformance!(required $make);
     };
-    (optional $make:path) => {
+    ($mode:ident $make:path) => {
         $crate::conformance_cases!(
-            optional $make;
+            $mode $make;
             connections_round_trip,
             subscriptions_are_listed_per_project_and_idempotent,
             subscribing_a_missing_connection_is_not_found,
@@ -111,17 +84,11 @@ macro_rules! connection_store_conformance {
 #[macro_export]
 macro_rules! key_store_conformance {
     ($make:path) => {
-        $crate::conformance_cases!(
-            required $make;
-            keys_round_trip_and_list,
-            revoking_by_id_marks_only_that_key,
-            a_ticket_works_once_and_not_after_expiry,
-            the_burst_passes_then_requests_wait_per_key,
-        );
+        $crate::key_store_conformance!(required $make);
     };
-    (optional $make:path) => {
+    ($mode:ident $make:path) => {
         $crate::conformance_cases!(
-            optional $make;
+            $mode $make;
             keys_round_trip_and_list,
             revoking_by_id_marks_only_that_key,
             a_ticket_works_once_and_not_after_expiry,

@@ -5,27 +5,12 @@ use super::db::sql_error;
 use super::items_sql::{self as items_db, Index};
 use crate::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
 use crate::clock::Timestamp;
+use crate::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use crate::ports::{KeyStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
 const APIKEYS: &str = "apikeys";
-const KEY_SK: &str = "KEY";
-const RATE_SK: &str = "RATE";
-const TICKET_SK: &str = "TICKET";
-
-/// A key's rate-limit window: the GCRA theoretical arrival time.
-#[derive(Serialize, Deserialize)]
-struct RateWindow {
-    tat_ms: i64,
-    /// Epoch seconds after which the window is empty anyway (DynamoDB TTL).
-    ttl: i64,
-}
-
-fn ticket_pk(hash: &str) -> String {
-    format!("TICKET#{hash}")
-}
 
 #[async_trait]
 impl KeyStore for EmbeddedStore {
