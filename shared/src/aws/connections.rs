@@ -96,16 +96,10 @@ impl ConnectionStore for DynamoStore {
         &self,
         id: &ConnectionId,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.connections)
-            .set_key(Some(Self::connection_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(errors::sdk)?;
-        out.item.map(item::decode).transpose()
+        let found = self
+            .get_item(&self.tables.connections, Self::connection_key(id))
+            .await?;
+        found.map(item::decode).transpose()
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {

@@ -15,16 +15,7 @@ const ATTEMPTS: u32 = 16;
 
 impl DynamoStore {
     async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.api_keys)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(errors::sdk)?;
-        Ok(out.item)
+        self.get_item(&self.tables.api_keys, key(pk, sk)).await
     }
 
     async fn key_put(&self, item: Item) -> Result<(), StoreError> {

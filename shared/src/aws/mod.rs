@@ -46,4 +46,22 @@ impl DynamoStore {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// A strongly consistent GetItem on any of the tables.
+    async fn get_item(
+        &self,
+        table: &str,
+        key: item::Item,
+    ) -> Result<Option<item::Item>, crate::ports::StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        Ok(out.item)
+    }
 }

@@ -63,16 +63,7 @@ impl DynamoStore {
     }
 
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.projects)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(errors::sdk)?;
-        Ok(out.item)
+        self.get_item(&self.tables.projects, key(pk, sk)).await
     }
 
     async fn get_as<T: serde::de::DeserializeOwned>(
