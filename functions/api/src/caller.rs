@@ -1,10 +1,8 @@
 //! Who is calling. Authentication middleware inserts a [`Caller`]; handlers extract it and
 //! fail closed (401) when no middleware did.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use shared::{AppError, ErrorCode, Owner};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +34,4 @@ mod envelope_error {
             crate::envelope::Failure(self.0).into_response()
         }
     }
-}
-
-/// Middleware for a single-tenant local stack: every request acts as the owner in state.
-/// Use with `axum::middleware::from_fn_with_state(owner, fixed_owner)`.
-pub async fn fixed_owner(State(owner): State<Owner>, mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(Caller { owner });
-    next.run(req).await
 }

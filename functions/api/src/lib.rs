@@ -11,7 +11,7 @@ mod routes;
 pub mod views;
 
 pub use auth::Auth;
-pub use caller::{Caller, fixed_owner};
+pub use caller::Caller;
 pub use openapi::openapi_json;
 
 use axum::Router;
