@@ -166,6 +166,28 @@ pub fn gcra(tat_ms: Option<i64>, now_ms: i64, limits: Limits) -> (RateDecision, 
     (decision, Some(new_tat.ceil() as i64))
 }
 
+/// The one ticket check, shared by the local gateway and the `$connect` authorizer: a
+/// ticket of the right shape that exists and has not expired is consumed (it works once)
+/// and names its owner. Anything else is `None`, without a store call for garbage.
+pub async fn redeem_ticket<K: crate::ports::KeyStore + ?Sized>(
+    keys: &K,
+    ticket: &str,
+    now: Timestamp,
+) -> Result<Option<Owner>, crate::ports::StoreError> {
+    let shaped = ticket.len() == TICKET_PREFIX.len() + SECRET_CHARS
+        && ticket.starts_with(TICKET_PREFIX)
+        && ticket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !shaped {
+        return Ok(None);
+    }
+    Ok(keys
+        .consume_ticket(&hash(ticket), now)
+        .await?
+        .map(|t| t.owner))
+}
+
 /// The key a request carries: `x-api-key`, or `Authorization: Bearer …`.
 pub fn key_from_headers<'a>(
     x_api_key: Option<&'a str>,

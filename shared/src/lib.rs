@@ -28,6 +28,8 @@ pub mod aws;
 pub mod conformance;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 
 pub use error::{AppError, ErrorCode, FieldError};
 pub use events::{Event, EventBody};

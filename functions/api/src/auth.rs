@@ -105,8 +105,8 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                     "connect with ?ticket= (from POST /api/v1/ws-tickets) or an API key header",
                 );
             };
-            match auth.keys.consume_ticket(&auth::hash(ticket), now).await {
-                Ok(Some(t)) => (Caller { owner: t.owner }, None),
+            match auth::redeem_ticket(&*auth.keys, ticket, now).await {
+                Ok(Some(owner)) => (Caller { owner }, None),
                 Ok(None) => {
                     return unauthorized(
                         "this ticket is unknown, used or expired; get a new one from POST /api/v1/ws-tickets",

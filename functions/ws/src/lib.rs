@@ -4,6 +4,8 @@
 //! Everything it sends goes through the [`EventPusher`] port, so the same code answers on
 //! API Gateway and on the local gateway.
 
+pub mod apigw;
+
 use serde::{Deserialize, Serialize};
 use shared::clock;
 use shared::ids::{ConnectionId, Owner, ProjectId};

@@ -1,15 +1,19 @@
-//! The AWS adapters (feature `aws`): the DynamoDB stores. They keep the same items under the
+//! The AWS adapters (feature `aws`): the DynamoDB stores, the Step Functions starter and
+//! the API Gateway Management pusher. They keep the same items under the
 //! same keys as the embedded store ([`crate::items`]), apply the same
 //! [`crate::transition::apply`], and pass the same conformance suite (against a moto
 //! server in the tests).
 
 mod connections;
+pub mod deploy;
 mod errors;
 mod item;
 mod keys;
 mod projects;
+mod push;
 mod workflow;
 
+pub use push::{ApiGatewayPusher, PushRetry};
 pub use workflow::StepFunctionsStarter;
 
 use crate::cursor::CursorCodec;

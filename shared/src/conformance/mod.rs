@@ -9,11 +9,13 @@ mod connections;
 mod fixtures;
 mod keys;
 mod projects;
+mod pusher;
 
 pub use connections::*;
 pub use fixtures::*;
 pub use keys::*;
 pub use projects::*;
+pub use pusher::RecordingPusher;
 
 /// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
 /// function returning the store (or, after `optional`, an `Option` of it); the calling

@@ -1,0 +1,101 @@
+//! The WebSocket API's Lambda integration: one function serves `$connect`, `$disconnect`
+//! and the message routes (`$default`, `subscribe`). It reads API Gateway's event, calls
+//! the protocol above, and answers with a status; everything the client receives goes
+//! through the [`EventPusher`] (PostToConnection), as API Gateway requires.
+
+use crate::{Fatal, connect, disconnect, on_message};
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::ids::{ConnectionId, Owner};
+use shared::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
+
+/// The authorizer context key that carries the caller's owner (see the `authorizer` function).
+pub const OWNER_CONTEXT_KEY: &str = "owner";
+
+/// Why the function failed the invocation (API Gateway then answers the client with an
+/// internal error); client mistakes never end up here.
+#[derive(Debug, thiserror::Error)]
+pub enum WsFailure {
+    #[error("the store failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("a reply could not be pushed: {0}")]
+    Push(PushError),
+}
+
+fn status(code: i64) -> ApiGatewayProxyResponse {
+    let mut res = ApiGatewayProxyResponse::default();
+    res.status_code = code;
+    res
+}
+
+pub async fn handle<P, C, E>(
+    projects: &P,
+    connections: &C,
+    pusher: &E,
+    endpoint: &str,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> Result<ApiGatewayProxyResponse, WsFailure>
+where
+    P: ProjectStore + ?Sized,
+    C: ConnectionStore + ?Sized,
+    E: EventPusher + ?Sized,
+{
+    let context = &event.request_context;
+    let Some(id) = context
+        .connection_id
+        .as_deref()
+        .and_then(ConnectionId::parse)
+    else {
+        tracing::warn!("a WebSocket event without a usable connection id");
+        return Ok(status(400));
+    };
+    match context.event_type.as_deref() {
+        Some("CONNECT") => {
+            // The $connect authorizer put the ticket's owner here; without it, refuse.
+            let owner = context
+                .authorizer
+                .fields
+                .get(OWNER_CONTEXT_KEY)
+                .and_then(|v| v.as_str())
+                .and_then(Owner::parse);
+            let Some(owner) = owner else {
+                tracing::warn!(connection_id = %id, "connect without an authorized owner");
+                return Ok(status(401));
+            };
+            connect(connections, &id, &owner, endpoint).await?;
+            tracing::info!(connection_id = %id, owner = %owner, "connected");
+            Ok(status(200))
+        }
+        Some("DISCONNECT") => {
+            disconnect(connections, &id).await?;
+            tracing::info!(connection_id = %id, "disconnected");
+            Ok(status(200))
+        }
+        Some("MESSAGE") => {
+            let text = event.body.as_deref().unwrap_or_default();
+            match on_message(projects, connections, pusher, &id, text).await {
+                Ok(()) => Ok(status(200)),
+                // The client left meanwhile: nothing to answer.
+                Err(Fatal::Push(PushError::Gone)) => Ok(status(200)),
+                Err(Fatal::Push(e)) => Err(WsFailure::Push(e)),
+                Err(Fatal::Store(e)) => Err(WsFailure::Store(e)),
+            }
+        }
+        other => {
+            tracing::warn!(connection_id = %id, event_type = ?other, "an unknown WebSocket event type");
+            Ok(status(400))
+        }
+    }
+}
+
+impl From<WsFailure> for lambda_runtime::Diagnostic {
+    fn from(failure: WsFailure) -> Self {
+        let error_type = match failure {
+            WsFailure::Store(_) => "ZeroToShip.Store",
+            WsFailure::Push(_) => "ZeroToShip.Push",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: failure.to_string(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The WebSocket function on Lambda: configuration, the stores and the pusher are built
+//! once during init; each invocation is one API Gateway WebSocket event.
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = shared::lambda::init().await;
+    let store = shared::lambda::dynamo_store(&config, false).await?;
+    let (pusher, endpoint) = shared::lambda::pusher(&config)?;
+    let (store, pusher, endpoint) = (&store, &pusher, endpoint.as_str());
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            ws::apigw::handle(store, store, pusher, endpoint, event.payload).await
+        },
+    ))
+    .await
+}

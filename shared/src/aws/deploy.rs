@@ -1,0 +1,132 @@
+//! What a deployed function reads from its environment. `template.yaml` sets these
+//! variables; a missing one stops the function during init with a message naming it, not
+//! on the first request.
+
+use super::Tables;
+
+/// The environment variables, in one place.
+pub mod vars {
+    pub const PROJECTS_TABLE: &str = "ZTS_PROJECTS_TABLE";
+    pub const CONNECTIONS_TABLE: &str = "ZTS_CONNECTIONS_TABLE";
+    pub const API_KEYS_TABLE: &str = "ZTS_API_KEYS_TABLE";
+    pub const STATE_MACHINE_ARN: &str = "ZTS_STATE_MACHINE_ARN";
+    /// The WebSocket API's management endpoint, `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
+    pub const WS_MANAGEMENT_ENDPOINT: &str = "ZTS_WS_MANAGEMENT_ENDPOINT";
+    /// The public WebSocket URL given to clients in `links.websocket`.
+    pub const WS_URL: &str = "ZTS_WS_URL";
+    /// Signs list cursors; every instance of the api must share it.
+    pub const CURSOR_SECRET: &str = "ZTS_CURSOR_SECRET";
+    /// Comma-separated origins allowed by CORS.
+    pub const CORS_ORIGINS: &str = "ZTS_CORS_ORIGINS";
+    /// Default per-key limits: requests per second and burst.
+    pub const RATE_PER_SECOND: &str = "ZTS_RATE_PER_SECOND";
+    pub const RATE_BURST: &str = "ZTS_RATE_BURST";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "the environment variable {0} is not set (template.yaml sets it for every function that needs it)"
+    )]
+    Missing(&'static str),
+    #[error("the environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Reads variables from a lookup (the process environment, or a map in tests).
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        (self.0)(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing(name))
+    }
+
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn parsed<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.optional(name)
+            .map(|v| {
+                v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    pub fn tables(&self) -> Result<Tables, ConfigError> {
+        Ok(Tables {
+            projects: self.required(vars::PROJECTS_TABLE)?,
+            connections: self.required(vars::CONNECTIONS_TABLE)?,
+            api_keys: self.required(vars::API_KEYS_TABLE)?,
+        })
+    }
+}
+
+/// The SDK configuration: credentials and region from the environment (Lambda sets them),
+/// endpoints from `AWS_ENDPOINT_URL*` when set (moto, the local gateway). Builds no
+/// connection: the first call opens one.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_missing_table_is_named() {
+        let e = env(&[(vars::PROJECTS_TABLE, "p"), (vars::CONNECTIONS_TABLE, "c")]);
+        assert_eq!(
+            e.tables().unwrap_err(),
+            ConfigError::Missing(vars::API_KEYS_TABLE)
+        );
+        assert!(
+            e.tables()
+                .unwrap_err()
+                .to_string()
+                .contains("ZTS_API_KEYS_TABLE")
+        );
+    }
+
+    #[test]
+    fn blank_counts_as_missing_and_numbers_are_checked() {
+        let e = env(&[(vars::STATE_MACHINE_ARN, "  "), (vars::RATE_BURST, "ten")]);
+        assert_eq!(
+            e.required(vars::STATE_MACHINE_ARN).unwrap_err(),
+            ConfigError::Missing(vars::STATE_MACHINE_ARN)
+        );
+        assert!(matches!(
+            e.parsed::<u32>(vars::RATE_BURST),
+            Err(ConfigError::Invalid {
+                name: "ZTS_RATE_BURST",
+                ..
+            })
+        ));
+        assert_eq!(e.parsed::<u32>(vars::RATE_PER_SECOND).unwrap(), None);
+    }
+}

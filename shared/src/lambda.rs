@@ -1,0 +1,71 @@
+//! What every Lambda entry point shares (feature `lambda`): step failures leave the
+//! function with their stable error type names (the ASL Retry/Catch match on them), and
+//! the DynamoDB-backed stores are built once, during init, from the environment.
+
+use crate::aws::deploy::{ConfigError, Env, sdk_config, vars};
+use crate::aws::{ApiGatewayPusher, DynamoStore, PushRetry};
+use crate::step::StepFailure;
+use lambda_runtime::Diagnostic;
+
+impl From<StepFailure> for Diagnostic {
+    fn from(failure: StepFailure) -> Self {
+        Diagnostic {
+            error_type: failure.error_type().to_string(),
+            error_message: failure.message,
+        }
+    }
+}
+
+/// The SDK configuration and the store on the deployment's tables. Functions that never
+/// list projects need no cursor secret; the api requires one.
+pub async fn dynamo_store(
+    config: &aws_config::SdkConfig,
+    cursor_secret_required: bool,
+) -> Result<DynamoStore, ConfigError> {
+    let env = Env::process();
+    let secret = if cursor_secret_required {
+        env.required(vars::CURSOR_SECRET)?
+    } else {
+        env.optional(vars::CURSOR_SECRET).unwrap_or_default()
+    };
+    Ok(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        env.tables()?,
+        secret.as_bytes(),
+    ))
+}
+
+/// The pusher for the deployment's WebSocket API stage, and that endpoint.
+pub fn pusher(config: &aws_config::SdkConfig) -> Result<(ApiGatewayPusher, String), ConfigError> {
+    let endpoint = Env::process().required(vars::WS_MANAGEMENT_ENDPOINT)?;
+    Ok((
+        ApiGatewayPusher::new(config, &endpoint, PushRetry::default()),
+        endpoint,
+    ))
+}
+
+/// Logs as JSON lines and loads the SDK configuration: the first lines of every `main`.
+pub async fn init() -> aws_config::SdkConfig {
+    crate::telemetry::init_json("info");
+    sdk_config().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::FailureKind;
+
+    #[test]
+    fn step_failures_leave_with_their_stable_names() {
+        for (kind, name) in [
+            (FailureKind::Transient, "ZeroToShip.Transient"),
+            (FailureKind::Invalid, "ZeroToShip.Invalid"),
+            (FailureKind::Conflict, "ZeroToShip.Conflict"),
+            (FailureKind::Internal, "ZeroToShip.Internal"),
+        ] {
+            let d = Diagnostic::from(StepFailure::new(kind, "why"));
+            assert_eq!(d.error_type, name);
+            assert_eq!(d.error_message, "why");
+        }
+    }
+}
