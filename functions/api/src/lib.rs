@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod caller;
+pub mod deploy;
 pub mod envelope;
 mod openapi;
 mod routes;
@@ -31,11 +32,32 @@ pub struct Api {
     pub projects: Arc<dyn ProjectStore>,
     pub workflow: Arc<dyn WorkflowStarter>,
     pub keys: Arc<dyn KeyStore>,
-    /// Base of the WebSocket URL given in `links.websocket` (e.g. `ws://127.0.0.1:3000`).
-    pub websocket_base: String,
+    /// Where clients connect their WebSocket.
+    pub websocket: WebSocketUrls,
 }
 
 pub type AppState = Arc<Api>;
+
+/// The WebSocket URLs the api hands out (`links.websocket`, tickets' `websocket_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketUrls {
+    /// The connect URL, to which `?ticket=` is appended: `ws://127.0.0.1:3000/ws` locally,
+    /// `wss://{api}.execute-api.{region}.amazonaws.com/{stage}` on AWS.
+    pub connect: String,
+    /// The local gateway also serves `{connect}/projects/{id}` (subscribed at once); API
+    /// Gateway has one URL, and clients subscribe with a message.
+    pub per_project_paths: bool,
+}
+
+impl WebSocketUrls {
+    pub fn for_project(&self, id: &shared::ids::ProjectId) -> String {
+        if self.per_project_paths {
+            format!("{}/projects/{id}", self.connect)
+        } else {
+            self.connect.clone()
+        }
+    }
+}
 
 /// How long a request may take before the api answers 503 itself.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(29);

@@ -62,7 +62,10 @@ fn world() -> World {
         projects: store.clone(),
         workflow: Arc::new(NoWorkflow),
         keys: store.clone(),
-        websocket_base: "ws://test".into(),
+        websocket: api::WebSocketUrls {
+            connect: "ws://test/ws".into(),
+            per_project_paths: true,
+        },
     });
     let router = api::with_auth(
         router,

@@ -5,6 +5,8 @@
 //! connection never fails the event: the connection is cleaned up or the client fills
 //! the gap from `GET …/events`.
 
+pub mod stream;
+
 use shared::clock;
 use shared::events::Event;
 use shared::ports::{ConnectionStore, EventPusher, PushError, StoreError};

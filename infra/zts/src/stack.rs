@@ -164,7 +164,10 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         projects: store.clone(),
         workflow: Arc::new(workflow.clone()) as Arc<dyn WorkflowStarter>,
         keys: store.clone(),
-        websocket_base: format!("ws://{addr}"),
+        websocket: api::WebSocketUrls {
+            connect: format!("ws://{addr}/ws"),
+            per_project_paths: true,
+        },
     });
     let sockets = Router::new()
         .route("/ws", get(socket::root))

@@ -24,7 +24,7 @@ fn links(state: &AppState, id: &ProjectId) -> Links {
         self_: format!("/api/v1/projects/{id}"),
         status: format!("/api/v1/projects/{id}/status"),
         events: format!("/api/v1/projects/{id}/events"),
-        websocket: format!("{}/ws/projects/{id}", state.websocket_base),
+        websocket: state.websocket.for_project(id),
     }
 }
 

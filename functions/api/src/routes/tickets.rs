@@ -34,7 +34,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(Ticket {
-            websocket_url: format!("{}/ws?ticket={secret}", state.websocket_base),
+            websocket_url: format!("{}?ticket={secret}", state.websocket.connect),
             ticket: secret,
             expires_at: clock::format(&expires_at),
         }),

@@ -1,0 +1,20 @@
+//! The broadcaster on Lambda: the Connections table and the pusher are built once during
+//! init; each invocation is one batch of Projects-table stream records.
+
+use aws_lambda_events::dynamodb::Event;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = shared::lambda::init().await;
+    let store = shared::lambda::dynamo_store(&config, false).await?;
+    let (pusher, _) = shared::lambda::pusher(&config)?;
+    let (store, pusher) = (&store, &pusher);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        let (response, summary) =
+            broadcaster::stream::handle_batch(store, pusher, event.payload).await;
+        tracing::info!(?summary, failures = response.batch_item_failures.len(), "batch done");
+        Ok::<_, lambda_runtime::Error>(response)
+    }))
+    .await
+}

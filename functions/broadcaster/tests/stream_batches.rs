@@ -1,0 +1,129 @@
+//! The broadcaster driven by a DynamoDB stream batch in the shape Lambda delivers it (two
+//! good EVENT inserts, a poison EVENT, a META change): the good events reach every
+//! subscriber in order, the poison record is skipped, an old gone connection is removed and
+//! a young one kept, and when subscribers cannot be read the rest of the batch is retried.
+
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::Event;
+use shared::clock::{self, Timestamp};
+use shared::conformance::RecordingPusher;
+use shared::embedded::EmbeddedStore;
+use shared::ids::{ConnectionId, Owner, ProjectId};
+use shared::ports::{ConnectionRecord, ConnectionStore, PushError, StoreError};
+
+const PROJECT: &str = "019a8f3e-5b2c-7d41-9e0f-3a6b8c1d2e4f";
+
+fn batch() -> Event {
+    serde_json::from_str(include_str!("fixtures/stream-batch.json")).expect("a stream batch")
+}
+
+fn project() -> ProjectId {
+    ProjectId::parse(PROJECT).unwrap()
+}
+
+async fn subscriber(store: &EmbeddedStore, name: &str, connected_at: Timestamp) -> ConnectionId {
+    let id = ConnectionId::parse(name).unwrap();
+    store
+        .put_connection(ConnectionRecord {
+            connection_id: id.clone(),
+            owner: Owner::parse("acme").unwrap(),
+            endpoint: "https://example.invalid/prod".into(),
+            connected_at,
+            subscriptions: vec![],
+            ttl: connected_at.timestamp() + 7200,
+        })
+        .await
+        .unwrap();
+    store.subscribe(&id, &project()).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn good_events_reach_every_subscriber_in_order_and_the_poison_one_is_skipped() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let pusher = RecordingPusher::default();
+    let a = subscriber(&store, "connA=", clock::now()).await;
+    let b = subscriber(&store, "connB=", clock::now()).await;
+    let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((summary.broadcast, summary.poison, summary.skipped), (2, 1, 1));
+    for conn in [&a, &b] {
+        let got = pusher.sent_to(conn);
+        let seqs: Vec<u64> = got.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, vec![2, 4]);
+        assert_eq!(got[0]["event"], "status_update");
+        assert_eq!(got[1]["event"], "step_complete");
+        assert_eq!(got[1]["artifact_type"], "validation_report");
+        // The table's keys are not part of the event clients see.
+        assert!(got[0].get("pk").is_none() && got[0].get("sk").is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_old_gone_connection_is_removed_and_a_young_one_kept() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let pusher = RecordingPusher::default();
+    let old = subscriber(&store, "old=", clock::now() - chrono::Duration::minutes(5)).await;
+    let young = subscriber(&store, "young=", clock::now()).await;
+    let live = subscriber(&store, "live=", clock::now()).await;
+    pusher.fail(&old, PushError::Gone);
+    pusher.fail(&young, PushError::Gone);
+    let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    assert!(response.batch_item_failures.is_empty(), "a failed push never fails the batch");
+    assert_eq!(summary.delivery.removed, 1);
+    assert!(store.get_connection(&old).await.unwrap().is_none());
+    assert!(store.get_connection(&young).await.unwrap().is_some());
+    let left = store.subscribers(&project()).await.unwrap();
+    assert!(left.contains(&young) && left.contains(&live) && !left.contains(&old));
+    assert_eq!(pusher.sent_to(&live).len(), 2);
+}
+
+/// The embedded store whose subscriber reads fail.
+struct Unreadable(EmbeddedStore);
+
+#[async_trait]
+impl ConnectionStore for Unreadable {
+    async fn put_connection(&self, c: ConnectionRecord) -> Result<(), StoreError> {
+        self.0.put_connection(c).await
+    }
+    async fn get_connection(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.0.get_connection(id).await
+    }
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
+        self.0.delete_connection(id).await
+    }
+    async fn subscribe(&self, id: &ConnectionId, p: &ProjectId) -> Result<usize, StoreError> {
+        self.0.subscribe(id, p).await
+    }
+    async fn unsubscribe(&self, id: &ConnectionId, p: &ProjectId) -> Result<(), StoreError> {
+        self.0.unsubscribe(id, p).await
+    }
+    async fn subscribers(&self, _: &ProjectId) -> Result<Vec<ConnectionId>, StoreError> {
+        Err(StoreError::Unavailable("throttled".into()))
+    }
+}
+
+#[tokio::test]
+async fn unreadable_subscribers_fail_that_record_and_every_later_one() {
+    let store = Unreadable(EmbeddedStore::in_memory().unwrap());
+    let pusher = RecordingPusher::default();
+    let (response, _) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect();
+    // The first EVENT record and everything after it, so Lambda retries from there in order.
+    assert_eq!(
+        failed,
+        vec![
+            "4421584500000000017450439091",
+            "4421584600000000017450439092",
+            "4421584700000000017450439093",
+            "4421584800000000017450439094"
+        ]
+    );
+    assert_eq!(pusher.total(), 0);
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "4421584500000000017450439091");
+}

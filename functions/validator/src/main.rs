@@ -1,0 +1,18 @@
+//! The validator step on Lambda: the store is built once during init; each invocation is
+//! one Step Functions task. A failure leaves with its stable error type name
+//! (`ZeroToShip.Transient`, …) for the state machine's Retry and Catch.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::analysis::rules::RuleEngine;
+use shared::step::StepRequest;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = shared::lambda::init().await;
+    let store = shared::lambda::dynamo_store(&config, false).await?;
+    let store = &store;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<StepRequest>| async move {
+        validator::handle(store, &RuleEngine, event.payload).await
+    }))
+    .await
+}
