@@ -244,3 +244,21 @@ pub fn seqs_of(messages: &[Value], project: &str) -> Vec<u64> {
         .map(|m| m["seq"].as_u64().unwrap())
         .collect()
 }
+
+/// An SDK configuration with dummy credentials and a fixed region: clients built from it
+/// can only reach the endpoints tests give them (loopback), never AWS.
+pub fn offline_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "zts-tests",
+        )))
+        .build()
+}

@@ -30,7 +30,9 @@ pub fn default_limits<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Lim
         rate: env
             .parsed(vars::RATE_PER_SECOND)?
             .unwrap_or(Limits::DEFAULT.rate),
-        burst: env.parsed(vars::RATE_BURST)?.unwrap_or(Limits::DEFAULT.burst),
+        burst: env
+            .parsed(vars::RATE_BURST)?
+            .unwrap_or(Limits::DEFAULT.burst),
     };
     limits.validate().map_err(|reason| ConfigError::Invalid {
         name: vars::RATE_PER_SECOND,
@@ -49,5 +51,8 @@ pub fn app<F: Fn(&str) -> Option<String>>(
         keys,
         default_limits: default_limits(env)?,
     };
-    Ok(with_envelope(with_auth(router(api), auth), &http_config(env)))
+    Ok(with_envelope(
+        with_auth(router(api), auth),
+        &http_config(env),
+    ))
 }

@@ -8,9 +8,7 @@ use serde_json::Value;
 use shared::auth::{self, ApiKeyRecord, KeyStatus};
 use shared::aws::deploy::{Env, vars};
 use shared::embedded::EmbeddedStore;
-use shared::ports::{
-    KeyStore, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
-};
+use shared::ports::{KeyStore, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -33,8 +31,10 @@ impl WorkflowStarter for Started {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-    let map: HashMap<String, String> =
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Env(move |name: &str| map.get(name).cloned())
 }
 
@@ -61,7 +61,10 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
         },
     };
     let env = env(&[
-        (vars::CORS_ORIGINS, "https://app.example.com, https://admin.example.com"),
+        (
+            vars::CORS_ORIGINS,
+            "https://app.example.com, https://admin.example.com",
+        ),
         (vars::RATE_BURST, "3"),
     ]);
     api::deploy::app(api, store.clone(), &env).unwrap()
@@ -75,12 +78,19 @@ fn fixture(name: &str, edit: impl FnOnce(&mut Value)) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("an HTTP API v2 event")
 }
 
-async fn call(app: &axum::Router, req: lambda_http::Request) -> (u16, axum::http::HeaderMap, Value) {
+async fn call(
+    app: &axum::Router,
+    req: lambda_http::Request,
+) -> (u16, axum::http::HeaderMap, Value) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -92,14 +102,23 @@ async fn an_http_api_create_event_creates_and_starts_the_project() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["state"], "CREATED");
     let id = body["project_id"].as_str().unwrap().to_string();
-    assert_eq!(body["links"]["websocket"], WS_URL, "API Gateway has one WebSocket URL");
+    assert_eq!(
+        body["links"]["websocket"], WS_URL,
+        "API Gateway has one WebSocket URL"
+    );
     assert_eq!(*started.0.lock().unwrap(), vec![id.clone()]);
     assert!(headers.contains_key("strict-transport-security"));
-    assert_eq!(headers["ratelimit-limit"], "3", "the default burst comes from the environment");
+    assert_eq!(
+        headers["ratelimit-limit"], "3",
+        "the default burst comes from the environment"
+    );
 
     // The same Idempotency-Key and body: the same project, not a second one.
     let (again, _, replay) = call(&app, fixture("http-create-project.json", |_| {})).await;
-    assert_eq!((again, replay["project_id"].as_str()), (202, Some(id.as_str())));
+    assert_eq!(
+        (again, replay["project_id"].as_str()),
+        (202, Some(id.as_str()))
+    );
 
     let (status, _, list) = call(&app, fixture("http-list-projects.json", |_| {})).await;
     assert_eq!(status, 200);
@@ -112,10 +131,29 @@ async fn bad_http_api_events_get_the_error_shape_and_store_nothing() {
     let started = Arc::new(Started::default());
     let app = app(&store, &started).await;
     let cases: Vec<(u16, &str, Box<dyn FnOnce(&mut Value)>)> = vec![
-        (401, "unauthorized", Box::new(|e| e["headers"]["x-api-key"] = "zts_wrong".into())),
-        (400, "malformed_json", Box::new(|e| e["body"] = "{\"name\":".into())),
-        (415, "unsupported_media_type", Box::new(|e| e["headers"]["content-type"] = "text/plain".into())),
-        (422, "validation_failed", Box::new(|e| e["body"] = r#"{"name":"","description":"x","hypothesis":"y","target_avatars":[]}"#.into())),
+        (
+            401,
+            "unauthorized",
+            Box::new(|e| e["headers"]["x-api-key"] = "zts_wrong".into()),
+        ),
+        (
+            400,
+            "malformed_json",
+            Box::new(|e| e["body"] = "{\"name\":".into()),
+        ),
+        (
+            415,
+            "unsupported_media_type",
+            Box::new(|e| e["headers"]["content-type"] = "text/plain".into()),
+        ),
+        (
+            422,
+            "validation_failed",
+            Box::new(|e| {
+                e["body"] =
+                    r#"{"name":"","description":"x","hypothesis":"y","target_avatars":[]}"#.into()
+            }),
+        ),
     ];
     for (expected, code, edit) in cases {
         let (status, headers, body) = call(&app, fixture("http-create-project.json", edit)).await;
@@ -139,5 +177,8 @@ async fn a_browser_preflight_from_an_allowed_origin_needs_no_key() {
     });
     let (status, headers, _) = call(&app, preflight).await;
     assert!(status < 300, "{status}");
-    assert_eq!(headers["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
 }

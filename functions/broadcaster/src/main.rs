@@ -13,7 +13,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let (response, summary) =
             broadcaster::stream::handle_batch(store, pusher, event.payload).await;
-        tracing::info!(?summary, failures = response.batch_item_failures.len(), "batch done");
+        tracing::info!(
+            ?summary,
+            failures = response.batch_item_failures.len(),
+            "batch done"
+        );
         Ok::<_, lambda_runtime::Error>(response)
     }))
     .await

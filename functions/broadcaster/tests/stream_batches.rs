@@ -46,7 +46,10 @@ async fn good_events_reach_every_subscriber_in_order_and_the_poison_one_is_skipp
     let b = subscriber(&store, "connB=", clock::now()).await;
     let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!((summary.broadcast, summary.poison, summary.skipped), (2, 1, 1));
+    assert_eq!(
+        (summary.broadcast, summary.poison, summary.skipped),
+        (2, 1, 1)
+    );
     for conn in [&a, &b] {
         let got = pusher.sent_to(conn);
         let seqs: Vec<u64> = got.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
@@ -69,7 +72,10 @@ async fn an_old_gone_connection_is_removed_and_a_young_one_kept() {
     pusher.fail(&old, PushError::Gone);
     pusher.fail(&young, PushError::Gone);
     let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
-    assert!(response.batch_item_failures.is_empty(), "a failed push never fails the batch");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a failed push never fails the batch"
+    );
     assert_eq!(summary.delivery.removed, 1);
     assert!(store.get_connection(&old).await.unwrap().is_none());
     assert!(store.get_connection(&young).await.unwrap().is_some());
@@ -86,7 +92,10 @@ impl ConnectionStore for Unreadable {
     async fn put_connection(&self, c: ConnectionRecord) -> Result<(), StoreError> {
         self.0.put_connection(c).await
     }
-    async fn get_connection(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+    async fn get_connection(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
         self.0.get_connection(id).await
     }
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
@@ -125,5 +134,8 @@ async fn unreadable_subscribers_fail_that_record_and_every_later_one() {
     );
     assert_eq!(pusher.total(), 0);
     let json = serde_json::to_value(&response).unwrap();
-    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "4421584500000000017450439091");
+    assert_eq!(
+        json["batchItemFailures"][0]["itemIdentifier"],
+        "4421584500000000017450439091"
+    );
 }

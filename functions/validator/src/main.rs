@@ -11,8 +11,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = shared::lambda::init().await;
     let store = shared::lambda::dynamo_store(&config, false).await?;
     let store = &store;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<StepRequest>| async move {
-        validator::handle(store, &RuleEngine, event.payload).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<StepRequest>| async move {
+            validator::handle(store, &RuleEngine, event.payload).await
+        },
+    ))
     .await
 }

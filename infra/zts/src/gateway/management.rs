@@ -23,7 +23,13 @@ fn verbatim(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 fn gone() -> Response {
-    verbatim(StatusCode::GONE, json!({"message": "GoneException"}))
+    let mut res = verbatim(StatusCode::GONE, json!({"message": "GoneException"}));
+    // As API Gateway does: SDKs read the error type from this header.
+    res.headers_mut().insert(
+        "x-amzn-errortype",
+        axum::http::HeaderValue::from_static("GoneException"),
+    );
+    res
 }
 
 fn lookup(id: &str) -> Option<ConnectionId> {
