@@ -9,6 +9,7 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
 bash infra/scripts/lint-asl.sh
+bash infra/scripts/lint-template.sh
 
 # A moto server on loopback for the AWS adapters' tests (DynamoDB conformance).
 read -r moto_pid moto_url < <(bash infra/scripts/moto.sh)

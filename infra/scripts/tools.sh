@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Installs the test tools from PyPI into one virtualenv (target/tools), once; prints its bin dir.
+# Installs the test tools from PyPI into virtualenvs under target/, once; prints the bin dir.
 # Pinned here so every machine tests with the same versions.
+#   tools.sh        statelint, schemathesis, moto, cfn-lint, cargo-lambda (+ ziglang)
+#   tools.sh sam    aws-sam-cli, in its own virtualenv (its pins clash with moto's)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-venv=target/tools
-requirements="statelint==3.1.0 schemathesis==4.32.5 moto[server]==5.2.5"
+case "${1:-test}" in
+  test)
+    venv=target/tools
+    requirements="statelint==3.1.0 schemathesis==4.32.5 moto[server]==5.2.5 cfn-lint==1.58.0 cargo-lambda==1.9.2 ziglang==0.17.1"
+    ;;
+  sam)
+    venv=target/sam-tools
+    requirements="aws-sam-cli==1.170.0"
+    ;;
+  *)
+    echo "usage: tools.sh [test|sam]" >&2
+    exit 2
+    ;;
+esac
 if [ ! -f "$venv/.installed" ] || [ "$(cat "$venv/.installed")" != "$requirements" ]; then
   python3 -m venv "$venv" >&2
   # shellcheck disable=SC2086

@@ -177,7 +177,8 @@ async fn scripted(answers: Vec<(u16, &'static str)>) -> (String, Arc<AtomicUsize
 #[tokio::test]
 async fn throttling_and_server_errors_are_retried_a_refusal_is_not() {
     let conn = ConnectionId::parse("abc=").unwrap();
-    let cases: Vec<(Vec<(u16, &str)>, Result<(), &str>, usize)> = vec![
+    type Case = (Vec<(u16, &'static str)>, Result<(), &'static str>, usize);
+    let cases: Vec<Case> = vec![
         // Throttled twice, then accepted.
         (
             vec![

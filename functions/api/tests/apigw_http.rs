@@ -130,7 +130,8 @@ async fn bad_http_api_events_get_the_error_shape_and_store_nothing() {
     let store = Arc::new(EmbeddedStore::in_memory().unwrap());
     let started = Arc::new(Started::default());
     let app = app(&store, &started).await;
-    let cases: Vec<(u16, &str, Box<dyn FnOnce(&mut Value)>)> = vec![
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(u16, &str, Edit)> = vec![
         (
             401,
             "unauthorized",

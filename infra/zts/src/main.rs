@@ -58,6 +58,15 @@ enum Command {
         command: KeysCommand,
         #[arg(long, default_value = "zts-data", env = "ZTS_DATA_DIR", global = true)]
         data_dir: PathBuf,
+        /// Manage the keys of a deployment instead: its ApiKeys table (the stack output
+        /// `ApiKeysTableName`), with AWS credentials and region from the environment.
+        #[arg(
+            long,
+            env = "ZTS_API_KEYS_TABLE",
+            global = true,
+            conflicts_with = "data_dir"
+        )]
+        api_keys_table: Option<String>,
     },
     /// Load-test a running stack: N projects at concurrency C, each watched to the end
     /// over its WebSocket; prints throughput, latency percentiles and events lost.
@@ -118,7 +127,11 @@ async fn main() -> ExitCode {
             )
             .await
         }
-        Command::Keys { command, data_dir } => match keys(command, &data_dir).await {
+        Command::Keys {
+            command,
+            data_dir,
+            api_keys_table,
+        } => match keys(command, &data_dir, api_keys_table).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("zts keys: {e}");
@@ -201,8 +214,15 @@ fn parse_expiry(raw: &str) -> Result<shared::clock::Timestamp, String> {
         .map_err(|_| format!("--expires {raw:?}: use a date (2027-01-31) or an RFC 3339 time"))
 }
 
-async fn keys(command: KeysCommand, data_dir: &std::path::Path) -> Result<(), String> {
-    let store = EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?;
+async fn keys(
+    command: KeysCommand,
+    data_dir: &std::path::Path,
+    api_keys_table: Option<String>,
+) -> Result<(), String> {
+    let store: Box<dyn KeyStore> = match api_keys_table {
+        Some(table) => Box::new(deployed_keys(table).await),
+        None => Box::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?),
+    };
     match command {
         KeysCommand::Create {
             owner,
@@ -281,4 +301,19 @@ async fn keys(command: KeysCommand, data_dir: &std::path::Path) -> Result<(), St
         },
     }
     Ok(())
+}
+
+/// A deployment's key store. Key commands touch only the ApiKeys table; the other table
+/// names are never used by them.
+async fn deployed_keys(api_keys_table: String) -> shared::aws::DynamoStore {
+    let config = shared::aws::deploy::sdk_config().await;
+    shared::aws::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        shared::aws::Tables {
+            projects: String::new(),
+            connections: String::new(),
+            api_keys: api_keys_table,
+        },
+        b"",
+    )
 }

@@ -139,3 +139,24 @@ impl EventPusher for ApiGatewayPusher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_are_jittered_below_a_capped_exponential() {
+        let retry = PushRetry {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(100),
+        };
+        for n in 1..=8u32 {
+            let cap = Duration::from_millis((10u64 << n).min(100));
+            let draws: Vec<Duration> = (0..200).map(|_| retry.delay(n)).collect();
+            assert!(draws.iter().all(|d| *d <= cap), "retry {n}");
+            // Full jitter: spread over the range, not pinned to the cap.
+            assert!(draws.iter().any(|d| *d < cap / 2), "retry {n}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Packages every Lambda function with cargo-lambda (release, one bootstrap.zip each, under
+# target/lambda/<function>/) for this machine's target, so no toolchain is downloaded, and
+# prints each zip's size. `sam build` does the same for arm64 when deploying.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tools=$(bash infra/scripts/tools.sh)
+export PATH="$tools:$PATH"
+functions=(api ws authorizer validator advisory finalize broadcaster)
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+cargo lambda build --release --locked --target "$(uname -m)-unknown-linux-gnu" \
+  --output-format zip "${packages[@]}"
+printf '%-12s %12s\n' function "zip bytes"
+for f in "${functions[@]}"; do
+  size=$(stat -c %s "target/lambda/$f/bootstrap.zip")
+  printf '%-12s %12s%s\n' "$f" "$size" "$([ "$size" -gt 4194304 ] && echo '  (over the 4 MB aim)' || true)"
+done
