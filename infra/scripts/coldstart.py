@@ -107,7 +107,7 @@ class Runtime:
                 n = runtime.served
                 kind = "error" if self.path.endswith("/error") else "response"
                 runtime.marks[f"answer-{n}"] = now
-                runtime.marks[f"kind-{n}"] = (kind, payload[:200].decode(errors="replace"))
+                runtime.marks[f"kind-{n}"] = (kind, payload[:400].decode(errors="replace"))
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -121,12 +121,18 @@ class Runtime:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
 
-def tables_from_template(moto, suffix):
+def load_template():
+    """template.yaml with CloudFormation's tags (!Ref, !Sub, …) read as null."""
+
     class Loader(yaml.SafeLoader):
         pass
 
     Loader.add_multi_constructor("!", lambda loader, tag, node: None)
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+
+
+def tables_from_template(moto, suffix):
+    template = load_template()
     ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
     names = {}
     for logical, env in [("ProjectsTable", "ZTS_PROJECTS_TABLE"), ("ConnectionsTable", "ZTS_CONNECTIONS_TABLE"), ("ApiKeysTable", "ZTS_API_KEYS_TABLE")]:
@@ -146,8 +152,12 @@ def run_once(name, bootstrap, env):
     start = time.perf_counter()
     proc = subprocess.Popen([str(bootstrap)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        if not runtime.done.wait(60):
-            raise RuntimeError(f"{name} did not finish: {proc.stderr.read1().decode(errors='replace') if proc.poll() is not None else 'still running'}")
+        deadline = time.monotonic() + 60
+        while not runtime.done.wait(0.05):
+            if proc.poll() is not None:
+                raise SystemExit(f"{name} exited with {proc.returncode} before its events were handled:\n{proc.stderr.read().decode(errors='replace')}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not handle its events within 60 s")
     finally:
         proc.kill()
         proc.wait()
@@ -159,6 +169,18 @@ def run_once(name, bootstrap, env):
         "warm": (m["answer-2"] - m["sent-2"]) * 1000,
         "answer": m["kind-1"],
     }
+
+
+# What each function must answer to its event (a smoke check of the packaged binaries).
+EXPECTED = {
+    "api": ("response", '"statusCode":401'),
+    "ws": ("response", '"statusCode":200'),
+    "authorizer": ("response", '"Effect":"Deny"'),
+    "validator": ("error", '"errorType":"ZeroToShip.Invalid"'),
+    "advisory": ("error", '"errorType":"ZeroToShip.Invalid"'),
+    "finalize": ("error", '"errorType":"ZeroToShip.Invalid"'),
+    "broadcaster": ("response", '"batchItemFailures":[]'),
+}
 
 
 def main():
@@ -175,13 +197,23 @@ def main():
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_STREAM_NAME": "coldstart",
         "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/coldstart",
+    }
+    # Each function gets exactly the variables template.yaml gives it (Globals + its own),
+    # so a variable the code needs and the template forgot fails here.
+    samples = {
         "RUST_LOG": "warn",
         "ZTS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:zts-coldstart",
         "ZTS_WS_URL": "wss://example.invalid/prod",
         "ZTS_WS_MANAGEMENT_ENDPOINT": moto,
         "ZTS_CURSOR_SECRET": "coldstart-only-not-a-secret",
+        "ZTS_CORS_ORIGINS": "",
+        "ZTS_RATE_PER_SECOND": "10",
+        "ZTS_RATE_BURST": "20",
     }
-    env.update(tables_from_template(moto, uuid.uuid4().hex[:8]))
+    samples.update(tables_from_template(moto, uuid.uuid4().hex[:8]))
+    template = load_template()
+    global_vars = template["Globals"]["Function"]["Environment"]["Variables"]
+    failures = []
     print(f"{'function':<12} {'zip KB':>7} {'init ms':>8} {'first ms':>9} {'warm ms':>8}  first answer")
     for name in ["api", "ws", "authorizer", "validator", "advisory", "finalize", "broadcaster"]:
         bootstrap = ROOT / "target/lambda" / name / "bootstrap"
@@ -189,10 +221,22 @@ def main():
         if not bootstrap.exists() and zipped.exists():
             subprocess.run(["python3", "-m", "zipfile", "-e", str(zipped), str(bootstrap.parent)], check=True)
             bootstrap.chmod(0o755)
-        samples = [run_once(name, bootstrap, env) for _ in range(runs)]
-        med = {k: statistics.median(s[k] for s in samples) for k in ("init", "first", "warm")}
-        kind, payload = samples[0]["answer"]
+        function = next(
+            r for r in template["Resources"].values()
+            if r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == name
+        )
+        own_vars = function["Properties"].get("Environment", {}).get("Variables", {})
+        fenv = dict(env, **{k: samples[k] for k in [*global_vars, *own_vars]})
+        samples_run = [run_once(name, bootstrap, fenv) for _ in range(runs)]
+        med = {k: statistics.median(s[k] for s in samples_run) for k in ("init", "first", "warm")}
+        kind, payload = samples_run[0]["answer"]
+        want_kind, want_text = EXPECTED[name]
+        if kind != want_kind or want_text not in payload:
+            failures.append(f"{name}: expected {want_kind} with {want_text}, got {kind}: {payload}")
         print(f"{name:<12} {zipped.stat().st_size / 1024:>7.0f} {med['init']:>8.1f} {med['first']:>9.1f} {med['warm']:>8.1f}  {kind}: {payload[:70]}")
+
+    if failures:
+        raise SystemExit("\n".join(failures))
 
 
 if __name__ == "__main__":

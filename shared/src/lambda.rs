@@ -23,16 +23,18 @@ pub async fn dynamo_store(
     cursor_secret_required: bool,
 ) -> Result<DynamoStore, ConfigError> {
     let env = Env::process();
-    let secret = if cursor_secret_required {
-        env.required(vars::CURSOR_SECRET)?
-    } else {
-        env.optional(vars::CURSOR_SECRET).unwrap_or_default()
-    };
-    Ok(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(config),
-        env.tables()?,
-        secret.as_bytes(),
-    ))
+    let client = aws_sdk_dynamodb::Client::new(config);
+    if !cursor_secret_required {
+        return Ok(DynamoStore::without_listing(client, env.tables()?));
+    }
+    let secret = env.required(vars::CURSOR_SECRET)?;
+    if secret.len() < 16 {
+        return Err(ConfigError::Invalid {
+            name: vars::CURSOR_SECRET,
+            reason: "a cursor secret needs at least 16 bytes".into(),
+        });
+    }
+    Ok(DynamoStore::new(client, env.tables()?, secret.as_bytes()))
 }
 
 /// The pusher for the deployment's WebSocket API stage, and that endpoint.

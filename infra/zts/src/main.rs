@@ -307,13 +307,12 @@ async fn keys(
 /// names are never used by them.
 async fn deployed_keys(api_keys_table: String) -> shared::aws::DynamoStore {
     let config = shared::aws::deploy::sdk_config().await;
-    shared::aws::DynamoStore::new(
+    shared::aws::DynamoStore::without_listing(
         aws_sdk_dynamodb::Client::new(&config),
         shared::aws::Tables {
             projects: String::new(),
             connections: String::new(),
             api_keys: api_keys_table,
         },
-        b"",
     )
 }
