@@ -188,6 +188,10 @@ pub async fn redeem_ticket<K: crate::ports::KeyStore + ?Sized>(
         .map(|t| t.owner))
 }
 
+/// The `$connect` authorizer's context key for the ticket's owner; the `ws` function reads
+/// it from `requestContext.authorizer`.
+pub const AUTHORIZER_OWNER_KEY: &str = "owner";
+
 /// The key a request carries: `x-api-key`, or `Authorization: Bearer …`.
 pub fn key_from_headers<'a>(
     x_api_key: Option<&'a str>,

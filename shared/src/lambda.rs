@@ -16,17 +16,19 @@ impl From<StepFailure> for Diagnostic {
     }
 }
 
-/// The SDK configuration and the store on the deployment's tables. Functions that never
-/// list projects need no cursor secret; the api requires one.
-pub async fn dynamo_store(
-    config: &aws_config::SdkConfig,
-    cursor_secret_required: bool,
-) -> Result<DynamoStore, ConfigError> {
+/// The store on the deployment's tables, for functions that never list projects (they
+/// need no cursor secret).
+pub fn dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigError> {
+    Ok(DynamoStore::without_listing(
+        aws_sdk_dynamodb::Client::new(config),
+        Env::process().tables()?,
+    ))
+}
+
+/// The store for the api, which signs list cursors with the deployment's shared secret.
+pub fn listing_dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigError> {
     let env = Env::process();
     let client = aws_sdk_dynamodb::Client::new(config);
-    if !cursor_secret_required {
-        return Ok(DynamoStore::without_listing(client, env.tables()?));
-    }
     let secret = env.required(vars::CURSOR_SECRET)?;
     if secret.len() < 16 {
         return Err(ConfigError::Invalid {

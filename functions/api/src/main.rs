@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     let config = shared::lambda::init().await;
     let env = Env::process();
-    let store = Arc::new(shared::lambda::dynamo_store(&config, true).await?);
+    let store = Arc::new(shared::lambda::listing_dynamo_store(&config)?);
     let workflow = StepFunctionsStarter::new(
         aws_sdk_sfn::Client::new(&config),
         env.required(vars::STATE_MACHINE_ARN)?,

@@ -9,13 +9,11 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use shared::auth::redeem_ticket;
+use shared::auth::{AUTHORIZER_OWNER_KEY, redeem_ticket};
 use shared::clock;
 use shared::ports::{KeyStore, StoreError};
 
 pub const TICKET_PARAMETER: &str = "ticket";
-/// The context key the `ws` function reads the owner from.
-pub const OWNER_CONTEXT_KEY: &str = "owner";
 
 #[derive(Debug, thiserror::Error)]
 #[error("the ticket could not be checked: {0}")]
@@ -47,7 +45,7 @@ pub async fn authorize<K: KeyStore + ?Sized>(
                 owner.as_str(),
                 IamPolicyEffect::Allow,
                 &resource,
-                serde_json::json!({ OWNER_CONTEXT_KEY: owner.as_str() }),
+                serde_json::json!({ AUTHORIZER_OWNER_KEY: owner.as_str() }),
             )
         }
         None => {

@@ -6,7 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config, false).await?;
+    let store = shared::lambda::dynamo_store(&config)?;
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {

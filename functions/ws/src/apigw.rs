@@ -5,11 +5,9 @@
 
 use crate::{Fatal, connect, disconnect, on_message};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::auth::AUTHORIZER_OWNER_KEY;
 use shared::ids::{ConnectionId, Owner};
 use shared::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
-
-/// The authorizer context key that carries the caller's owner (see the `authorizer` function).
-pub const OWNER_CONTEXT_KEY: &str = "owner";
 
 /// Why the function failed the invocation (API Gateway then answers the client with an
 /// internal error); client mistakes never end up here.
@@ -54,7 +52,7 @@ where
             let owner = context
                 .authorizer
                 .fields
-                .get(OWNER_CONTEXT_KEY)
+                .get(AUTHORIZER_OWNER_KEY)
                 .and_then(|v| v.as_str())
                 .and_then(Owner::parse);
             let Some(owner) = owner else {

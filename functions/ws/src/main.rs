@@ -7,7 +7,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config, false).await?;
+    let store = shared::lambda::dynamo_store(&config)?;
     let (pusher, endpoint) = shared::lambda::pusher(&config)?;
     let (store, pusher, endpoint) = (&store, &pusher, endpoint.as_str());
     lambda_runtime::run(service_fn(
