@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 bin=$(bash infra/scripts/tools.sh)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=target/moto.log
-# moto's Step Functions calls Lambda at localhost:$MOTO_PORT (DESIGN.md §8).
+# moto's Step Functions calls Lambda at localhost:$MOTO_PORT (ARCHITECTURE.md §9).
 MOTO_PORT=$port "$bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

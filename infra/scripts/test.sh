@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# Tests must never reach real AWS (DESIGN.md §8): dummy credentials, no instance metadata.
+# Tests must never reach real AWS (ARCHITECTURE.md §9): dummy credentials, no instance metadata.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
+bash infra/scripts/check-layers.sh
+bash infra/scripts/check-layers.sh --self-test
 bash infra/scripts/lint-asl.sh
 bash infra/scripts/lint-template.sh
 

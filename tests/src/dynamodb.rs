@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use serde_norway::Value;
-use shared::aws::{DynamoStore, Tables};
+use zts_aws::{DynamoStore, Tables};
 
 pub const ENDPOINT_ENV: &str = "ZTS_MOTO_ENDPOINT";
 const TEMPLATE: &str = include_str!("../../template.yaml");
@@ -133,7 +133,7 @@ async fn create_table(client: &Client, logical_id: &str, name: &str) {
 pub async fn store() -> Option<DynamoStore> {
     let endpoint = endpoint()?;
     let client = client(&endpoint);
-    let suffix = shared::ProjectId::generate().to_string();
+    let suffix = zts_domain::ProjectId::generate().to_string();
     let tables = Tables {
         projects: format!("projects-{suffix}"),
         connections: format!("connections-{suffix}"),

@@ -1,6 +1,12 @@
 //! Helpers for the end-to-end tests: a local stack on an ephemeral port, a small HTTP
 //! client, and a WebSocket client that reads JSON messages with a deadline.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "the test kit: a failed expectation is a failed test"
+)]
+
 pub mod dynamodb;
 
 use futures_util::{SinkExt, StreamExt};
@@ -23,7 +29,7 @@ pub const TEST_KEY: &str = "zts_test_key_for_the_local_owner_0001";
 pub fn config(data: DataLocation) -> StackConfig {
     let mut config = StackConfig::new("127.0.0.1:0".parse().unwrap(), data);
     config.api_key = Some(TEST_KEY.to_string());
-    config.default_limits = shared::auth::Limits {
+    config.default_limits = zts_domain::auth::Limits {
         rate: 10_000.0,
         burst: 10_000,
     };

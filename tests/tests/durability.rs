@@ -5,13 +5,19 @@
 //! as its call returns; the parent kills the child mid-stream, reopens the data
 //! directory and looks for every acknowledged write.
 
-use shared::conformance::{commit, new_project, started};
-use shared::embedded::EmbeddedStore;
-use shared::ports::{CommitOutcome, ProjectStore};
-use shared::project::StepName;
-use shared::{ProjectId, clock};
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use zts_conformance::{commit, new_project, started};
+use zts_domain::ports::{CommitOutcome, ProjectStore};
+use zts_domain::project::StepName;
+use zts_domain::{ProjectId, clock};
+use zts_embedded::EmbeddedStore;
 
 const DIR_ENV: &str = "ZTS_DURABILITY_CHILD_DIR";
 const ACKS_BEFORE_KILL: usize = 200;

@@ -1,6 +1,12 @@
 //! Logs never carry API keys, tickets or un-redacted PII: this test captures everything
 //! logged at debug while requests carry all three, then searches the capture.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -31,7 +37,7 @@ async fn logs_hold_no_keys_tickets_or_pii() {
 
     let stack = stack_with(
         vec![zts::faults::FaultRule {
-            step: shared::project::StepName::Validator,
+            step: zts_domain::project::StepName::Validator,
             name_contains: "flaky".into(),
             fault: zts::faults::Fault::Transient(1),
         }],

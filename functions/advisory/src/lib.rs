@@ -1,10 +1,10 @@
 //! The advisory step: turns the validator's critique into recommendations, experiments,
 //! risks and a go / pivot / stop call, stored as the `advisory_plan` artifact.
 
-use shared::analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, ValidationReport};
-use shared::ports::ProjectStore;
-use shared::project::StepName;
-use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
+use zts_analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, ValidationReport};
+use zts_domain::ports::ProjectStore;
+use zts_domain::project::StepName;
+use zts_domain::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
 
 pub async fn handle<S: ProjectStore + ?Sized>(
     store: &S,
@@ -25,7 +25,7 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         let plan = engine
             .advise(&AdvisoryInput {
                 meta: &ctx.meta,
-                input: &ctx.input.input,
+                input: ctx.input.input(),
                 report: &report,
             })
             .await

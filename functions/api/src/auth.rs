@@ -13,10 +13,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::auth::{self, Limits, RateDecision};
-use shared::ports::KeyStore;
-use shared::{AppError, ErrorCode, clock};
 use std::sync::Arc;
+use zts_domain::auth::{self, Limits, RateDecision};
+use zts_domain::ports::KeyStore;
+use zts_domain::{AppError, ErrorCode, clock};
 
 pub struct Auth {
     pub keys: Arc<dyn KeyStore>,

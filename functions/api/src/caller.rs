@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use shared::{AppError, ErrorCode, Owner};
+use zts_domain::{AppError, ErrorCode, Owner};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -25,7 +25,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 mod envelope_error {
     use axum::response::{IntoResponse, Response};
-    use shared::AppError;
+    use zts_domain::AppError;
 
     pub struct Rejection(pub AppError);
 

@@ -4,10 +4,10 @@
 
 use crate::{Api, Auth, HttpConfig, router, with_auth, with_envelope};
 use axum::Router;
-use shared::auth::Limits;
-use shared::aws::deploy::{ConfigError, Env, vars};
-use shared::ports::KeyStore;
 use std::sync::Arc;
+use zts_aws::deploy::{ConfigError, Env, vars};
+use zts_domain::auth::Limits;
+use zts_domain::ports::KeyStore;
 
 pub fn http_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> HttpConfig {
     HttpConfig {

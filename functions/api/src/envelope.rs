@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::{AppError, ErrorCode};
+use zts_domain::{AppError, ErrorCode};
 
 /// Marks a response the envelope must pass as it is, even with an error status: a
 /// readiness answer's checks, or a protocol that has its own error shape (the local
@@ -25,13 +25,13 @@ impl From<AppError> for Failure {
     }
 }
 
-impl From<shared::ports::StoreError> for Failure {
-    fn from(e: shared::ports::StoreError) -> Self {
+impl From<zts_domain::ports::StoreError> for Failure {
+    fn from(e: zts_domain::ports::StoreError) -> Self {
         if !matches!(
             e,
-            shared::ports::StoreError::NotFound
-                | shared::ports::StoreError::InvalidCursor
-                | shared::ports::StoreError::IdempotencyConflict
+            zts_domain::ports::StoreError::NotFound
+                | zts_domain::ports::StoreError::InvalidCursor
+                | zts_domain::ports::StoreError::IdempotencyConflict
         ) {
             tracing::error!(error = %e, "store failure");
         }
@@ -77,7 +77,7 @@ fn error_for_status(status: StatusCode) -> AppError {
             ErrorCode::PayloadTooLarge,
             format!(
                 "the body is larger than {} bytes",
-                shared::input::limits::BODY_MAX_BYTES
+                zts_domain::input::limits::BODY_MAX_BYTES
             ),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
@@ -128,6 +128,10 @@ pub async fn envelope(req: Request, next: Next) -> Response {
     render(&error, &request_id, res)
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "error bodies are strings and lists: they always serialise"
+)]
 fn render(error: &AppError, request_id: &str, original: Response) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status.is_server_error() {

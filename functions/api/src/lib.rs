@@ -1,10 +1,11 @@
-//! The HTTP API (DESIGN.md §2): an axum router generic over the ports, mounted as it is by
+//! The HTTP API (ARCHITECTURE.md §8): an axum router generic over the ports, mounted as it is by
 //! the local stack and behind `lambda_http` on AWS. Handlers are thin — parse, call the
 //! domain, map the result — and every error leaves through one envelope
 //! ([`envelope`]) in the documented shape.
 
 pub mod auth;
 mod caller;
+#[cfg(feature = "lambda")]
 pub mod deploy;
 pub mod envelope;
 mod openapi;
@@ -18,7 +19,6 @@ pub use openapi::openapi_json;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::get;
-use shared::ports::{KeyStore, ProjectStore, WorkflowStarter};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,6 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use zts_domain::ports::{KeyStore, ProjectStore, WorkflowStarter};
 
 /// What the handlers need: the ports and how to build links.
 pub struct Api {
@@ -50,7 +51,7 @@ pub struct WebSocketUrls {
 }
 
 impl WebSocketUrls {
-    pub fn for_project(&self, id: &shared::ids::ProjectId) -> String {
+    pub fn for_project(&self, id: &zts_domain::ids::ProjectId) -> String {
         if self.per_project_paths {
             format!("{}/projects/{id}", self.connect)
         } else {
@@ -90,7 +91,7 @@ pub fn router(api: Api) -> Router {
         .fallback(envelope::unknown_route)
         .method_not_allowed_fallback(envelope::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(
-            shared::input::limits::BODY_MAX_BYTES,
+            zts_domain::input::limits::BODY_MAX_BYTES,
         ))
         .with_state(state)
 }

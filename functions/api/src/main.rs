@@ -2,15 +2,15 @@
 //! Functions client and the router are built once during init; `lambda_http` turns each
 //! event into a request for the same router the local stack serves.
 
-use shared::aws::StepFunctionsStarter;
-use shared::aws::deploy::{Env, vars};
 use std::sync::Arc;
+use zts_aws::StepFunctionsStarter;
+use zts_aws::deploy::{Env, vars};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = shared::lambda::init().await;
+    let config = zts_aws::lambda::init().await;
     let env = Env::process();
-    let store = Arc::new(shared::lambda::listing_dynamo_store(&config)?);
+    let store = Arc::new(zts_aws::lambda::listing_dynamo_store(&config)?);
     let workflow = StepFunctionsStarter::new(
         aws_sdk_sfn::Client::new(&config),
         env.required(vars::STATE_MACHINE_ARN)?,

@@ -1,10 +1,10 @@
 //! The wire format of the API: what clients get, separate from how the store keeps it.
 
 use serde::{Deserialize, Serialize};
-use shared::clock;
-use shared::project::{Artifact, ProjectMeta, ProjectView, StepRun};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+use zts_domain::clock;
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepRun};
 
 /// The create body (see the limits in the README). The schema is exactly as strict as the
 /// server: what it allows is accepted (bar an Idempotency-Key conflict).
@@ -81,8 +81,8 @@ pub struct ErrorView {
     pub message: String,
 }
 
-impl From<&shared::project::ErrorInfo> for ErrorView {
-    fn from(e: &shared::project::ErrorInfo) -> Self {
+impl From<&zts_domain::project::ErrorInfo> for ErrorView {
+    fn from(e: &zts_domain::project::ErrorInfo) -> Self {
         ErrorView {
             code: e.code.clone(),
             message: e.message.clone(),
@@ -245,11 +245,11 @@ impl From<&ProjectView> for Project {
             name: m.name.clone(),
             created_at: clock::format(&m.created_at),
             input: InputView {
-                name: v.input.input.name.clone(),
-                description: v.input.input.description.clone(),
-                hypothesis: v.input.input.hypothesis.clone(),
-                target_avatars: v.input.input.target_avatars.clone(),
-                redaction: serde_json::to_value(&v.input.redaction).unwrap_or_default(),
+                name: v.input.input().name.clone(),
+                description: v.input.input().description.clone(),
+                hypothesis: v.input.input().hypothesis.clone(),
+                target_avatars: v.input.input().target_avatars.clone(),
+                redaction: serde_json::to_value(v.input.redaction()).unwrap_or_default(),
             },
             artifacts: v
                 .artifacts

@@ -2,16 +2,16 @@
 //! from `POST /api/v1/ws-tickets` that exists and has not expired is consumed (single use)
 //! and the connection is allowed, with the ticket's owner in the context for the `ws`
 //! function; anything else is denied (API Gateway answers 403 and never opens the
-//! connection). The check is [`shared::auth::redeem_ticket`], the one the local gateway runs.
+//! connection). The check is [`zts_domain::auth::redeem_ticket`], the one the local gateway runs.
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayCustomAuthorizerResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use shared::auth::{AUTHORIZER_OWNER_KEY, redeem_ticket};
-use shared::clock;
-use shared::ports::{KeyStore, StoreError};
+use zts_domain::auth::{AUTHORIZER_OWNER_KEY, redeem_ticket};
+use zts_domain::clock;
+use zts_domain::ports::{KeyStore, StoreError};
 
 pub const TICKET_PARAMETER: &str = "ticket";
 
@@ -19,6 +19,7 @@ pub const TICKET_PARAMETER: &str = "ticket";
 #[error("the ticket could not be checked: {0}")]
 pub struct AuthorizerFailure(#[from] StoreError);
 
+#[cfg(feature = "lambda")]
 impl From<AuthorizerFailure> for lambda_runtime::Diagnostic {
     fn from(failure: AuthorizerFailure) -> Self {
         lambda_runtime::Diagnostic {

@@ -5,8 +5,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config)?;
+    let config = zts_aws::lambda::init().await;
+    let store = zts_aws::lambda::dynamo_store(&config)?;
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {

@@ -2,13 +2,19 @@
 //! WebSocket fixture from aws_lambda_events, with a `?ticket=`): a ticket lets its owner in
 //! once; a reused, expired, missing or made-up one is denied.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use serde_json::Value;
-use shared::auth::{TicketRecord, hash, new_ticket};
-use shared::clock;
-use shared::embedded::EmbeddedStore;
-use shared::ids::Owner;
-use shared::ports::KeyStore;
+use zts_domain::auth::{TicketRecord, hash, new_ticket};
+use zts_domain::clock;
+use zts_domain::ids::Owner;
+use zts_domain::ports::KeyStore;
+use zts_embedded::EmbeddedStore;
 
 const FIXTURE: &str = include_str!("fixtures/connect-authorizer-request.json");
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/$connect";

@@ -5,11 +5,12 @@
 //! connection never fails the event: the connection is cleaned up or the client fills
 //! the gap from `GET …/events`.
 
+#[cfg(feature = "lambda")]
 pub mod stream;
 
-use shared::clock;
-use shared::events::Event;
-use shared::ports::{ConnectionStore, EventPusher, PushError, StoreError};
+use zts_domain::clock;
+use zts_domain::events::Event;
+use zts_domain::ports::{ConnectionStore, EventPusher, PushError, StoreError};
 
 /// API Gateway answers 410 for a connection until its `$connect` has returned, so a
 /// connection younger than this is not deleted on 410.

@@ -9,9 +9,9 @@
 use crate::{Delivery, broadcast};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use shared::events::Event;
-use shared::items::EVENT_PREFIX;
-use shared::ports::{ConnectionStore, EventPusher};
+use zts_domain::events::Event;
+use zts_domain::items::EVENT_PREFIX;
+use zts_domain::ports::{ConnectionStore, EventPusher};
 
 /// What one batch did, besides the failures it reports.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

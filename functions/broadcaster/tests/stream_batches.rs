@@ -3,13 +3,19 @@
 //! subscriber in order, the poison record is skipped, an old gone connection is removed and
 //! a young one kept, and when subscribers cannot be read the rest of the batch is retried.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event;
-use shared::clock::{self, Timestamp};
-use shared::conformance::RecordingPusher;
-use shared::embedded::EmbeddedStore;
-use shared::ids::{ConnectionId, Owner, ProjectId};
-use shared::ports::{ConnectionRecord, ConnectionStore, PushError, StoreError};
+use zts_conformance::RecordingPusher;
+use zts_domain::clock::{self, Timestamp};
+use zts_domain::ids::{ConnectionId, Owner, ProjectId};
+use zts_domain::ports::{ConnectionRecord, ConnectionStore, PushError, StoreError};
+use zts_embedded::EmbeddedStore;
 
 const PROJECT: &str = "019a8f3e-5b2c-7d41-9e0f-3a6b8c1d2e4f";
 

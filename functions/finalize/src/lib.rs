@@ -1,10 +1,10 @@
 //! The finalize step: records the run's outcome — COMPLETED, or FAILED with the error
 //! that ended it (the `$.error` Step Functions' Catch put there).
 
-use shared::ports::{CommitOutcome, ProjectStore};
-use shared::project::ErrorInfo;
-use shared::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
-use shared::transition::Transition;
+use zts_domain::ports::{CommitOutcome, ProjectStore};
+use zts_domain::project::ErrorInfo;
+use zts_domain::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
+use zts_domain::transition::Transition;
 
 pub async fn handle<S: ProjectStore + ?Sized>(
     store: &S,

@@ -2,16 +2,18 @@
 //! during init; each invocation records the run's outcome.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::step::StepRequest;
+use zts_domain::step::StepRequest;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config)?;
+    let config = zts_aws::lambda::init().await;
+    let store = zts_aws::lambda::dynamo_store(&config)?;
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StepRequest>| async move {
-            finalize::handle(store, event.payload).await
+            finalize::handle(store, event.payload)
+                .await
+                .map_err(zts_aws::lambda::diagnostic)
         },
     ))
     .await

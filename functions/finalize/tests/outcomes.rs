@@ -1,11 +1,17 @@
 //! Finalize records COMPLETED, or FAILED with the reason a person can read, once.
 
-use shared::conformance::{commit, new_project, started, succeeded};
-use shared::embedded::EmbeddedStore;
-use shared::ports::ProjectStore;
-use shared::project::{State, StepName};
-use shared::step::{CaughtError, Outcome, StepRequest};
-use shared::{ProjectId, clock};
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
+use zts_conformance::{commit, new_project, started, succeeded};
+use zts_domain::ports::ProjectStore;
+use zts_domain::project::{State, StepName};
+use zts_domain::step::{CaughtError, Outcome, StepRequest};
+use zts_domain::{ProjectId, clock};
+use zts_embedded::EmbeddedStore;
 
 fn request(project: &ProjectId, outcome: Outcome, error: Option<CaughtError>) -> StepRequest {
     StepRequest {

@@ -2,10 +2,10 @@
 //! `validation_report` artifact and records the step's progress. Generic over the store;
 //! `main.rs` wires it to DynamoDB on Lambda, the local stack calls it in process.
 
-use shared::analysis::{AnalysisEngine, VALIDATION_ARTIFACT, ValidationInput};
-use shared::ports::ProjectStore;
-use shared::project::StepName;
-use shared::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
+use zts_analysis::{AnalysisEngine, VALIDATION_ARTIFACT, ValidationInput};
+use zts_domain::ports::ProjectStore;
+use zts_domain::project::StepName;
+use zts_domain::step::{FailureKind, Produced, StepFailure, StepRequest, StepResponse, run_step};
 
 pub async fn handle<S: ProjectStore + ?Sized>(
     store: &S,
@@ -15,8 +15,8 @@ pub async fn handle<S: ProjectStore + ?Sized>(
     run_step(store, StepName::Validator, &req, |ctx| async move {
         let report = engine
             .validate(&ValidationInput {
-                input: &ctx.input.input,
-                redaction: &ctx.input.redaction,
+                input: ctx.input.input(),
+                redaction: ctx.input.redaction(),
             })
             .await
             .map_err(StepFailure::from)?;

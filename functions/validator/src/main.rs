@@ -3,17 +3,19 @@
 //! (`ZeroToShip.Transient`, …) for the state machine's Retry and Catch.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::analysis::rules::RuleEngine;
-use shared::step::StepRequest;
+use zts_analysis::rules::RuleEngine;
+use zts_domain::step::StepRequest;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config)?;
+    let config = zts_aws::lambda::init().await;
+    let store = zts_aws::lambda::dynamo_store(&config)?;
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StepRequest>| async move {
-            validator::handle(store, &RuleEngine, event.payload).await
+            validator::handle(store, &RuleEngine, event.payload)
+                .await
+                .map_err(zts_aws::lambda::diagnostic)
         },
     ))
     .await

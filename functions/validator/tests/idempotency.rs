@@ -1,13 +1,19 @@
 //! The validator handler is idempotent: a duplicated delivery or a retry after success
 //! changes nothing twice (no second event, the first artifact kept).
 
-use shared::analysis::rules::RuleEngine;
-use shared::conformance::new_project;
-use shared::embedded::EmbeddedStore;
-use shared::ports::ProjectStore;
-use shared::project::StepName;
-use shared::step::StepRequest;
-use shared::{ProjectId, clock};
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
+use zts_analysis::rules::RuleEngine;
+use zts_conformance::new_project;
+use zts_domain::ports::ProjectStore;
+use zts_domain::project::StepName;
+use zts_domain::step::StepRequest;
+use zts_domain::{ProjectId, clock};
+use zts_embedded::EmbeddedStore;
 
 fn request(project: &ProjectId, retry_count: u32) -> StepRequest {
     StepRequest {

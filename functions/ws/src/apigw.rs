@@ -5,9 +5,9 @@
 
 use crate::{Fatal, connect, disconnect, on_message};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use shared::auth::AUTHORIZER_OWNER_KEY;
-use shared::ids::{ConnectionId, Owner};
-use shared::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
+use zts_domain::auth::AUTHORIZER_OWNER_KEY;
+use zts_domain::ids::{ConnectionId, Owner};
+use zts_domain::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
 
 /// Why the function failed the invocation (API Gateway then answers the client with an
 /// internal error); client mistakes never end up here.

@@ -1,15 +1,16 @@
 //! The WebSocket function: `$connect`, `$disconnect`, and the client actions of
-//! DESIGN.md §3 — `subscribe` (replay stored events after `after_seq`, then
+//! ARCHITECTURE.md §4 — `subscribe` (replay stored events after `after_seq`, then
 //! `replay_complete`, then live events via the broadcaster), `unsubscribe`, `ping`.
 //! Everything it sends goes through the [`EventPusher`] port, so the same code answers on
 //! API Gateway and on the local gateway.
 
+#[cfg(feature = "lambda")]
 pub mod apigw;
 
 use serde::{Deserialize, Serialize};
-use shared::clock;
-use shared::ids::{ConnectionId, Owner, ProjectId};
-use shared::ports::{
+use zts_domain::clock;
+use zts_domain::ids::{ConnectionId, Owner, ProjectId};
+use zts_domain::ports::{
     ConnectionRecord, ConnectionStore, EventPusher, ProjectStore, PushError, StoreError,
 };
 
@@ -52,6 +53,10 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
+    #[allow(
+        clippy::expect_used,
+        reason = "server messages are strings and numbers: they always serialise"
+    )]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("server messages serialise")
     }

@@ -6,9 +6,9 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = shared::lambda::init().await;
-    let store = shared::lambda::dynamo_store(&config)?;
-    let (pusher, endpoint) = shared::lambda::pusher(&config)?;
+    let config = zts_aws::lambda::init().await;
+    let store = zts_aws::lambda::dynamo_store(&config)?;
+    let (pusher, endpoint) = zts_aws::lambda::pusher(&config)?;
     let (store, pusher, endpoint) = (&store, &pusher, endpoint.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {

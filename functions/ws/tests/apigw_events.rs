@@ -2,13 +2,19 @@
 //! authorizer's context, messages, disconnect), on the embedded store, with a recording
 //! pusher standing in for PostToConnection.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{Value, json};
-use shared::clock;
-use shared::conformance::{RecordingPusher, new_project};
-use shared::embedded::EmbeddedStore;
-use shared::ids::{ConnectionId, ProjectId};
-use shared::ports::{ConnectionStore, ProjectStore, PushError};
+use zts_conformance::{RecordingPusher, new_project};
+use zts_domain::clock;
+use zts_domain::ids::{ConnectionId, ProjectId};
+use zts_domain::ports::{ConnectionStore, ProjectStore, PushError};
+use zts_embedded::EmbeddedStore;
 
 const ENDPOINT: &str = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod";
 const CONNECTION: &str = "Zx8xLfNfoAMCJ0w=";

@@ -39,6 +39,7 @@ fn err(state: Option<&str>, field: Option<&str>, message: impl Into<String>) -> 
     }
 }
 
+#[allow(clippy::expect_used, reason = "a constant pattern")]
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\$\{([A-Za-z0-9_.:-]+)\}").expect("valid"));
 
@@ -150,6 +151,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[allow(clippy::expect_used, reason = "\"$\" is a valid path")]
     fn result_path(&mut self) -> Result<ResultPath, LoadError> {
         match self.get("ResultPath") {
             None => Ok(ResultPath::At(Path::parse("$").expect("root"))),
@@ -245,6 +247,10 @@ pub fn parse(value: &Value) -> Result<Definition, LoadError> {
     Ok(definition)
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "top-level Choice rules are parsed with Next required"
+)]
 fn parse_state(name: &str, body: &Value) -> Result<State, LoadError> {
     let mut f = Fields::new(Some(name), body, "a state")?;
     f.get("Comment");
@@ -453,6 +459,7 @@ fn parse_retriers(f: &mut Fields<'_>) -> Result<Vec<Retrier>, LoadError> {
     Ok(out)
 }
 
+#[allow(clippy::expect_used, reason = "\"$\" is a valid path")]
 fn parse_catchers(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
     let Some(value) = f.get("Catch") else {
         return Ok(Vec::new());

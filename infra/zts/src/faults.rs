@@ -3,13 +3,13 @@
 //! ([`crate::StackConfig::faults`]) reaches it; `zts serve` has no flag or setting for it.
 
 use async_trait::async_trait;
-use shared::analysis::{
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use zts_analysis::{
     AdvisoryInput, AdvisoryPlan, AnalysisEngine, EngineError, ValidationInput, ValidationReport,
 };
-use shared::project::StepName;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use zts_domain::project::StepName;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -59,7 +59,7 @@ impl<E> FaultyEngine<E> {
                     });
                 }
                 Fault::Transient(times) => {
-                    let mut seen = self.seen.lock().expect("fault counts");
+                    let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
                     let count = seen.entry((step, name.to_string())).or_default();
                     if *count < *times {
                         *count += 1;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The events a completed run has (DESIGN.md §3).
+/// The events a completed run has (ARCHITECTURE.md §4).
 const HAPPY_PATH_EVENTS: u64 = 6;
 /// How long one project may take before it counts as failed.
 const PROJECT_TIMEOUT: Duration = Duration::from_secs(60);

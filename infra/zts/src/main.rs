@@ -2,13 +2,13 @@
 //! generator (`zts load`).
 
 use clap::{Parser, Subcommand};
-use shared::auth::{self, ApiKeyRecord, KeyStatus, Limits};
-use shared::embedded::EmbeddedStore;
-use shared::ports::KeyStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use zts::{DataLocation, StackConfig};
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use zts_domain::ports::KeyStore;
+use zts_embedded::EmbeddedStore;
 
 #[derive(Parser)]
 #[command(
@@ -106,7 +106,7 @@ enum KeysCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init_json("info");
+    zts_telemetry::init_json("info");
     match Cli::parse().command {
         Command::Serve {
             addr,
@@ -205,12 +205,12 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-fn parse_expiry(raw: &str) -> Result<shared::clock::Timestamp, String> {
+fn parse_expiry(raw: &str) -> Result<zts_domain::clock::Timestamp, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
         .map_err(|_| format!("--expires {raw:?}: use a date (2027-01-31) or an RFC 3339 time"))
 }
 
@@ -220,7 +220,7 @@ async fn keys(
     api_keys_table: Option<String>,
 ) -> Result<(), String> {
     let store: Box<dyn KeyStore> = match api_keys_table {
-        Some(table) => Box::new(deployed_keys(table).await),
+        Some(table) => deployed_keys(table).await?,
         None => Box::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?),
     };
     match command {
@@ -230,7 +230,7 @@ async fn keys(
             burst,
             expires,
         } => {
-            let owner = shared::Owner::parse(&owner).ok_or_else(|| {
+            let owner = zts_domain::Owner::parse(&owner).ok_or_else(|| {
                 format!("--owner {owner:?}: use letters, digits and - _ . @ (at most 64)")
             })?;
             let limits = match (rate, burst) {
@@ -248,7 +248,7 @@ async fn keys(
                 owner,
                 status: KeyStatus::Active,
                 limits,
-                created_at: shared::clock::now(),
+                created_at: zts_domain::clock::now(),
                 expires_at,
                 revoked_at: None,
             };
@@ -269,7 +269,7 @@ async fn keys(
                 );
                 let status = if k.status == KeyStatus::Revoked {
                     "revoked"
-                } else if k.check(shared::clock::now()).is_err() {
+                } else if k.check(zts_domain::clock::now()).is_err() {
                     "expired"
                 } else {
                     "active"
@@ -277,7 +277,7 @@ async fn keys(
                 let expires = k
                     .expires_at
                     .as_ref()
-                    .map_or_else(|| "never".to_string(), shared::clock::format);
+                    .map_or_else(|| "never".to_string(), zts_domain::clock::format);
                 println!(
                     "{:<14} {:<20} {:<8} {:<16} {expires}",
                     k.key_id(),
@@ -288,7 +288,7 @@ async fn keys(
             }
         }
         KeysCommand::Revoke { key_id } => match store
-            .revoke_key(&key_id, shared::clock::now())
+            .revoke_key(&key_id, zts_domain::clock::now())
             .await
             .map_err(|e| e.to_string())?
         {
@@ -305,14 +305,24 @@ async fn keys(
 
 /// A deployment's key store. Key commands touch only the ApiKeys table; the other table
 /// names are never used by them.
-async fn deployed_keys(api_keys_table: String) -> shared::aws::DynamoStore {
-    let config = shared::aws::deploy::sdk_config().await;
-    shared::aws::DynamoStore::without_listing(
+#[cfg(feature = "aws")]
+async fn deployed_keys(api_keys_table: String) -> Result<Box<dyn KeyStore>, String> {
+    let config = zts_aws::deploy::sdk_config().await;
+    Ok(Box::new(zts_aws::DynamoStore::without_listing(
         aws_sdk_dynamodb::Client::new(&config),
-        shared::aws::Tables {
+        zts_aws::Tables {
             projects: String::new(),
             connections: String::new(),
             api_keys: api_keys_table,
         },
-    )
+    )))
+}
+
+/// The local stack is built without the AWS SDK (a faster first build); managing a
+/// deployment's keys needs it.
+#[cfg(not(feature = "aws"))]
+async fn deployed_keys(_api_keys_table: String) -> Result<Box<dyn KeyStore>, String> {
+    Err("--api-keys-table needs a zts built with the AWS SDK: \
+         cargo run --release -p zts --features aws -- keys ..."
+        .into())
 }

@@ -7,18 +7,18 @@ use crate::tasks::{self, LocalTasks};
 use crate::workflow::LocalWorkflow;
 use axum::Router;
 use axum::routing::get;
-use shared::analysis::AnalysisEngine;
-use shared::analysis::rules::RuleEngine;
-use shared::auth::{self, ApiKeyRecord, KeyStatus, Limits};
-use shared::embedded::EmbeddedStore;
-use shared::ports::{KeyStore, WorkflowStarter};
-use shared::{Owner, clock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use zts_analysis::AnalysisEngine;
+use zts_analysis::rules::RuleEngine;
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use zts_domain::ports::{KeyStore, WorkflowStarter};
+use zts_domain::{Owner, clock};
+use zts_embedded::EmbeddedStore;
 
 #[derive(Debug, Clone)]
 pub enum DataLocation {
@@ -63,7 +63,7 @@ impl StackConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     #[error("cannot open the store: {0}")]
-    Store(#[from] shared::ports::StoreError),
+    Store(#[from] zts_domain::ports::StoreError),
     #[error("statemachine.asl.json does not load: {0}")]
     Definition(#[from] asl::LoadError),
     #[error("cannot listen on {addr}: {source}")]
@@ -74,7 +74,7 @@ pub enum StackError {
     #[error("the API key is not usable: {0}")]
     ApiKey(String),
     #[error("cannot resume executions: {0}")]
-    Resume(#[from] shared::ports::WorkflowError),
+    Resume(#[from] zts_domain::ports::WorkflowError),
 }
 
 pub struct RunningStack {
@@ -113,6 +113,10 @@ impl RunningStack {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "installing a signal handler fails only without a tokio runtime"
+)]
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -245,6 +249,7 @@ fn spawn_broadcaster(store: Arc<EmbeddedStore>, gateway: Arc<Gateway>) {
 }
 
 /// The owner local keys belong to.
+#[allow(clippy::expect_used, reason = "\"local\" is a valid owner")]
 pub fn local_owner() -> Owner {
     Owner::parse("local").expect("a valid owner")
 }

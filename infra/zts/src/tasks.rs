@@ -5,11 +5,11 @@
 use asl::{TaskError, TaskHandler};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use shared::analysis::AnalysisEngine;
-use shared::embedded::EmbeddedStore;
-use shared::step::{StepFailure, StepRequest};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use zts_analysis::AnalysisEngine;
+use zts_domain::step::{StepFailure, StepRequest};
+use zts_embedded::EmbeddedStore;
 
 pub const VALIDATOR: &str = "local:function:validator";
 pub const ADVISORY: &str = "local:function:advisory";
@@ -39,10 +39,14 @@ fn lambda_error(failure: StepFailure) -> TaskError {
 
 #[async_trait]
 impl TaskHandler for LocalTasks {
+    #[allow(
+        clippy::expect_used,
+        reason = "step responses are strings and numbers: they always serialise"
+    )]
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let request: StepRequest = serde_json::from_value(input).map_err(|e| {
             TaskError::new(
-                shared::step::INVALID,
+                zts_domain::step::INVALID,
                 format!("the step input is not a StepRequest: {e}"),
             )
         })?;

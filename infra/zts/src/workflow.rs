@@ -6,14 +6,14 @@
 use asl::{Clock, Execution, Machine, Observation, Observer, TaskHandler};
 use async_trait::async_trait;
 use serde_json::json;
-use shared::embedded::EmbeddedStore;
-use shared::ports::{
-    ProjectStore as _, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
-};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use zts_domain::ports::{
+    ProjectStore as _, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
+};
+use zts_embedded::EmbeddedStore;
 
 /// Counts of what the interpreter did, for logs and the shutdown summary.
 #[derive(Default, Debug)]
@@ -97,14 +97,18 @@ impl LocalWorkflow {
 
     /// Executions running in this process now.
     pub fn running(&self) -> usize {
-        self.inner.running.lock().expect("running set").len()
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn claim(&self, name: &str) -> bool {
         self.inner
             .running
             .lock()
-            .expect("running set")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(name.to_string())
     }
 
@@ -113,6 +117,10 @@ impl LocalWorkflow {
         tokio::spawn(async move { me.drive(execution).await });
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "an execution is JSON values and strings: it always serialises"
+    )]
     async fn drive(&self, mut ex: Execution) {
         let inner = &*self.inner;
         loop {
@@ -139,7 +147,11 @@ impl LocalWorkflow {
                 break;
             }
         }
-        inner.running.lock().expect("running set").remove(&ex.name);
+        inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&ex.name);
     }
 
     /// Resumes every execution persisted by a previous process. Returns how many.
@@ -207,6 +219,10 @@ impl LocalWorkflow {
 
 #[async_trait]
 impl WorkflowStarter for LocalWorkflow {
+    #[allow(
+        clippy::expect_used,
+        reason = "an execution is JSON values and strings: it always serialises"
+    )]
     async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
         let name = start.project_id.to_string();
         if !self.claim(&name) {
@@ -215,7 +231,11 @@ impl WorkflowStarter for LocalWorkflow {
         let inner = &*self.inner;
         let exists = inner.store.execution_exists(&name).await;
         if !matches!(exists, Ok(false)) {
-            inner.running.lock().expect("running set").remove(&name);
+            inner
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&name);
             return match exists {
                 Ok(_) => Ok(StartOutcome::AlreadyStarted),
                 Err(e) => Err(WorkflowError::Unavailable(e.to_string())),
@@ -233,7 +253,11 @@ impl WorkflowStarter for LocalWorkflow {
             )
             .await
         {
-            inner.running.lock().expect("running set").remove(&name);
+            inner
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&name);
             return Err(WorkflowError::Unavailable(e.to_string()));
         }
         inner

@@ -10,11 +10,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::idempotency::IdempotencyClaim;
-use shared::ports::{NewProject, PageRequest, StartOutcome, WorkflowStart};
-use shared::project::{ProjectMeta, State as ProjectState, StoredInput};
-use shared::{AppError, ErrorCode, ProjectId, ProjectInput, clock, pii};
 use std::collections::BTreeMap;
+use zts_domain::create::{CreateRequest, create_project};
+use zts_domain::ports::PageRequest;
+use zts_domain::project::ProjectMeta;
+use zts_domain::{AppError, ErrorCode, ProjectId, clock};
 
 const EVENTS_PAGE_DEFAULT: u32 = 100;
 const EVENTS_PAGE_MAX: u32 = 1_000;
@@ -148,43 +148,29 @@ pub async fn create(
             "send the body as JSON with content-type: application/json",
         )));
     }
-    let input = ProjectInput::from_json_bytes(&body)?;
-    let now = clock::now();
-    let idempotency = match headers.get("idempotency-key") {
-        Some(value) => {
-            let key = value.to_str().map_err(|_| {
-                Failure(AppError::new(
-                    ErrorCode::InvalidParameter,
-                    "Idempotency-Key must be visible ASCII",
-                ))
-            })?;
-            Some(IdempotencyClaim::new(key, &input, now)?)
-        }
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| {
+            Failure(AppError::new(
+                ErrorCode::InvalidParameter,
+                "Idempotency-Key must be visible ASCII",
+            ))
+        })?),
         None => None,
     };
-    let (redacted, redaction) = pii::redact_input(&input);
     let correlation_id = headers
         .get("x-correlation-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
-    let new = NewProject {
-        project_id: ProjectId::generate(),
+    let request = CreateRequest {
         owner: caller.owner,
-        input: StoredInput {
-            input: redacted,
-            redaction,
-        },
+        body: &body,
+        idempotency_key,
         correlation_id,
-        created_at: now,
-        idempotency,
+        now: clock::now(),
     };
-    let outcome = state.projects.create_project(new).await?;
-    let meta = outcome.meta();
-    if meta.state == ProjectState::Created {
-        start_workflow(&state, meta).await;
-    }
+    let meta = create_project(&*state.projects, &*state.workflow, request).await?;
     let id = &meta.project_id;
     let created = Created {
         project_id: id.to_string(),
@@ -199,21 +185,6 @@ pub async fn create(
         Json(created),
     )
         .into_response())
-}
-
-/// Starts the run. A failure here is not the client's problem: the project is stored, and
-/// the reconciler starts any project left CREATED.
-async fn start_workflow(state: &AppState, meta: &ProjectMeta) {
-    let start = WorkflowStart {
-        project_id: meta.project_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-    };
-    match state.workflow.start(&start).await {
-        Ok(StartOutcome::Started | StartOutcome::AlreadyStarted) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, project_id = %meta.project_id, "could not start the workflow; the reconciler will")
-        }
-    }
 }
 
 /// `GET /api/v1/projects`
@@ -285,6 +256,7 @@ pub async fn status(
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects",
     params(("id" = String, Path, description = "The project id"), ("after" = Option<u64>, Query, minimum = 0, description = "Return events with seq > after (default 0)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100")),
     responses((status = 200, description = "Stored events in seq order", body = EventList), (status = 400, description = "Bad parameter", body = ErrorEnvelope), (status = 404, description = "Unknown project, or not the caller's", body = ErrorEnvelope)))]
+#[allow(clippy::expect_used, reason = "events always serialise")]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,8 +7,8 @@ use crate::{AppState, Caller};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::auth::{self, TICKET_TTL_SECONDS, TicketRecord};
-use shared::clock;
+use zts_domain::auth::{self, TICKET_TTL_SECONDS, TicketRecord};
+use zts_domain::clock;
 
 #[utoipa::path(post, path = "/api/v1/ws-tickets", tag = "websocket",
     responses(

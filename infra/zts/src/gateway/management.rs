@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::clock;
-use shared::ids::ConnectionId;
 use std::sync::Arc;
+use zts_domain::clock;
+use zts_domain::ids::ConnectionId;
 
 /// API Gateway's limit for one message.
 pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;

@@ -8,12 +8,12 @@ mod sequencer;
 pub mod socket;
 
 use async_trait::async_trait;
-use shared::clock::{self, Timestamp};
-use shared::ids::ConnectionId;
-use shared::ports::{EventPusher, PushError};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
+use zts_domain::clock::{self, Timestamp};
+use zts_domain::ids::ConnectionId;
+use zts_domain::ports::{EventPusher, PushError};
 
 /// What a connection's writer task is asked to do, in order.
 #[derive(Debug)]
@@ -85,19 +85,22 @@ impl Gateway {
         };
         self.connections
             .lock()
-            .expect("gateway lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(id.clone(), handle);
         Mailbox { queue, kill }
     }
 
     pub fn unregister(&self, id: &ConnectionId) {
-        self.connections.lock().expect("gateway lock").remove(id);
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
     }
 
     pub fn info(&self, id: &ConnectionId) -> Option<ConnectionInfo> {
         self.connections
             .lock()
-            .expect("gateway lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(id)
             .map(|h| ConnectionInfo {
                 connected_at: h.connected_at,
@@ -105,7 +108,10 @@ impl Gateway {
     }
 
     pub fn len(&self) -> usize {
-        self.connections.lock().expect("gateway lock").len()
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -114,7 +120,11 @@ impl Gateway {
 
     /// Closes a connection with `reason`. False if there was none.
     pub fn close(&self, id: &ConnectionId, reason: CloseReason) -> bool {
-        let handle = self.connections.lock().expect("gateway lock").remove(id);
+        let handle = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
         match handle {
             Some(mut h) => {
                 if let Some(kill) = h.kill.take() {
@@ -128,7 +138,12 @@ impl Gateway {
 
     /// Queues `item` without waiting. A full queue disconnects the connection.
     pub fn enqueue(&self, id: &ConnectionId, item: Outgoing) -> Result<(), PushError> {
-        let queue = match self.connections.lock().expect("gateway lock").get(id) {
+        let queue = match self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
             Some(h) => h.queue.clone(),
             None => return Err(PushError::Gone),
         };

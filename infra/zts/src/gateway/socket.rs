@@ -10,13 +10,13 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use shared::embedded::EmbeddedStore;
-use shared::ids::{ConnectionId, Owner};
-use shared::ports::EventPusher;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use ws::{ClientMessage, Fatal, ServerMessage, WsError};
+use zts_domain::ids::{ConnectionId, Owner};
+use zts_domain::ports::EventPusher;
+use zts_embedded::EmbeddedStore;
 
 /// How long a closing connection may take to receive its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);

@@ -1,0 +1,185 @@
+//! The api as Lambda runs it: API Gateway HTTP API (payload 2.0) events, turned into
+//! requests by `lambda_http`, through the deployed router (`api::deploy::app`) configured
+//! from an environment — on the embedded store.
+
+use async_trait::async_trait;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+use zts_aws::deploy::{Env, vars};
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus};
+use zts_domain::ports::{KeyStore, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
+use zts_embedded::EmbeddedStore;
+
+const KEY: &str = "zts_apigw_fixture_key_0000000000000000000";
+const WS_URL: &str = "wss://ws1234.execute-api.us-east-1.amazonaws.com/prod";
+
+#[derive(Default)]
+struct Started(Mutex<Vec<String>>);
+
+#[async_trait]
+impl WorkflowStarter for Started {
+    async fn start(&self, s: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
+        self.0.lock().unwrap().push(s.project_id.to_string());
+        Ok(StartOutcome::Started)
+    }
+    async fn ready(&self) -> Result<(), WorkflowError> {
+        Ok(())
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Env(move |name: &str| map.get(name).cloned())
+}
+
+async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router {
+    store
+        .put_key(ApiKeyRecord {
+            key_hash: auth::hash(KEY),
+            owner: zts_domain::Owner::parse("acme").unwrap(),
+            status: KeyStatus::Active,
+            limits: None,
+            created_at: zts_domain::clock::now(),
+            expires_at: None,
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    let api = api::Api {
+        projects: store.clone(),
+        workflow: started.clone(),
+        keys: store.clone(),
+        websocket: api::WebSocketUrls {
+            connect: WS_URL.into(),
+            per_project_paths: false,
+        },
+    };
+    let env = env(&[
+        (
+            vars::CORS_ORIGINS,
+            "https://app.example.com, https://admin.example.com",
+        ),
+        (vars::RATE_BURST, "3"),
+    ]);
+    api::deploy::app(api, store.clone(), &env).unwrap()
+}
+
+fn fixture(name: &str, edit: impl FnOnce(&mut Value)) -> lambda_http::Request {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["headers"]["x-api-key"] = KEY.into();
+    edit(&mut event);
+    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API v2 event")
+}
+
+async fn call(
+    app: &axum::Router,
+    req: lambda_http::Request,
+) -> (u16, axum::http::HeaderMap, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn an_http_api_create_event_creates_and_starts_the_project() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let started = Arc::new(Started::default());
+    let app = app(&store, &started).await;
+    let (status, headers, body) = call(&app, fixture("http-create-project.json", |_| {})).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "CREATED");
+    let id = body["project_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["links"]["websocket"], WS_URL,
+        "API Gateway has one WebSocket URL"
+    );
+    assert_eq!(*started.0.lock().unwrap(), vec![id.clone()]);
+    assert!(headers.contains_key("strict-transport-security"));
+    assert_eq!(
+        headers["ratelimit-limit"], "3",
+        "the default burst comes from the environment"
+    );
+
+    // The same Idempotency-Key and body: the same project, not a second one.
+    let (again, _, replay) = call(&app, fixture("http-create-project.json", |_| {})).await;
+    assert_eq!(
+        (again, replay["project_id"].as_str()),
+        (202, Some(id.as_str()))
+    );
+
+    let (status, _, list) = call(&app, fixture("http-list-projects.json", |_| {})).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["projects"].as_array().unwrap().len(), 1, "{list}");
+}
+
+#[tokio::test]
+async fn bad_http_api_events_get_the_error_shape_and_store_nothing() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let started = Arc::new(Started::default());
+    let app = app(&store, &started).await;
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(u16, &str, Edit)> = vec![
+        (
+            401,
+            "unauthorized",
+            Box::new(|e| e["headers"]["x-api-key"] = "zts_wrong".into()),
+        ),
+        (
+            400,
+            "malformed_json",
+            Box::new(|e| e["body"] = "{\"name\":".into()),
+        ),
+        (
+            415,
+            "unsupported_media_type",
+            Box::new(|e| e["headers"]["content-type"] = "text/plain".into()),
+        ),
+        (
+            422,
+            "validation_failed",
+            Box::new(|e| {
+                e["body"] =
+                    r#"{"name":"","description":"x","hypothesis":"y","target_avatars":[]}"#.into()
+            }),
+        ),
+    ];
+    for (expected, code, edit) in cases {
+        let (status, headers, body) = call(&app, fixture("http-create-project.json", edit)).await;
+        assert_eq!(status, expected, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["request_id"].is_string());
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    assert!(started.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_browser_preflight_from_an_allowed_origin_needs_no_key() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let app = app(&store, &Arc::new(Started::default())).await;
+    let preflight = fixture("http-list-projects.json", |e| {
+        e["requestContext"]["http"]["method"] = "OPTIONS".into();
+        e["headers"].as_object_mut().unwrap().remove("x-api-key");
+        e["headers"]["origin"] = "https://app.example.com".into();
+        e["headers"]["access-control-request-method"] = "POST".into();
+    });
+    let (status, headers, _) = call(&app, preflight).await;
+    assert!(status < 300, "{status}");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The layers of ARCHITECTURE.md §1, checked from the normal dependency trees (cargo tree -e
+# normal): the domain has no I/O dependencies, an adapter never depends on the other, the
+# local stack links no Lambda runtime and no AWS SDK by default, and a function crate
+# without its `lambda` feature links neither.
+#   check-layers.sh              check this workspace
+#   check-layers.sh --self-test  check that a scratch copy with a forbidden dependency fails
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+io='aws-sdk-|aws-config|aws-smithy|lambda_runtime|lambda_http|tokio|rusqlite|axum|hyper'
+lambda='aws-sdk-|aws-config|lambda_runtime|lambda_http|zts-aws'
+
+# deps PACKAGE [cargo tree flags…]: the names in PACKAGE's normal dependency tree.
+deps() {
+  local package=$1
+  shift
+  cargo tree --offline --locked -q -p "$package" -e normal --prefix none --format '{p}' "$@" \
+    | awk '{print $1}' | grep -vx "$package" | sort -u
+}
+
+failures=0
+# forbid PACKAGE PATTERN WHY [cargo tree flags…]
+forbid() {
+  local package=$1 pattern=$2 why=$3
+  shift 3
+  local found
+  found=$(deps "$package" "$@" | grep -E "^($pattern)" || true)
+  if [ -n "$found" ]; then
+    echo "layer violation: $package $why, but depends on: $(echo "$found" | tr '\n' ' ')" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+check() {
+  forbid zts-domain "$io|zts-" "is the domain (no runtime, SDK, database or web server)"
+  forbid zts-analysis "$io|zts-(aws|embedded|conformance)" "is pure analysis"
+  forbid zts-conformance "zts-(aws|embedded)|aws-sdk-|rusqlite" "tests every adapter alike"
+  forbid zts-embedded "zts-aws|aws-sdk-|aws-config|lambda_" "is the local adapter"
+  forbid zts-aws "zts-embedded|rusqlite" "is the AWS adapter"
+  forbid zts "$lambda" "is the local stack (its AWS commands are behind --features aws)"
+  for f in api ws validator advisory finalize broadcaster authorizer; do
+    forbid "$f" "$lambda|zts-embedded|rusqlite" "without its lambda feature is a handler library" --no-default-features
+  done
+  if [ "$failures" -gt 0 ]; then
+    echo "$failures layer violation(s); see ARCHITECTURE.md §1" >&2
+    return 1
+  fi
+  echo "layers: ok (domain free of I/O, adapters independent, zts without Lambda or SDK)"
+}
+
+if [ "${1:-}" = "--self-test" ]; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  git ls-files -z -co --exclude-standard | xargs -0 -I{} cp --parents {} "$scratch"
+  cp Cargo.lock "$scratch"
+  # The domain gains tokio: the check must name it.
+  sed -i 's/^uuid.workspace = true$/uuid.workspace = true\ntokio.workspace = true/' "$scratch/shared/domain/Cargo.toml"
+  if out=$(cd "$scratch" && bash infra/scripts/check-layers.sh 2>&1); then
+    echo "self-test failed: a domain depending on tokio passed the layer check" >&2
+    exit 1
+  fi
+  echo "$out" | grep -q "layer violation: zts-domain .*tokio" || {
+    echo "self-test failed: the message does not name the violation: $out" >&2
+    exit 1
+  }
+  echo "layers self-test: ok (a domain depending on tokio is refused)"
+  exit 0
+fi
+check

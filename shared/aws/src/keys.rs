@@ -1,0 +1,182 @@
+//! [`KeyStore`] on DynamoDB: the ApiKeys table (keys by hash, rate windows, tickets).
+
+use super::DynamoStore;
+use super::errors;
+use super::item::{self, Item, key, keyed, n};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::ReturnValue;
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
+use zts_domain::clock::Timestamp;
+use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
+use zts_domain::ports::{KeyStore, StoreError};
+
+const ATTEMPTS: u32 = 16;
+
+impl DynamoStore {
+    async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(&self.tables.api_keys, key(pk, sk)).await
+    }
+
+    async fn key_put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.api_keys)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        Ok(())
+    }
+
+    /// Keys whose hash starts with `prefix` (all keys for ""). An admin listing over a
+    /// small table: the one Scan in the adapters, never on a request path.
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.tables.api_keys)
+                .filter_expression("sk = :key AND begins_with(pk, :prefix)")
+                .expression_attribute_values(":key", item::s(KEY_SK))
+                .expression_attribute_values(":prefix", item::s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            for it in page.items.unwrap_or_default() {
+                out.push(item::decode(it)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl KeyStore for DynamoStore {
+    async fn put_key(&self, key: ApiKeyRecord) -> Result<(), StoreError> {
+        self.key_put(keyed(&key.key_hash, KEY_SK, &key)?).await
+    }
+
+    async fn get_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.key_get(key_hash, KEY_SK)
+            .await?
+            .map(item::decode)
+            .transpose()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut keys = self.keys_with_prefix("").await?;
+        keys.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
+        Ok(keys)
+    }
+
+    async fn revoke_key(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let mut matches = self.keys_with_prefix(&key_id.to_ascii_lowercase()).await?;
+        // None, or an ambiguous prefix: revoke nothing rather than the wrong key.
+        if matches.len() != 1 {
+            return Ok(None);
+        }
+        let mut key = matches.remove(0);
+        if key.status != KeyStatus::Revoked {
+            key.status = KeyStatus::Revoked;
+            key.revoked_at = Some(at);
+            self.put_key(key.clone()).await?;
+        }
+        Ok(Some(key))
+    }
+
+    async fn acquire(
+        &self,
+        key_hash: &str,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        let now_ms = now.timestamp_millis();
+        for _ in 0..ATTEMPTS {
+            let window: Option<RateWindow> = self
+                .key_get(key_hash, RATE_SK)
+                .await?
+                .map(item::decode)
+                .transpose()?;
+            let read = window.as_ref().map(|w| w.tat_ms);
+            let (decision, next) = auth::gcra(read, now_ms, limits);
+            let Some(tat_ms) = next else {
+                return Ok(decision);
+            };
+            let item = keyed(
+                key_hash,
+                RATE_SK,
+                &RateWindow {
+                    tat_ms,
+                    ttl: tat_ms / 1000 + 1,
+                },
+            )?;
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.tables.api_keys)
+                .set_item(Some(item));
+            put = match read {
+                Some(old) => put
+                    .condition_expression("tat_ms = :old")
+                    .expression_attribute_values(":old", n(old)),
+                None => put.condition_expression("attribute_not_exists(pk)"),
+            };
+            match put.send().await {
+                Ok(_) => return Ok(decision),
+                Err(e)
+                    if e.as_service_error().and_then(|s| s.code())
+                        == Some("ConditionalCheckFailedException") =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(errors::sdk(e)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the rate window kept changing; retry".into(),
+        ))
+    }
+
+    async fn put_ticket(&self, ticket: TicketRecord) -> Result<(), StoreError> {
+        self.key_put(keyed(&ticket_pk(&ticket.ticket_hash), TICKET_SK, &ticket)?)
+            .await
+    }
+
+    async fn consume_ticket(
+        &self,
+        ticket_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<TicketRecord>, StoreError> {
+        // One DeleteItem returning what it deleted: two connects can never both get it.
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.api_keys)
+            .set_key(Some(key(&ticket_pk(ticket_hash), TICKET_SK)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        let ticket: Option<TicketRecord> = out
+            .attributes
+            .filter(|a| !a.is_empty())
+            .map(item::decode)
+            .transpose()?;
+        Ok(ticket.filter(|t| t.expires_at > now))
+    }
+}

@@ -1,0 +1,81 @@
+//! The AWS adapters (feature `aws`): the DynamoDB stores, the Step Functions starter and
+//! the API Gateway Management pusher. They keep the same items under the
+//! same keys as the embedded store ([`zts_domain::items`]), apply the same
+//! [`zts_domain::transition::apply`], and pass the same conformance suite (against a moto
+//! server in the tests).
+
+mod connections;
+pub mod deploy;
+mod errors;
+mod item;
+mod keys;
+mod projects;
+mod push;
+mod workflow;
+
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
+pub use push::{ApiGatewayPusher, PushRetry};
+pub use workflow::StepFunctionsStarter;
+
+use aws_sdk_dynamodb::Client;
+use zts_domain::cursor::CursorCodec;
+
+/// Table names, as the template's outputs give them.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub projects: String,
+    pub connections: String,
+    pub api_keys: String,
+}
+
+/// The name of the Projects table's sparse owner index (template.yaml).
+pub const OWNER_INDEX: &str = "by-owner";
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+    cursors: CursorCodec,
+}
+
+impl DynamoStore {
+    /// `cursor_secret` signs list cursors; every instance of a deployment must share it.
+    pub fn new(client: Client, tables: Tables, cursor_secret: &[u8]) -> Self {
+        DynamoStore {
+            client,
+            tables,
+            cursors: CursorCodec::new(cursor_secret),
+        }
+    }
+
+    /// A store for callers that never list projects (every function but the api, the key
+    /// commands): the cursors it could sign are never handed out, so a random key per
+    /// process does, and no secret has to be deployed to them.
+    pub fn without_listing(client: Client, tables: Tables) -> Self {
+        Self::new(client, tables, &rand::random::<[u8; 32]>())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A strongly consistent GetItem on any of the tables.
+    async fn get_item(
+        &self,
+        table: &str,
+        key: item::Item,
+    ) -> Result<Option<item::Item>, zts_domain::ports::StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        Ok(out.item)
+    }
+}

@@ -1,0 +1,536 @@
+//! [`ProjectStore`] on DynamoDB: creates and step commits are single TransactWriteItems
+//! with conditions, whose cancellation reasons tell "this very commit is already stored"
+//! from a real conflict; listing goes through the sparse owner index (no Scan).
+
+use super::errors::{self, Built, Reason};
+use super::item::{self, Item, key, keyed, n, s};
+use super::{DynamoStore, OWNER_INDEX};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
+use std::collections::HashMap;
+use std::time::Duration;
+use zts_domain::clock;
+use zts_domain::events::Event;
+use zts_domain::idempotency::IdempotencyRecord;
+use zts_domain::ids::{Owner, ProjectId};
+use zts_domain::items::{self, DedupeRecord};
+use zts_domain::ports::{
+    CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
+    StoreError,
+};
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
+use zts_domain::transition::{self, Applied, StepCommit};
+
+/// How often a step commit re-reads META after losing a race, or retries a conflict.
+const COMMIT_ATTEMPTS: u32 = 64;
+
+// Each transaction's actions by position: DynamoDB answers a cancellation with one reason
+// per action, in the order the actions were sent.
+/// Create: META (must not exist), INPUT, EVENT#1, then the idempotency claim.
+const CREATE_META: usize = 0;
+const CREATE_CLAIM: usize = 3;
+/// Artifact: the project exists, then the artifact (first write wins).
+const ARTIFACT_PROJECT_EXISTS: usize = 0;
+const ARTIFACT_PUT: usize = 1;
+/// Step commit: META (at the version read), the dedupe record, then the event.
+const COMMIT_META: usize = 0;
+const COMMIT_DEDUPE: usize = 1;
+const COMMIT_EVENT: usize = 2;
+
+/// The outcome of a TransactWriteItems: done, or cancelled with one reason per action.
+enum Transact {
+    Done,
+    Cancelled(Vec<Reason>),
+}
+
+impl DynamoStore {
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.tables.projects)
+            .set_item(Some(item));
+        if let Some(c) = condition {
+            put = put.condition_expression(c);
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().built()?)
+            .build())
+    }
+
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Transact, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Transact::Done),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(
+                    Transact::Cancelled(errors::reasons(c.cancellation_reasons())),
+                ),
+                _ => Err(errors::sdk(e)),
+            },
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(&self.tables.projects, key(pk, sk)).await
+    }
+
+    async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk).await?.map(item::decode).transpose()
+    }
+
+    fn meta_item(meta: &ProjectMeta) -> Result<Item, StoreError> {
+        let mut item = keyed(&items::project_pk(&meta.project_id), items::META, meta)?;
+        // The sparse owner index: only META items carry these.
+        item.insert("gsi1pk".into(), s(meta.owner.as_str()));
+        item.insert(
+            "gsi1sk".into(),
+            s(items::created_key(&meta.created_at, &meta.project_id)),
+        );
+        Ok(item)
+    }
+
+    /// A live idempotency record decides a create: replay (same request) or conflict.
+    async fn replay(
+        &self,
+        owner: &Owner,
+        key_hash: &str,
+        request_hash: &str,
+    ) -> Result<Option<CreateOutcome>, StoreError> {
+        let record: Option<IdempotencyRecord> = self
+            .get_as(&items::idempotency_pk(owner, key_hash), items::IDEMPOTENCY)
+            .await?;
+        let Some(record) = record.filter(|r| r.is_live(clock::now())) else {
+            return Ok(None);
+        };
+        if record.request_hash != request_hash {
+            return Err(StoreError::IdempotencyConflict);
+        }
+        let meta = self
+            .get_as(&items::project_pk(&record.project_id), items::META)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt("an idempotency record points to a missing project".into())
+            })?;
+        Ok(Some(CreateOutcome::Replayed(meta)))
+    }
+}
+
+/// Exponential back-off with full jitter (5 ms doubling, capped at 320 ms), so writers
+/// that collided spread out instead of colliding again.
+async fn backoff(attempt: u32) {
+    let cap = 5u64 << attempt.min(6);
+    tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % (cap + 1))).await;
+}
+
+#[async_trait]
+impl ProjectStore for DynamoStore {
+    async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError> {
+        if let Some(claim) = &new.idempotency
+            && let Some(replayed) = self
+                .replay(&new.owner, &claim.key_hash, &claim.request_hash)
+                .await?
+        {
+            return Ok(replayed);
+        }
+        let meta = new.initial_meta();
+        let event = new.initial_event();
+        let pk = items::project_pk(&new.project_id);
+        let mut actions = vec![
+            self.put(Self::meta_item(&meta)?, Some("attribute_not_exists(pk)"))?,
+            self.put(keyed(&pk, items::INPUT, &new.input)?, None)?,
+            self.put(keyed(&pk, &items::event_sk(1), &event)?, None)?,
+        ];
+        if let Some(claim) = &new.idempotency {
+            let record = IdempotencyRecord {
+                project_id: new.project_id.clone(),
+                request_hash: claim.request_hash.clone(),
+                expires_at: claim.expires_at,
+                ttl: claim.expires_at.timestamp(),
+            };
+            let item = keyed(
+                &items::idempotency_pk(&new.owner, &claim.key_hash),
+                items::IDEMPOTENCY,
+                &record,
+            )?;
+            // A record may be replaced once expired (TTL deletes lazily, so check it here).
+            let mut put = Put::builder()
+                .table_name(&self.tables.projects)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", n(clock::now().timestamp()));
+            put = put.return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::None,
+            );
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(put.build().built()?)
+                    .build(),
+            );
+        }
+        for attempt in 0..COMMIT_ATTEMPTS {
+            match self.transact(actions.clone()).await? {
+                Transact::Done => return Ok(CreateOutcome::Created(meta)),
+                Transact::Cancelled(reasons) => {
+                    if reasons.get(CREATE_META) == Some(&Reason::ConditionFailed) {
+                        return Err(StoreError::AlreadyExists);
+                    }
+                    if let (Some(Reason::ConditionFailed), Some(claim)) =
+                        (reasons.get(CREATE_CLAIM), &new.idempotency)
+                    {
+                        // Another create with this key won the race: replay it or conflict.
+                        return match self
+                            .replay(&new.owner, &claim.key_hash, &claim.request_hash)
+                            .await?
+                        {
+                            Some(replayed) => Ok(replayed),
+                            None => Err(StoreError::Unavailable(
+                                "an idempotency record vanished; retry".into(),
+                            )),
+                        };
+                    }
+                    if reasons.contains(&Reason::Conflict) {
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    return Err(StoreError::Backend(format!(
+                        "create cancelled: {reasons:?}"
+                    )));
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the create kept conflicting; retry".into(),
+        ))
+    }
+
+    async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
+        self.get_as(&items::project_pk(id), items::META).await
+    }
+
+    async fn get_input(&self, id: &ProjectId) -> Result<Option<StoredInput>, StoreError> {
+        self.get_as(&items::project_pk(id), items::INPUT).await
+    }
+
+    async fn get_project(
+        &self,
+        owner: &Owner,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectView>, StoreError> {
+        let Some(meta) = self.get_meta(id).await?.filter(|m| &m.owner == owner) else {
+            return Ok(None);
+        };
+        let input = self
+            .get_input(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a project without INPUT".into()))?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.projects)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(items::project_pk(id)))
+            .expression_attribute_values(":prefix", s(items::ARTIFACT_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        let artifacts = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(ProjectView {
+            meta,
+            input,
+            artifacts,
+        }))
+    }
+
+    async fn put_artifact(
+        &self,
+        id: &ProjectId,
+        artifact: Artifact,
+    ) -> Result<PutArtifactOutcome, StoreError> {
+        let pk = items::project_pk(id);
+        let sk = items::artifact_sk(artifact.step);
+        let exists = ConditionCheck::builder()
+            .table_name(&self.tables.projects)
+            .set_key(Some(key(&pk, items::META)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .built()?;
+        let actions = vec![
+            TransactWriteItem::builder().condition_check(exists).build(),
+            self.put(
+                keyed(&pk, &sk, &artifact)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+        ];
+        for attempt in 0..COMMIT_ATTEMPTS {
+            match self.transact(actions.clone()).await? {
+                Transact::Done => return Ok(PutArtifactOutcome::Stored),
+                Transact::Cancelled(reasons) => match (
+                    reasons.get(ARTIFACT_PROJECT_EXISTS),
+                    reasons.get(ARTIFACT_PUT),
+                ) {
+                    (Some(Reason::ConditionFailed), _) => return Err(StoreError::NotFound),
+                    (_, Some(Reason::ConditionFailed)) => {
+                        let existing: Artifact = self
+                            .get_as(&pk, &sk)
+                            .await?
+                            .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
+                        return Ok(PutArtifactOutcome::AlreadyStored(Box::new(existing)));
+                    }
+                    _ if reasons.contains(&Reason::Conflict) => backoff(attempt).await,
+                    _ => {
+                        return Err(StoreError::Backend(format!(
+                            "artifact put cancelled: {reasons:?}"
+                        )));
+                    }
+                },
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the artifact put kept conflicting; retry".into(),
+        ))
+    }
+
+    async fn get_artifact(
+        &self,
+        id: &ProjectId,
+        step: StepName,
+    ) -> Result<Option<Artifact>, StoreError> {
+        self.get_as(&items::project_pk(id), &items::artifact_sk(step))
+            .await
+    }
+
+    async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError> {
+        let pk = items::project_pk(&commit.project_id);
+        let dedupe_sk = items::dedupe_sk(&commit.dedupe);
+        for attempt in 0..COMMIT_ATTEMPTS {
+            if self.get(&pk, &dedupe_sk).await?.is_some() {
+                return Ok(CommitOutcome::AlreadyDone);
+            }
+            let meta: ProjectMeta = self
+                .get_as(&pk, items::META)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let (next, event) = match transition::apply(&meta, &commit)? {
+                Applied::AlreadyDone => return Ok(CommitOutcome::AlreadyDone),
+                Applied::Change { meta, event } => (meta, event),
+            };
+            // META only if nobody wrote it since we read it (its version is our token).
+            let meta_put = Put::builder()
+                .table_name(&self.tables.projects)
+                .set_item(Some(Self::meta_item(&next)?))
+                .condition_expression("#version = :read")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":read", n(meta.version))
+                .build()
+                .built()?;
+            let record = DedupeRecord {
+                seq: event.as_ref().map(|e| e.seq),
+                at: commit.at,
+            };
+            let mut actions = vec![
+                TransactWriteItem::builder().put(meta_put).build(),
+                self.put(
+                    keyed(&pk, &dedupe_sk, &record)?,
+                    Some("attribute_not_exists(pk)"),
+                )?,
+            ];
+            if let Some(event) = &event {
+                actions.push(self.put(
+                    keyed(&pk, &items::event_sk(event.seq), event)?,
+                    Some("attribute_not_exists(pk)"),
+                )?);
+            }
+            let outcome = match self.transact(actions).await {
+                Ok(outcome) => outcome,
+                // Throttled or a server hiccup: another round, like a lost race.
+                Err(e) if e.is_retryable() => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match outcome {
+                Transact::Done => return Ok(CommitOutcome::Committed { meta: next, event }),
+                Transact::Cancelled(reasons) => {
+                    // Only the dedupe record failing means this very commit is stored.
+                    if reasons.get(COMMIT_DEDUPE) == Some(&Reason::ConditionFailed) {
+                        return Ok(CommitOutcome::AlreadyDone);
+                    }
+                    // META moved on (its version, or the seq we minted, is taken): re-read.
+                    let lost_race = reasons.get(COMMIT_META) == Some(&Reason::ConditionFailed)
+                        || reasons.get(COMMIT_EVENT) == Some(&Reason::ConditionFailed)
+                        || reasons.contains(&Reason::Conflict);
+                    if !lost_race {
+                        return Err(StoreError::Backend(format!(
+                            "step commit cancelled: {reasons:?}"
+                        )));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the step commit kept conflicting; retry".into(),
+        ))
+    }
+
+    async fn list_projects(
+        &self,
+        owner: &Owner,
+        page: PageRequest,
+    ) -> Result<Page<ProjectMeta>, StoreError> {
+        let below = page
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(owner, c))
+            .transpose()?;
+        let limit = page.clamped_limit();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.projects)
+            .index_name(OWNER_INDEX)
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .expression_attribute_values(":owner", s(owner.as_str()));
+        query = match &below {
+            Some(position) => query
+                .key_condition_expression("gsi1pk = :owner AND gsi1sk < :below")
+                .expression_attribute_values(":below", s(position)),
+            None => query.key_condition_expression("gsi1pk = :owner"),
+        };
+        let keys = query
+            .send()
+            .await
+            .map_err(errors::sdk)?
+            .items
+            .unwrap_or_default();
+        let more = keys.len() > limit as usize;
+        let keys: Vec<Item> = keys.into_iter().take(limit as usize).collect();
+        let positions: Vec<String> = keys
+            .iter()
+            .filter_map(|k| k.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        let metas = self.batch_get_meta(&keys).await?;
+        let next_cursor = more
+            .then(|| positions.last().map(|p| self.cursors.encode(owner, p)))
+            .flatten();
+        Ok(Page {
+            items: metas,
+            next_cursor,
+        })
+    }
+
+    async fn events_after(
+        &self,
+        id: &ProjectId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.projects)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(items::project_pk(id)))
+            .expression_attribute_values(":from", s(items::event_sk(after_seq.saturating_add(1))))
+            .expression_attribute_values(":to", s(items::event_sk(9_999_999_999)))
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1_000) as i32)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(item::decode)
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.get("PING", "PING").await.map(|_| ())
+    }
+}
+
+impl DynamoStore {
+    /// META items for index keys, in the keys' order (BatchGetItem answers in any order and
+    /// may leave keys unprocessed).
+    async fn batch_get_meta(&self, index_keys: &[Item]) -> Result<Vec<ProjectMeta>, StoreError> {
+        if index_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<Item> = index_keys
+            .iter()
+            .filter_map(|k| {
+                k.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|pk| key(pk, items::META))
+            })
+            .collect();
+        let mut found: HashMap<String, ProjectMeta> = HashMap::new();
+        let mut pending = wanted.clone();
+        for attempt in 0..COMMIT_ATTEMPTS {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending.clone()))
+                .consistent_read(true)
+                .build()
+                .built()?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.tables.projects, request)
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.tables.projects)
+                .unwrap_or_default()
+            {
+                let pk = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                found.insert(pk, item::decode(item)?);
+            }
+            pending = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.tables.projects)
+                .and_then(|k| k.keys().to_vec().into())
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                backoff(attempt).await;
+            }
+        }
+        Ok(wanted
+            .iter()
+            .filter_map(|k| {
+                k.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| found.remove(pk))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,78 @@
+//! [`WorkflowStarter`] on Step Functions: StartExecution named by the project id, so a
+//! second start of the same project is `ExecutionAlreadyExists` — already started.
+
+use async_trait::async_trait;
+use aws_sdk_sfn::Client;
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::operation::start_execution::StartExecutionError;
+use zts_domain::ports::{StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
+
+#[derive(Debug, Clone)]
+pub struct StepFunctionsStarter {
+    client: Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctionsStarter {
+    pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
+        StepFunctionsStarter {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+}
+
+fn failure<E: ProvideErrorMetadata>(e: &E, status: Option<u16>) -> WorkflowError {
+    let code = e.code().unwrap_or("Unknown");
+    let message = format!("{code}: {}", e.message().unwrap_or_default());
+    let retryable = matches!(
+        code,
+        "ThrottlingException" | "ServiceUnavailable" | "InternalFailure"
+    ) || status.is_some_and(|s| s >= 500);
+    if retryable {
+        WorkflowError::Unavailable(message)
+    } else {
+        WorkflowError::Failed(message)
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for StepFunctionsStarter {
+    async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
+        let input = serde_json::json!({"project_id": start.project_id, "correlation_id": start.correlation_id}).to_string();
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(start.project_id.as_str())
+            .input(input)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StartOutcome::Started),
+            Err(e) => match e.as_service_error() {
+                Some(StartExecutionError::ExecutionAlreadyExists(_)) => {
+                    Ok(StartOutcome::AlreadyStarted)
+                }
+                Some(service) => Err(failure(
+                    service,
+                    e.raw_response().map(|r| r.status().as_u16()),
+                )),
+                None => Err(WorkflowError::Unavailable(format!("{e:?}"))),
+            },
+        }
+    }
+
+    async fn ready(&self) -> Result<(), WorkflowError> {
+        self.client
+            .describe_state_machine()
+            .state_machine_arn(&self.state_machine_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_service_error() {
+                Some(service) => failure(service, None),
+                None => WorkflowError::Unavailable(format!("{e:?}")),
+            })
+    }
+}

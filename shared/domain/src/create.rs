@@ -1,0 +1,74 @@
+//! The create use case: an idea becomes a stored project and its run is started. The api
+//! route only extracts what HTTP carries (owner, body, headers) and maps the answer; the
+//! rules live here, so PII never reaches a store by construction (ARCHITECTURE.md §5).
+
+use crate::clock::Timestamp;
+use crate::error::AppError;
+use crate::idempotency::IdempotencyClaim;
+use crate::ids::{Owner, ProjectId};
+use crate::input::ProjectInput;
+use crate::ports::{
+    CreateOutcome, NewProject, ProjectStore, StartOutcome, WorkflowStart, WorkflowStarter,
+};
+use crate::project::{ProjectMeta, State, StoredInput};
+
+/// What a caller asks for, as received.
+#[derive(Debug, Clone)]
+pub struct CreateRequest<'a> {
+    pub owner: Owner,
+    /// The JSON body, unparsed: parsing and validation are the domain's.
+    pub body: &'a [u8],
+    /// The `Idempotency-Key`, if one was sent.
+    pub idempotency_key: Option<&'a str>,
+    pub correlation_id: String,
+    pub now: Timestamp,
+}
+
+/// Validates and redacts the idea, stores the project (or finds the one an idempotent
+/// replay names), and starts its run if it has not started. A replay answers exactly like
+/// the first request.
+pub async fn create_project<S, W>(
+    store: &S,
+    workflow: &W,
+    request: CreateRequest<'_>,
+) -> Result<ProjectMeta, AppError>
+where
+    S: ProjectStore + ?Sized,
+    W: WorkflowStarter + ?Sized,
+{
+    let input = ProjectInput::from_json_bytes(request.body)?;
+    let idempotency = request
+        .idempotency_key
+        .map(|key| IdempotencyClaim::new(key, &input, request.now))
+        .transpose()?;
+    let new = NewProject {
+        project_id: ProjectId::generate(),
+        owner: request.owner,
+        input: StoredInput::redact(&input),
+        correlation_id: request.correlation_id,
+        created_at: request.now,
+        idempotency,
+    };
+    let meta = match store.create_project(new).await? {
+        CreateOutcome::Created(meta) | CreateOutcome::Replayed(meta) => meta,
+    };
+    if meta.state == State::Created {
+        start_run(workflow, &meta).await;
+    }
+    Ok(meta)
+}
+
+/// Starts the run. A failure here is not the caller's problem: the project is stored, and
+/// the reconciler starts any project left CREATED.
+async fn start_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta) {
+    let start = WorkflowStart {
+        project_id: meta.project_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+    };
+    match workflow.start(&start).await {
+        Ok(StartOutcome::Started | StartOutcome::AlreadyStarted) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, project_id = %meta.project_id, "could not start the workflow; the reconciler will")
+        }
+    }
+}

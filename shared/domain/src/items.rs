@@ -1,0 +1,79 @@
+//! The stored items and their keys (ARCHITECTURE.md §3), shared by every store adapter so the
+//! embedded database and DynamoDB hold the same items under the same keys.
+
+use crate::clock::{self, Timestamp};
+use crate::ids::{ConnectionId, Owner, ProjectId};
+use crate::project::StepName;
+use serde::{Deserialize, Serialize};
+
+pub const META: &str = "META";
+pub const INPUT: &str = "INPUT";
+pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
+pub const EVENT_PREFIX: &str = "EVENT#";
+pub const ARTIFACT_PREFIX: &str = "ARTIFACT#";
+pub const SUB_PREFIX: &str = "SUB#";
+pub const DEDUPE_PREFIX: &str = "DEDUPE#";
+
+/// Events sort by seq as strings, so seq is zero-padded to ten digits.
+pub fn event_sk(seq: u64) -> String {
+    format!("{EVENT_PREFIX}{seq:010}")
+}
+
+pub fn project_pk(id: &ProjectId) -> String {
+    format!("PROJECT#{id}")
+}
+
+pub fn artifact_sk(step: StepName) -> String {
+    format!("{ARTIFACT_PREFIX}{step}")
+}
+
+pub fn sub_sk(connection: &ConnectionId) -> String {
+    format!("{SUB_PREFIX}{connection}")
+}
+
+pub fn dedupe_sk(key: &crate::transition::DedupeKey) -> String {
+    format!("{DEDUPE_PREFIX}{}", key.as_str())
+}
+
+pub fn idempotency_pk(owner: &Owner, key_hash: &str) -> String {
+    format!("IDEMPOTENCY#{owner}#{key_hash}")
+}
+
+/// The sort key of the owner index: newest first means descending on this string.
+pub fn created_key(created_at: &Timestamp, id: &ProjectId) -> String {
+    format!("{}#{id}", clock::format(created_at))
+}
+
+/// The record a step commit leaves behind, so a repeat of it is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupeRecord {
+    /// The seq the commit minted, if it minted one.
+    pub seq: Option<u64>,
+    pub at: Timestamp,
+}
+
+/// A `SUB#<connection>` item in a project's partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub connection_id: ConnectionId,
+    pub subscribed_at: Timestamp,
+    /// Epoch seconds: a subscription never outlives its connection's TTL.
+    pub ttl: i64,
+}
+
+/// ApiKeys table sort keys: a key (by hash), its rate window, a ticket (`TICKET#<hash>`).
+pub const API_KEY_SK: &str = "KEY";
+pub const RATE_SK: &str = "RATE";
+pub const TICKET_SK: &str = "TICKET";
+
+pub fn ticket_pk(ticket_hash: &str) -> String {
+    format!("TICKET#{ticket_hash}")
+}
+
+/// A key's rate-limit window: the GCRA theoretical arrival time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateWindow {
+    pub tat_ms: i64,
+    /// Epoch seconds after which the window is empty anyway (DynamoDB TTL).
+    pub ttl: i64,
+}

@@ -1,0 +1,174 @@
+use super::StoreError;
+use crate::clock::Timestamp;
+use crate::events::{Event, EventBody};
+use crate::idempotency::IdempotencyClaim;
+use crate::ids::{Owner, ProjectId};
+use crate::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
+use crate::transition::StepCommit;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+/// Everything a create writes, in one atomic write: META, INPUT, the first event and,
+/// when the client sent a key, the idempotency record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProject {
+    pub project_id: ProjectId,
+    pub owner: Owner,
+    /// Already redacted: PII never reaches a store.
+    pub input: StoredInput,
+    pub correlation_id: String,
+    pub created_at: Timestamp,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+impl NewProject {
+    pub fn initial_meta(&self) -> ProjectMeta {
+        ProjectMeta {
+            project_id: self.project_id.clone(),
+            owner: self.owner.clone(),
+            name: self.input.input().name.clone(),
+            state: State::Created,
+            progress: 0,
+            current_step: None,
+            version: 1,
+            last_seq: 1,
+            correlation_id: self.correlation_id.clone(),
+            runs: BTreeMap::new(),
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            error: None,
+        }
+    }
+
+    /// Event 1: `status_update` CREATED, progress 0.
+    pub fn initial_event(&self) -> Event {
+        Event {
+            body: EventBody::StatusUpdate {
+                state: State::Created,
+                progress: 0,
+                current_step: None,
+                error: None,
+            },
+            project_id: self.project_id.clone(),
+            seq: 1,
+            ts: self.created_at,
+            correlation_id: self.correlation_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    Created(ProjectMeta),
+    /// The same idempotency key and body were seen before: this is that project, as it is now.
+    Replayed(ProjectMeta),
+}
+
+impl CreateOutcome {
+    pub fn meta(&self) -> &ProjectMeta {
+        match self {
+            CreateOutcome::Created(m) | CreateOutcome::Replayed(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitOutcome {
+    /// Written now. `event` is the event it minted, if the transition emits one.
+    Committed {
+        meta: Box<ProjectMeta>,
+        event: Option<Event>,
+    },
+    /// This very commit (same dedupe key), or its effect, is already stored; nothing written.
+    AlreadyDone,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutArtifactOutcome {
+    Stored,
+    /// A previous attempt stored this step's artifact first; it is kept, and returned.
+    AlreadyStored(Box<Artifact>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn clamped_limit(&self) -> u32 {
+        match self.limit {
+            0 => Self::DEFAULT_LIMIT,
+            n => n.min(Self::MAX_LIMIT),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The Projects table (ARCHITECTURE.md §3).
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// One atomic write of META, INPUT, EVENT#1 and the idempotency record. The same key
+    /// with the same request replays; with another request it is `IdempotencyConflict`;
+    /// an id already taken is `AlreadyExists`. On any error nothing is written.
+    async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError>;
+
+    /// META, whoever owns it (step handlers run with the workflow's authority).
+    async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError>;
+
+    async fn get_input(&self, id: &ProjectId) -> Result<Option<StoredInput>, StoreError>;
+
+    /// META, INPUT and artifacts, but only if `owner` owns the project: someone else's
+    /// project is `None`, exactly like a missing one.
+    async fn get_project(
+        &self,
+        owner: &Owner,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectView>, StoreError>;
+
+    /// Stores a step's artifact unless one is already stored (first write wins, so a
+    /// retried step never replaces what a client may already have read).
+    async fn put_artifact(
+        &self,
+        id: &ProjectId,
+        artifact: Artifact,
+    ) -> Result<PutArtifactOutcome, StoreError>;
+
+    async fn get_artifact(
+        &self,
+        id: &ProjectId,
+        step: StepName,
+    ) -> Result<Option<Artifact>, StoreError>;
+
+    /// Applies [`crate::transition::apply`] to META and writes META and the event it mints
+    /// atomically, conditional on META not having changed meanwhile, together with the
+    /// commit's dedupe record. A repeated commit (same dedupe key) is `AlreadyDone`.
+    async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError>;
+
+    /// The owner's projects, newest first.
+    async fn list_projects(
+        &self,
+        owner: &Owner,
+        page: PageRequest,
+    ) -> Result<Page<ProjectMeta>, StoreError>;
+
+    /// Stored events with seq > `after_seq`, in seq order, at most `limit`.
+    async fn events_after(
+        &self,
+        id: &ProjectId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// Readiness: the store answers a trivial read.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

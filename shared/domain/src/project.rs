@@ -1,0 +1,222 @@
+//! A project as the domain keeps it: its small META record with the run history, its
+//! stored input, and the artifacts its steps produced.
+
+use crate::clock::Timestamp;
+use crate::ids::{Owner, ProjectId};
+use crate::input::ProjectInput;
+use crate::pii::RedactionReport;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum State {
+    Created,
+    IdeaValidation,
+    Advisory,
+    Completed,
+    Failed,
+}
+
+impl State {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, State::Completed | State::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "CREATED",
+            State::IdeaValidation => "IDEA_VALIDATION",
+            State::Advisory => "ADVISORY",
+            State::Completed => "COMPLETED",
+            State::Failed => "FAILED",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The pipeline's working steps (the agents of the original ZeroToShip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    Validator,
+    Advisory,
+}
+
+impl StepName {
+    pub const ALL: [StepName; 2] = [StepName::Validator, StepName::Advisory];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Validator => "validator",
+            StepName::Advisory => "advisory",
+        }
+    }
+
+    /// The project state while this step runs.
+    pub fn state(self) -> State {
+        match self {
+            StepName::Validator => State::IdeaValidation,
+            StepName::Advisory => State::Advisory,
+        }
+    }
+
+    /// Progress when the step starts and when it completes (ARCHITECTURE.md §4).
+    pub fn progress(self) -> (u8, u8) {
+        match self {
+            StepName::Validator => (10, 50),
+            StepName::Advisory => (60, 90),
+        }
+    }
+
+    /// The step that must have succeeded before this one may start.
+    pub fn previous(self) -> Option<StepName> {
+        match self {
+            StepName::Validator => None,
+            StepName::Advisory => Some(StepName::Validator),
+        }
+    }
+}
+
+impl fmt::Display for StepName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as clients see it: a stable code and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorInfo {
+    /// Messages are capped so an error can never push META or an event past its size bound.
+    pub const MESSAGE_MAX_CHARS: usize = 500;
+
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        let message: String = message.into();
+        let message = match message.char_indices().nth(Self::MESSAGE_MAX_CHARS) {
+            Some((cut, _)) => format!("{}…", &message[..cut]),
+            None => message,
+        };
+        ErrorInfo {
+            code: code.into(),
+            message,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// One failed attempt, as kept in the run history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    pub attempt: u32,
+    pub error: ErrorInfo,
+    pub retryable: bool,
+    pub at: Timestamp,
+}
+
+/// The history of one step across its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRun {
+    pub status: StepStatus,
+    /// The highest attempt number seen (1-based).
+    pub attempts: u32,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// Duration of the attempt that succeeded, in milliseconds.
+    pub duration_ms: Option<u64>,
+    pub artifact_type: Option<String>,
+    /// The most recent failures, oldest first (capped so META stays small).
+    pub errors: Vec<AttemptError>,
+}
+
+impl StepRun {
+    pub const ERRORS_KEPT: usize = 5;
+}
+
+/// The META record: small, read on every step and every status call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectMeta {
+    pub project_id: ProjectId,
+    pub owner: Owner,
+    pub name: String,
+    pub state: State,
+    pub progress: u8,
+    pub current_step: Option<StepName>,
+    /// Bumped on every write; the optimistic-concurrency token.
+    pub version: u64,
+    /// The seq of the newest event; the next event gets `last_seq + 1`.
+    pub last_seq: u64,
+    pub correlation_id: String,
+    pub runs: BTreeMap<StepName, StepRun>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub error: Option<ErrorInfo>,
+}
+
+impl ProjectMeta {
+    /// Attempts summed over the steps, as `GET …/status` reports them.
+    pub fn attempts(&self) -> u32 {
+        self.runs.values().map(|r| r.attempts).sum()
+    }
+}
+
+/// The input as stored: redacted, with the report of what was redacted. The only way to
+/// make one is [`StoredInput::redact`] (or reading one back from a store), so text that
+/// reaches a store has been through redaction by construction (ARCHITECTURE.md §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInput {
+    input: ProjectInput,
+    redaction: RedactionReport,
+}
+
+impl StoredInput {
+    /// Redacts every text field of `input` (name and avatar labels included).
+    pub fn redact(input: &ProjectInput) -> Self {
+        let (input, redaction) = crate::pii::redact_input(input);
+        StoredInput { input, redaction }
+    }
+
+    /// The redacted input.
+    pub fn input(&self) -> &ProjectInput {
+        &self.input
+    }
+
+    /// What redaction found: kinds and counts, never values.
+    pub fn redaction(&self) -> &RedactionReport {
+        &self.redaction
+    }
+}
+
+/// What a step produced. `content` is the engine's document; it never travels in events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub step: StepName,
+    pub artifact_type: String,
+    pub content: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// A whole project as `GET /api/v1/projects/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectView {
+    pub meta: ProjectMeta,
+    pub input: StoredInput,
+    pub artifacts: Vec<Artifact>,
+}

@@ -1,0 +1,315 @@
+//! The project's state machine as a pure function.
+//!
+//! A step handler never edits META directly: it asks for a [`Transition`], and every store
+//! adapter applies it with [`apply`] inside its own atomic, conditional write. The rules
+//! (which state may follow which, what event each change emits, how the run history
+//! grows) therefore live here once, and the adapters only guarantee atomicity, ordering
+//! and idempotency.
+
+use crate::clock::Timestamp;
+use crate::events::{Event, EventBody};
+use crate::ids::ProjectId;
+use crate::project::{AttemptError, ErrorInfo, ProjectMeta, State, StepName, StepRun, StepStatus};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Transition {
+    StepStarted {
+        step: StepName,
+        attempt: u32,
+    },
+    StepSucceeded {
+        step: StepName,
+        attempt: u32,
+        duration_ms: u64,
+        artifact_type: String,
+    },
+    StepFailed {
+        step: StepName,
+        attempt: u32,
+        error: ErrorInfo,
+        retryable: bool,
+    },
+    Completed,
+    Failed {
+        error: ErrorInfo,
+    },
+}
+
+impl Transition {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transition::StepStarted { .. } => "step_started",
+            Transition::StepSucceeded { .. } => "step_succeeded",
+            Transition::StepFailed { .. } => "step_failed",
+            Transition::Completed => "completed",
+            Transition::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// Names one logical write: the same execution, workflow state, attempt and kind always
+/// give the same key, so a redelivered invocation can never mint a second seq.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DedupeKey(String);
+
+impl DedupeKey {
+    pub fn new(execution_id: &str, workflow_state: &str, attempt: u32, kind: &str) -> Self {
+        let mut hasher = Sha256::new();
+        for part in [execution_id, workflow_state, &attempt.to_string(), kind] {
+            // Length-prefixed so ("ab","c") and ("a","bc") never collide.
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        DedupeKey(hex::encode(hasher.finalize()))
+    }
+
+    /// The key of a commit: derived from what it does, so callers cannot get it wrong.
+    pub fn for_transition(execution_id: &str, workflow_state: &str, t: &Transition) -> Self {
+        let attempt = match t {
+            Transition::StepStarted { attempt, .. }
+            | Transition::StepSucceeded { attempt, .. }
+            | Transition::StepFailed { attempt, .. } => *attempt,
+            Transition::Completed | Transition::Failed { .. } => 0,
+        };
+        DedupeKey::new(execution_id, workflow_state, attempt, t.kind())
+    }
+
+    pub fn from_stored(raw: String) -> Self {
+        DedupeKey(raw)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A request to change a project: one atomic, idempotent write in every store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepCommit {
+    pub project_id: ProjectId,
+    pub dedupe: DedupeKey,
+    pub correlation_id: String,
+    pub transition: Transition,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the project is already {state}; it accepts no further changes")]
+    Terminal { state: State },
+    #[error("cannot apply {transition} to {step} while the project is {state}")]
+    WrongState {
+        transition: &'static str,
+        step: String,
+        state: State,
+    },
+}
+
+/// What applying a transition yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Write this META (version bumped) and, if any, this event (seq = new `last_seq`).
+    Change {
+        meta: Box<ProjectMeta>,
+        event: Option<Event>,
+    },
+    /// META already shows this transition's effect (e.g. a step re-run after it
+    /// succeeded): nothing to write, and the caller treats the step as done.
+    AlreadyDone,
+}
+
+/// Applies `commit` to `meta`. Pure: the same inputs always give the same result.
+pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
+    let at = commit.at;
+    let mut next = meta.clone();
+    let wrong_state = |step: &str| TransitionError::WrongState {
+        transition: commit.transition.kind(),
+        step: step.to_string(),
+        state: meta.state,
+    };
+    let body = match &commit.transition {
+        Transition::StepStarted { step, attempt } => {
+            let step = *step;
+            if step_succeeded(meta, step) {
+                return Ok(Applied::AlreadyDone);
+            }
+            refuse_terminal(meta)?;
+            if meta.state == step.state() {
+                // A retry: the status is not repeated (ARCHITECTURE.md §4), only the history grows.
+                let run = next
+                    .runs
+                    .get_mut(&step)
+                    .ok_or_else(|| wrong_state(step.as_str()))?;
+                run.attempts = run.attempts.max(*attempt);
+                run.status = StepStatus::Running;
+                None
+            } else if may_start(meta, step) {
+                next.state = step.state();
+                next.progress = step.progress().0;
+                next.current_step = Some(step);
+                next.runs.insert(
+                    step,
+                    StepRun {
+                        status: StepStatus::Running,
+                        attempts: *attempt,
+                        started_at: at,
+                        finished_at: None,
+                        duration_ms: None,
+                        artifact_type: None,
+                        errors: Vec::new(),
+                    },
+                );
+                Some(EventBody::StatusUpdate {
+                    state: next.state,
+                    progress: next.progress,
+                    current_step: Some(step),
+                    error: None,
+                })
+            } else {
+                return Err(wrong_state(step.as_str()));
+            }
+        }
+        Transition::StepSucceeded {
+            step,
+            attempt,
+            duration_ms,
+            artifact_type,
+        } => {
+            let step = *step;
+            if step_succeeded(meta, step) {
+                return Ok(Applied::AlreadyDone);
+            }
+            refuse_terminal(meta)?;
+            if meta.state != step.state() {
+                return Err(wrong_state(step.as_str()));
+            }
+            let run = next
+                .runs
+                .get_mut(&step)
+                .ok_or_else(|| wrong_state(step.as_str()))?;
+            run.status = StepStatus::Succeeded;
+            run.attempts = run.attempts.max(*attempt);
+            run.finished_at = Some(at);
+            run.duration_ms = Some(*duration_ms);
+            run.artifact_type = Some(artifact_type.clone());
+            next.progress = step.progress().1;
+            Some(EventBody::StepComplete {
+                agent: step,
+                attempt: *attempt,
+                duration_s: (*duration_ms as f64) / 1000.0,
+                artifact_type: artifact_type.clone(),
+                progress: next.progress,
+            })
+        }
+        Transition::StepFailed {
+            step,
+            attempt,
+            error,
+            retryable,
+        } => {
+            let step = *step;
+            if step_succeeded(meta, step) {
+                // A late report from an attempt that lost the race to a successful one.
+                return Ok(Applied::AlreadyDone);
+            }
+            refuse_terminal(meta)?;
+            if meta.state != step.state() {
+                return Err(wrong_state(step.as_str()));
+            }
+            let run = next
+                .runs
+                .get_mut(&step)
+                .ok_or_else(|| wrong_state(step.as_str()))?;
+            run.attempts = run.attempts.max(*attempt);
+            run.status = StepStatus::Failed;
+            run.errors.push(AttemptError {
+                attempt: *attempt,
+                error: error.clone(),
+                retryable: *retryable,
+                at,
+            });
+            if run.errors.len() > StepRun::ERRORS_KEPT {
+                run.errors.remove(0);
+            }
+            Some(EventBody::StepFailed {
+                agent: step,
+                attempt: *attempt,
+                error: error.clone(),
+                retryable: *retryable,
+                progress: next.progress,
+            })
+        }
+        Transition::Completed => {
+            match meta.state {
+                State::Completed => return Ok(Applied::AlreadyDone),
+                State::Advisory if step_succeeded(meta, StepName::Advisory) => {}
+                State::Failed => return Err(TransitionError::Terminal { state: meta.state }),
+                _ => return Err(wrong_state("finalize")),
+            }
+            next.state = State::Completed;
+            next.progress = 100;
+            next.current_step = None;
+            Some(EventBody::StatusUpdate {
+                state: State::Completed,
+                progress: 100,
+                current_step: None,
+                error: None,
+            })
+        }
+        Transition::Failed { error } => {
+            match meta.state {
+                State::Failed => return Ok(Applied::AlreadyDone),
+                State::Completed => return Err(TransitionError::Terminal { state: meta.state }),
+                _ => {}
+            }
+            next.state = State::Failed;
+            next.error = Some(error.clone());
+            Some(EventBody::StatusUpdate {
+                state: State::Failed,
+                progress: next.progress,
+                current_step: next.current_step,
+                error: Some(error.clone()),
+            })
+        }
+    };
+    next.version += 1;
+    next.updated_at = at;
+    let event = body.map(|body| {
+        next.last_seq += 1;
+        Event {
+            body,
+            project_id: meta.project_id.clone(),
+            seq: next.last_seq,
+            ts: at,
+            correlation_id: commit.correlation_id.clone(),
+        }
+    });
+    Ok(Applied::Change {
+        meta: Box::new(next),
+        event,
+    })
+}
+
+fn step_succeeded(meta: &ProjectMeta, step: StepName) -> bool {
+    meta.runs
+        .get(&step)
+        .is_some_and(|r| r.status == StepStatus::Succeeded)
+}
+
+fn may_start(meta: &ProjectMeta, step: StepName) -> bool {
+    match step.previous() {
+        None => meta.state == State::Created,
+        Some(prev) => meta.state == prev.state() && step_succeeded(meta, prev),
+    }
+}
+
+fn refuse_terminal(meta: &ProjectMeta) -> Result<(), TransitionError> {
+    if meta.state.is_terminal() {
+        Err(TransitionError::Terminal { state: meta.state })
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! One test binary for the crate (one link instead of one per file); each module is a suite.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
+mod input_validation;
+mod pii_redaction;
+mod transitions;

@@ -1,0 +1,305 @@
+//! The project state machine (`transition::apply`): retries, failures, late reports.
+
+use zts_domain::clock;
+use zts_domain::events::{EVENT_MAX_BYTES, EventBody};
+use zts_domain::ports::NewProject;
+use zts_domain::project::{ErrorInfo, ProjectMeta, State, StepName, StepStatus, StoredInput};
+use zts_domain::transition::{Applied, DedupeKey, StepCommit, Transition, TransitionError, apply};
+use zts_domain::{Event, Owner, ProjectId, ProjectInput};
+
+fn fresh() -> ProjectMeta {
+    NewProject {
+        project_id: ProjectId::generate(),
+        owner: Owner::parse("alice").unwrap(),
+        input: StoredInput::redact(&ProjectInput {
+            name: "x".into(),
+            description: String::new(),
+            hypothesis: String::new(),
+            target_avatars: vec![],
+        }),
+        correlation_id: "c".into(),
+        created_at: clock::now(),
+        idempotency: None,
+    }
+    .initial_meta()
+}
+
+/// Applies `t`, returning the new META and the event it minted.
+fn step(
+    meta: &ProjectMeta,
+    t: Transition,
+) -> Result<(ProjectMeta, Option<Event>), TransitionError> {
+    let commit = StepCommit {
+        project_id: meta.project_id.clone(),
+        dedupe: DedupeKey::for_transition("exec", "S", &t),
+        correlation_id: "c".into(),
+        transition: t,
+        at: clock::now(),
+    };
+    match apply(meta, &commit)? {
+        Applied::Change { meta, event } => Ok((*meta, event)),
+        Applied::AlreadyDone => Ok((meta.clone(), None)),
+    }
+}
+
+fn transient(attempt: u32) -> Transition {
+    Transition::StepFailed {
+        step: StepName::Validator,
+        attempt,
+        error: ErrorInfo::new("ZeroToShip.Transient", "upstream timed out"),
+        retryable: true,
+    }
+}
+
+#[test]
+fn a_retried_step_reports_the_failure_but_not_the_status_again() {
+    let m = fresh();
+    let (m, e1) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let (m, e2) = step(&m, transient(1)).unwrap();
+    let (m, e3) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 2,
+        },
+    )
+    .unwrap();
+    let (m, e4) = step(
+        &m,
+        Transition::StepSucceeded {
+            step: StepName::Validator,
+            attempt: 2,
+            duration_ms: 800,
+            artifact_type: "validation_report".into(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        e1.unwrap().body,
+        EventBody::StatusUpdate {
+            state: State::IdeaValidation,
+            ..
+        }
+    ));
+    let failed = e2.unwrap();
+    assert_eq!(failed.seq, 3);
+    assert!(matches!(
+        failed.body,
+        EventBody::StepFailed {
+            agent: StepName::Validator,
+            attempt: 1,
+            retryable: true,
+            ..
+        }
+    ));
+    assert_eq!(e3, None, "the retry repeated the status");
+    let done = e4.unwrap();
+    assert_eq!(done.seq, 4);
+    assert!(matches!(
+        done.body,
+        EventBody::StepComplete {
+            attempt: 2,
+            progress: 50,
+            ..
+        }
+    ));
+    let run = &m.runs[&StepName::Validator];
+    assert_eq!(run.attempts, 2);
+    assert_eq!(run.status, StepStatus::Succeeded);
+    assert_eq!(run.errors.len(), 1);
+    assert_eq!(run.duration_ms, Some(800));
+    assert_eq!(m.attempts(), 2);
+}
+
+#[test]
+fn a_permanent_failure_ends_failed_with_the_reason() {
+    let m = fresh();
+    let (m, _) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let reason = ErrorInfo::new("ZeroToShip.Invalid", "the input cannot be analysed");
+    let (m, e) = step(
+        &m,
+        Transition::StepFailed {
+            step: StepName::Validator,
+            attempt: 1,
+            error: reason.clone(),
+            retryable: false,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        e.unwrap().body,
+        EventBody::StepFailed {
+            retryable: false,
+            ..
+        }
+    ));
+    let (m, e) = step(
+        &m,
+        Transition::Failed {
+            error: reason.clone(),
+        },
+    )
+    .unwrap();
+    let e = e.unwrap();
+    assert_eq!(e.seq, 4);
+    match e.body {
+        EventBody::StatusUpdate {
+            state,
+            progress,
+            error,
+            ..
+        } => {
+            assert_eq!(state, State::Failed);
+            assert_eq!(progress, 10, "progress stays where the run stopped");
+            assert_eq!(error, Some(reason.clone()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(m.state, State::Failed);
+    assert_eq!(m.error, Some(reason));
+    // Recording the failure again is a no-op, not an error.
+    let again = step(
+        &m,
+        Transition::Failed {
+            error: ErrorInfo::new("x", "y"),
+        },
+    )
+    .unwrap();
+    assert_eq!(again, (m.clone(), None));
+}
+
+#[test]
+fn late_reports_after_success_change_nothing() {
+    let m = fresh();
+    let (m, _) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let (m, _) = step(
+        &m,
+        Transition::StepSucceeded {
+            step: StepName::Validator,
+            attempt: 1,
+            duration_ms: 5,
+            artifact_type: "r".into(),
+        },
+    )
+    .unwrap();
+    for late in [
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 2,
+        },
+        transient(2),
+        Transition::StepSucceeded {
+            step: StepName::Validator,
+            attempt: 3,
+            duration_ms: 5,
+            artifact_type: "r".into(),
+        },
+    ] {
+        let (after, event) = step(&m, late.clone()).unwrap();
+        assert_eq!(after, m, "{late:?} changed META");
+        assert_eq!(event, None);
+    }
+}
+
+#[test]
+fn steps_cannot_skip_ahead_or_run_out_of_order() {
+    let m = fresh();
+    let err = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Advisory,
+            attempt: 1,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        TransitionError::WrongState {
+            state: State::Created,
+            ..
+        }
+    ));
+    let (m, _) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    // Advisory may not start while the validator has not succeeded.
+    assert!(
+        step(
+            &m,
+            Transition::StepStarted {
+                step: StepName::Advisory,
+                attempt: 1
+            }
+        )
+        .is_err()
+    );
+    assert!(step(&m, Transition::Completed).is_err());
+    assert!(err.to_string().contains("CREATED"), "{err}");
+}
+
+#[test]
+fn events_stay_under_four_kilobytes_even_with_long_errors() {
+    let m = fresh();
+    let (m, _) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let huge = "€".repeat(10_000);
+    let (_, e) = step(
+        &m,
+        Transition::StepFailed {
+            step: StepName::Validator,
+            attempt: 1,
+            error: ErrorInfo::new("ZeroToShip.Transient", huge),
+            retryable: true,
+        },
+    )
+    .unwrap();
+    let json = e.unwrap().to_json();
+    assert!(json.len() < EVENT_MAX_BYTES, "{} bytes", json.len());
+}
+
+#[test]
+fn dedupe_keys_separate_every_part() {
+    let base = DedupeKey::new("exec", "Validate", 1, "step_failed");
+    assert_eq!(base, DedupeKey::new("exec", "Validate", 1, "step_failed"));
+    for other in [
+        DedupeKey::new("exec2", "Validate", 1, "step_failed"),
+        DedupeKey::new("exec", "Advise", 1, "step_failed"),
+        DedupeKey::new("exec", "Validate", 2, "step_failed"),
+        DedupeKey::new("exec", "Validate", 1, "step_started"),
+        DedupeKey::new("exe", "cValidate", 1, "step_failed"),
+    ] {
+        assert_ne!(base, other);
+    }
+}

@@ -1,0 +1,138 @@
+//! [`ConnectionStore`] on the embedded database.
+
+use super::EmbeddedStore;
+use super::items_sql::{self as items_db, CONNECTIONS, Index, PROJECTS};
+use async_trait::async_trait;
+use zts_domain::clock;
+use zts_domain::ids::{ConnectionId, ProjectId};
+use zts_domain::items::{self, SubscriptionRecord};
+use zts_domain::ports::{ConnectionRecord, ConnectionStore, StoreError};
+
+/// The Connections table has a partition key only; this is the fixed sort key standing in.
+const CONNECTION_SK: &str = "CONNECTION";
+
+#[async_trait]
+impl ConnectionStore for EmbeddedStore {
+    async fn put_connection(&self, connection: ConnectionRecord) -> Result<(), StoreError> {
+        self.db
+            .write(move |conn| {
+                items_db::put(
+                    conn,
+                    CONNECTIONS,
+                    connection.connection_id.as_str(),
+                    CONNECTION_SK,
+                    &connection,
+                    Index::default(),
+                )?;
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn get_connection(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let id = id.clone();
+        self.db
+            .read(move |conn| items_db::get(conn, CONNECTIONS, id.as_str(), CONNECTION_SK))
+            .await
+    }
+
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.db
+            .write(move |conn| {
+                let record: Option<ConnectionRecord> =
+                    items_db::get(conn, CONNECTIONS, id.as_str(), CONNECTION_SK)?;
+                if let Some(record) = record {
+                    for project in &record.subscriptions {
+                        items_db::delete(
+                            conn,
+                            PROJECTS,
+                            &items::project_pk(project),
+                            &items::sub_sk(&id),
+                        )?;
+                    }
+                    items_db::delete(conn, CONNECTIONS, id.as_str(), CONNECTION_SK)?;
+                }
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn subscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<usize, StoreError> {
+        let (id, project) = (id.clone(), project.clone());
+        self.db
+            .write(move |conn| {
+                let mut record: ConnectionRecord =
+                    items_db::get(conn, CONNECTIONS, id.as_str(), CONNECTION_SK)?
+                        .ok_or(StoreError::NotFound)?;
+                if !record.subscriptions.contains(&project) {
+                    record.subscriptions.push(project.clone());
+                    items_db::put(
+                        conn,
+                        CONNECTIONS,
+                        id.as_str(),
+                        CONNECTION_SK,
+                        &record,
+                        Index::default(),
+                    )?;
+                    let sub = SubscriptionRecord {
+                        connection_id: id.clone(),
+                        subscribed_at: clock::now(),
+                        ttl: record.ttl,
+                    };
+                    items_db::put(
+                        conn,
+                        PROJECTS,
+                        &items::project_pk(&project),
+                        &items::sub_sk(&id),
+                        &sub,
+                        Index::default(),
+                    )?;
+                }
+                Ok((record.subscriptions.len(), Vec::new()))
+            })
+            .await
+    }
+
+    async fn unsubscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<(), StoreError> {
+        let (id, project) = (id.clone(), project.clone());
+        self.db
+            .write(move |conn| {
+                let record: Option<ConnectionRecord> =
+                    items_db::get(conn, CONNECTIONS, id.as_str(), CONNECTION_SK)?;
+                if let Some(mut record) = record {
+                    record.subscriptions.retain(|p| p != &project);
+                    items_db::put(
+                        conn,
+                        CONNECTIONS,
+                        id.as_str(),
+                        CONNECTION_SK,
+                        &record,
+                        Index::default(),
+                    )?;
+                }
+                items_db::delete(
+                    conn,
+                    PROJECTS,
+                    &items::project_pk(&project),
+                    &items::sub_sk(&id),
+                )?;
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn subscribers(&self, project: &ProjectId) -> Result<Vec<ConnectionId>, StoreError> {
+        let pk = items::project_pk(project);
+        self.db
+            .read(move |conn| {
+                let subs: Vec<SubscriptionRecord> =
+                    items_db::range(conn, PROJECTS, &pk, "SUB#", "SUB$", u32::MAX)?;
+                Ok(subs.into_iter().map(|s| s.connection_id).collect())
+            })
+            .await
+    }
+}

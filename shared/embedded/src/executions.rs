@@ -1,0 +1,101 @@
+//! Local-only tables: workflow executions and the reconciler's query. The local stack's
+//! interpreter persists each execution after every step here, through the same group
+//! commit as the step commits, and resumes them after a restart.
+
+use super::EmbeddedStore;
+use super::db::sql_error;
+use rusqlite::params;
+use zts_domain::ports::StoreError;
+use zts_domain::project::ProjectMeta;
+
+impl EmbeddedStore {
+    /// Creates or replaces the stored execution `name`.
+    pub async fn save_execution(
+        &self,
+        name: &str,
+        execution: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let (name, body) = (name.to_string(), execution.to_string());
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO executions (name, body) VALUES (?1, ?2)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![name, body]))
+                .map_err(sql_error)?;
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    pub async fn delete_execution(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("DELETE FROM executions WHERE name = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![name]))
+                    .map_err(sql_error)?;
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    pub async fn execution_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached("SELECT 1 FROM executions WHERE name = ?1")
+                    .and_then(|mut stmt| stmt.exists(params![name]))
+                    .map_err(sql_error)
+            })
+            .await
+    }
+
+    /// Every stored execution, oldest name first.
+    pub async fn load_executions(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.db
+            .read(|conn| {
+                let rows: Vec<(String, String)> = conn
+                    .prepare("SELECT name, body FROM executions ORDER BY name")
+                    .and_then(|mut stmt| {
+                        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                            .collect()
+                    })
+                    .map_err(sql_error)?;
+                rows.into_iter()
+                    .map(|(name, body)| {
+                        Ok((
+                            name,
+                            serde_json::from_str(&body)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        ))
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Projects still CREATED, oldest first: runs whose start was lost.
+    pub async fn created_projects(&self, limit: u32) -> Result<Vec<ProjectMeta>, StoreError> {
+        self.db
+            .read(move |conn| {
+                let bodies: Vec<String> = conn
+                    .prepare_cached(
+                        "SELECT body FROM items
+                         WHERE tbl = 'projects' AND state = 'CREATED'
+                         ORDER BY created_key LIMIT ?1",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![limit], |row| row.get(0))?.collect()
+                    })
+                    .map_err(sql_error)?;
+                bodies
+                    .iter()
+                    .map(|b| {
+                        serde_json::from_str(b).map_err(|e| StoreError::Corrupt(e.to_string()))
+                    })
+                    .collect()
+            })
+            .await
+    }
+}

@@ -1,0 +1,155 @@
+//! [`KeyStore`] on the embedded database: the ApiKeys table's items.
+
+use super::EmbeddedStore;
+use super::db::sql_error;
+use super::items_sql::{self as items_db, Index};
+use async_trait::async_trait;
+use rusqlite::params;
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
+use zts_domain::clock::Timestamp;
+use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
+use zts_domain::ports::{KeyStore, StoreError};
+
+const APIKEYS: &str = "apikeys";
+
+#[async_trait]
+impl KeyStore for EmbeddedStore {
+    async fn put_key(&self, key: ApiKeyRecord) -> Result<(), StoreError> {
+        let body = items_db::encode(&key)?;
+        self.db
+            .write(move |conn| {
+                items_db::put_raw(
+                    conn,
+                    APIKEYS,
+                    &key.key_hash,
+                    KEY_SK,
+                    &body,
+                    Index::default(),
+                )
+                .map(|()| ((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn get_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let key_hash = key_hash.to_string();
+        self.db
+            .read(move |conn| items_db::get(conn, APIKEYS, &key_hash, KEY_SK))
+            .await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.db
+            .read(|conn| {
+                let bodies: Vec<String> = conn
+                    .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND sk = ?2 ORDER BY pk")
+                    .and_then(|mut s| {
+                        s.query_map(params![APIKEYS, KEY_SK], |r| r.get(0))?
+                            .collect()
+                    })
+                    .map_err(sql_error)?;
+                bodies
+                    .iter()
+                    .map(|b| {
+                        serde_json::from_str(b).map_err(|e| StoreError::Corrupt(e.to_string()))
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn revoke_key(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let prefix = format!("{}%", key_id.to_ascii_lowercase());
+        self.db
+            .write(move |conn| {
+                let bodies: Vec<String> = conn
+                    .prepare_cached(
+                        "SELECT body FROM items WHERE tbl = ?1 AND sk = ?2 AND pk LIKE ?3 LIMIT 2",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![APIKEYS, KEY_SK, prefix], |r| r.get(0))?
+                            .collect()
+                    })
+                    .map_err(sql_error)?;
+                let [body] = bodies.as_slice() else {
+                    // None, or an ambiguous prefix: revoke nothing rather than the wrong key.
+                    return Ok((None, Vec::new()));
+                };
+                let mut key: ApiKeyRecord =
+                    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if key.status != KeyStatus::Revoked {
+                    key.status = KeyStatus::Revoked;
+                    key.revoked_at = Some(at);
+                    items_db::put(conn, APIKEYS, &key.key_hash, KEY_SK, &key, Index::default())?;
+                }
+                Ok((Some(key), Vec::new()))
+            })
+            .await
+    }
+
+    async fn acquire(
+        &self,
+        key_hash: &str,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        let key_hash = key_hash.to_string();
+        let now_ms = now.timestamp_millis();
+        self.db
+            .write(move |conn| {
+                let window: Option<RateWindow> = items_db::get(conn, APIKEYS, &key_hash, RATE_SK)?;
+                let (decision, next) = auth::gcra(window.map(|w| w.tat_ms), now_ms, limits);
+                if let Some(tat_ms) = next {
+                    let window = RateWindow {
+                        tat_ms,
+                        ttl: tat_ms / 1000 + 1,
+                    };
+                    items_db::put(conn, APIKEYS, &key_hash, RATE_SK, &window, Index::default())?;
+                }
+                Ok((decision, Vec::new()))
+            })
+            .await
+    }
+
+    async fn put_ticket(&self, ticket: TicketRecord) -> Result<(), StoreError> {
+        let body = items_db::encode(&ticket)?;
+        self.db
+            .write(move |conn| {
+                items_db::put_raw(
+                    conn,
+                    APIKEYS,
+                    &ticket_pk(&ticket.ticket_hash),
+                    TICKET_SK,
+                    &body,
+                    Index::default(),
+                )
+                .map(|()| ((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn consume_ticket(
+        &self,
+        ticket_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<TicketRecord>, StoreError> {
+        let pk = ticket_pk(ticket_hash);
+        self.db
+            .write(move |conn| {
+                let ticket: Option<TicketRecord> = items_db::get(conn, APIKEYS, &pk, TICKET_SK)?;
+                if ticket.is_some() {
+                    // Used or expired, it goes: a ticket never works twice.
+                    items_db::delete(conn, APIKEYS, &pk, TICKET_SK)?;
+                }
+                Ok((ticket.filter(|t| t.expires_at > now), Vec::new()))
+            })
+            .await
+    }
+}

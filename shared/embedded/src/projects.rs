@@ -1,0 +1,344 @@
+//! [`ProjectStore`] on the embedded database.
+
+use super::EmbeddedStore;
+use super::items_sql::{self as items_db, Index, PROJECTS};
+use async_trait::async_trait;
+use rusqlite::Connection;
+use zts_domain::clock;
+use zts_domain::events::Event;
+use zts_domain::idempotency::IdempotencyRecord;
+use zts_domain::ids::{Owner, ProjectId};
+use zts_domain::items::{self, DedupeRecord};
+use zts_domain::ports::{
+    CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
+    StoreError,
+};
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
+use zts_domain::transition::{self, Applied, StepCommit};
+
+/// The most events one `events_after` call returns.
+pub const EVENTS_PAGE_MAX: u32 = 1_000;
+
+fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
+    Index {
+        owner: Some(meta.owner.as_str()),
+        created_key: Some(created_key),
+        state: Some(meta.state.as_str()),
+    }
+}
+
+fn put_meta(conn: &Connection, meta: &ProjectMeta) -> Result<(), StoreError> {
+    let created_key = items::created_key(&meta.created_at, &meta.project_id);
+    let pk = items::project_pk(&meta.project_id);
+    items_db::put(
+        conn,
+        PROJECTS,
+        &pk,
+        items::META,
+        meta,
+        meta_index(meta, &created_key),
+    )
+}
+
+fn get_meta(conn: &Connection, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
+    items_db::get(conn, PROJECTS, &items::project_pk(id), items::META)
+}
+
+/// A create with its items serialised up front, so the writer thread only writes.
+struct PreparedCreate {
+    new: NewProject,
+    meta: ProjectMeta,
+    event: Event,
+    meta_json: String,
+    input_json: String,
+    event_json: String,
+    record_json: Option<String>,
+}
+
+impl PreparedCreate {
+    fn new(new: NewProject) -> Result<Self, StoreError> {
+        let meta = new.initial_meta();
+        let event = new.initial_event();
+        let record_json = new
+            .idempotency
+            .as_ref()
+            .map(|claim| {
+                items_db::encode(&IdempotencyRecord {
+                    project_id: new.project_id.clone(),
+                    request_hash: claim.request_hash.clone(),
+                    expires_at: claim.expires_at,
+                    ttl: claim.expires_at.timestamp(),
+                })
+            })
+            .transpose()?;
+        Ok(PreparedCreate {
+            meta_json: items_db::encode(&meta)?,
+            input_json: items_db::encode(&new.input)?,
+            event_json: items_db::encode(&event)?,
+            record_json,
+            meta,
+            event,
+            new,
+        })
+    }
+}
+
+fn create(
+    conn: &Connection,
+    prepared: PreparedCreate,
+) -> Result<(CreateOutcome, Vec<Event>), StoreError> {
+    let PreparedCreate {
+        new,
+        meta,
+        event,
+        meta_json,
+        input_json,
+        event_json,
+        record_json,
+    } = prepared;
+    let now = clock::now();
+    if let Some(claim) = &new.idempotency {
+        let pk = items::idempotency_pk(&new.owner, &claim.key_hash);
+        let record: Option<IdempotencyRecord> =
+            items_db::get(conn, PROJECTS, &pk, items::IDEMPOTENCY)?;
+        if let Some(record) = record.filter(|r| r.is_live(now)) {
+            if record.request_hash != claim.request_hash {
+                return Err(StoreError::IdempotencyConflict);
+            }
+            let meta = get_meta(conn, &record.project_id)?.ok_or_else(|| {
+                StoreError::Corrupt("an idempotency record points to a missing project".into())
+            })?;
+            return Ok((CreateOutcome::Replayed(meta), Vec::new()));
+        }
+    }
+    let pk = items::project_pk(&new.project_id);
+    if items_db::exists(conn, PROJECTS, &pk, items::META)? {
+        return Err(StoreError::AlreadyExists);
+    }
+    let created_key = items::created_key(&meta.created_at, &meta.project_id);
+    items_db::put_raw(
+        conn,
+        PROJECTS,
+        &pk,
+        items::META,
+        &meta_json,
+        meta_index(&meta, &created_key),
+    )?;
+    items_db::put_raw(
+        conn,
+        PROJECTS,
+        &pk,
+        items::INPUT,
+        &input_json,
+        Index::default(),
+    )?;
+    items_db::put_raw(
+        conn,
+        PROJECTS,
+        &pk,
+        &items::event_sk(1),
+        &event_json,
+        Index::default(),
+    )?;
+    if let (Some(claim), Some(record_json)) = (&new.idempotency, &record_json) {
+        // Replaces an expired record with the same key, as DynamoDB's Put does.
+        let record_pk = items::idempotency_pk(&new.owner, &claim.key_hash);
+        items_db::put_raw(
+            conn,
+            PROJECTS,
+            &record_pk,
+            items::IDEMPOTENCY,
+            record_json,
+            Index::default(),
+        )?;
+    }
+    Ok((CreateOutcome::Created(meta), vec![event]))
+}
+
+fn commit(
+    conn: &Connection,
+    commit: StepCommit,
+) -> Result<(CommitOutcome, Vec<Event>), StoreError> {
+    let pk = items::project_pk(&commit.project_id);
+    let dedupe_sk = items::dedupe_sk(&commit.dedupe);
+    if items_db::exists(conn, PROJECTS, &pk, &dedupe_sk)? {
+        return Ok((CommitOutcome::AlreadyDone, Vec::new()));
+    }
+    let meta = get_meta(conn, &commit.project_id)?.ok_or(StoreError::NotFound)?;
+    match transition::apply(&meta, &commit)? {
+        Applied::AlreadyDone => Ok((CommitOutcome::AlreadyDone, Vec::new())),
+        Applied::Change { meta, event } => {
+            put_meta(conn, &meta)?;
+            if let Some(event) = &event {
+                let fresh = items_db::put_new(
+                    conn,
+                    PROJECTS,
+                    &pk,
+                    &items::event_sk(event.seq),
+                    event,
+                    Index::default(),
+                )?;
+                if !fresh {
+                    return Err(StoreError::Corrupt(format!(
+                        "event seq {} already exists while META says last_seq {}",
+                        event.seq,
+                        event.seq - 1
+                    )));
+                }
+            }
+            let record = DedupeRecord {
+                seq: event.as_ref().map(|e| e.seq),
+                at: commit.at,
+            };
+            items_db::put(conn, PROJECTS, &pk, &dedupe_sk, &record, Index::default())?;
+            let published = event.iter().cloned().collect();
+            Ok((CommitOutcome::Committed { meta, event }, published))
+        }
+    }
+}
+
+#[async_trait]
+impl ProjectStore for EmbeddedStore {
+    async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError> {
+        let prepared = PreparedCreate::new(new)?;
+        self.db.write(move |conn| create(conn, prepared)).await
+    }
+
+    async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
+        let id = id.clone();
+        self.db.read(move |conn| get_meta(conn, &id)).await
+    }
+
+    async fn get_input(&self, id: &ProjectId) -> Result<Option<StoredInput>, StoreError> {
+        let pk = items::project_pk(id);
+        self.db
+            .read(move |conn| items_db::get(conn, PROJECTS, &pk, items::INPUT))
+            .await
+    }
+
+    async fn get_project(
+        &self,
+        owner: &Owner,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectView>, StoreError> {
+        let (owner, id) = (owner.clone(), id.clone());
+        self.db
+            .read(move |conn| {
+                let Some(meta) = get_meta(conn, &id)?.filter(|m| m.owner == owner) else {
+                    return Ok(None);
+                };
+                let pk = items::project_pk(&id);
+                let input: StoredInput = items_db::get(conn, PROJECTS, &pk, items::INPUT)?
+                    .ok_or_else(|| StoreError::Corrupt("a project without INPUT".into()))?;
+                let artifacts = items_db::range(conn, PROJECTS, &pk, "ARTIFACT#", "ARTIFACT$", 16)?;
+                Ok(Some(ProjectView {
+                    meta,
+                    input,
+                    artifacts,
+                }))
+            })
+            .await
+    }
+
+    async fn put_artifact(
+        &self,
+        id: &ProjectId,
+        artifact: Artifact,
+    ) -> Result<PutArtifactOutcome, StoreError> {
+        let pk = items::project_pk(id);
+        let sk = items::artifact_sk(artifact.step);
+        let body = items_db::encode(&artifact)?;
+        self.db
+            .write(move |conn| {
+                if !items_db::exists(conn, PROJECTS, &pk, items::META)? {
+                    return Err(StoreError::NotFound);
+                }
+                if items_db::put_new_raw(conn, PROJECTS, &pk, &sk, &body, Index::default())? {
+                    return Ok((PutArtifactOutcome::Stored, Vec::new()));
+                }
+                let existing: Artifact = items_db::get(conn, PROJECTS, &pk, &sk)?
+                    .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
+                Ok((
+                    PutArtifactOutcome::AlreadyStored(Box::new(existing)),
+                    Vec::new(),
+                ))
+            })
+            .await
+    }
+
+    async fn get_artifact(
+        &self,
+        id: &ProjectId,
+        step: StepName,
+    ) -> Result<Option<Artifact>, StoreError> {
+        let pk = items::project_pk(id);
+        self.db
+            .read(move |conn| items_db::get(conn, PROJECTS, &pk, &items::artifact_sk(step)))
+            .await
+    }
+
+    async fn commit_step(&self, step: StepCommit) -> Result<CommitOutcome, StoreError> {
+        self.db.write(move |conn| commit(conn, step)).await
+    }
+
+    async fn list_projects(
+        &self,
+        owner: &Owner,
+        page: PageRequest,
+    ) -> Result<Page<ProjectMeta>, StoreError> {
+        let below = page
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(owner, c))
+            .transpose()?;
+        let limit = page.clamped_limit();
+        let owner = owner.clone();
+        let cursors = self.cursors.clone();
+        self.db
+            .read(move |conn| {
+                let mut rows: Vec<(String, ProjectMeta)> =
+                    items_db::by_owner(conn, owner.as_str(), below.as_deref(), limit + 1)?;
+                let more = rows.len() > limit as usize;
+                rows.truncate(limit as usize);
+                let next_cursor = more
+                    .then(|| rows.last().map(|(key, _)| cursors.encode(&owner, key)))
+                    .flatten();
+                Ok(Page {
+                    items: rows.into_iter().map(|(_, meta)| meta).collect(),
+                    next_cursor,
+                })
+            })
+            .await
+    }
+
+    async fn events_after(
+        &self,
+        id: &ProjectId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let pk = items::project_pk(id);
+        let limit = limit.clamp(1, EVENTS_PAGE_MAX);
+        self.db
+            .read(move |conn| {
+                items_db::range(
+                    conn,
+                    PROJECTS,
+                    &pk,
+                    &items::event_sk(after_seq),
+                    "EVENT$",
+                    limit,
+                )
+            })
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))
+                    .map_err(super::db::sql_error)
+            })
+            .await
+    }
+}

@@ -1,0 +1,15 @@
+//! One test binary for the crate (one link instead of one per file); each module is a suite.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
+mod analysis_corpus;
+mod dynamodb_conformance;
+mod embedded_conformance;
+mod local_stack;
+mod push_adapter;
+mod security;
+mod step_functions;

@@ -1,0 +1,94 @@
+//! The Step Functions workflow starter against moto's Step Functions, with a state machine
+//! made from statemachine.asl.json (its `${…}` substitutions filled as SAM would).
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use zts_aws::StepFunctionsStarter;
+use zts_domain::ProjectId;
+use zts_domain::ports::{StartOutcome, WorkflowStart, WorkflowStarter};
+
+const DEFINITION: &str = include_str!("../../../statemachine.asl.json");
+
+fn client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "zts-tests"))
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn starts_once_per_project_and_the_execution_is_visible() {
+    let Some(endpoint) = zts_tests::dynamodb::endpoint() else {
+        return;
+    };
+    let sfn = client(&endpoint);
+    let definition =
+        ["Validator", "Advisory", "Finalize"]
+            .iter()
+            .fold(DEFINITION.to_string(), |d, f| {
+                d.replace(
+                    &format!("${{{f}FunctionArn}}"),
+                    &format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:zts-{}",
+                        f.to_lowercase()
+                    ),
+                )
+            });
+    assert!(!definition.contains("${"), "a substitution is left");
+    let name = format!("zts-{}", ProjectId::generate().as_str().replace('-', ""));
+    let machine = sfn
+        .create_state_machine()
+        .name(&name)
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/zts-state-machine")
+        .send()
+        .await
+        .expect("create the state machine");
+    let arn = machine.state_machine_arn().to_string();
+    let starter = StepFunctionsStarter::new(sfn.clone(), &arn);
+    starter.ready().await.expect("ready");
+
+    let start = WorkflowStart {
+        project_id: ProjectId::generate(),
+        correlation_id: "c-1".into(),
+    };
+    assert_eq!(starter.start(&start).await.unwrap(), StartOutcome::Started);
+    // The same start again: Step Functions answers it idempotently (same name, same input,
+    // still running); with another input it is ExecutionAlreadyExists. Either way: one run.
+    assert!(starter.start(&start).await.is_ok());
+    let other_input = WorkflowStart {
+        correlation_id: "c-2".into(),
+        ..start.clone()
+    };
+    assert_eq!(
+        starter.start(&other_input).await.unwrap(),
+        StartOutcome::AlreadyStarted
+    );
+
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = executions.executions().iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        vec![start.project_id.as_str()],
+        "one execution, named by the project id"
+    );
+    let described = sfn
+        .describe_execution()
+        .execution_arn(executions.executions()[0].execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(described.input().unwrap()).unwrap();
+    assert_eq!(input["project_id"], start.project_id.as_str());
+    assert_eq!(input["correlation_id"], "c-1");
+
+    let missing = StepFunctionsStarter::new(sfn, arn.replace(&name, "no-such-machine"));
+    assert!(missing.ready().await.is_err());
+}
