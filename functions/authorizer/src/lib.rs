@@ -23,7 +23,7 @@ pub struct AuthorizerFailure(#[from] StoreError);
 impl From<AuthorizerFailure> for lambda_runtime::Diagnostic {
     fn from(failure: AuthorizerFailure) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: "ZeroToShip.Store".into(),
+            error_type: zts_domain::step::STORE.into(),
             error_message: failure.to_string(),
         }
     }

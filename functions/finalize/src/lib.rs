@@ -35,7 +35,7 @@ pub async fn handle<S: ProjectStore + ?Sized>(
 fn failure_reason(error: Option<&CaughtError>) -> ErrorInfo {
     let Some(error) = error else {
         return ErrorInfo::new(
-            "ZeroToShip.Unknown",
+            zts_domain::step::UNKNOWN,
             "the run failed without an error description",
         );
     };

@@ -88,8 +88,8 @@ where
 impl From<WsFailure> for lambda_runtime::Diagnostic {
     fn from(failure: WsFailure) -> Self {
         let error_type = match failure {
-            WsFailure::Store(_) => "ZeroToShip.Store",
-            WsFailure::Push(_) => "ZeroToShip.Push",
+            WsFailure::Store(_) => zts_domain::step::STORE,
+            WsFailure::Push(_) => zts_domain::step::PUSH,
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),

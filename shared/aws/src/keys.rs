@@ -6,7 +6,7 @@ use super::item::{self, Item, key, keyed, n};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ReturnValue;
-use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
+use zts_domain::auth::{self, ApiKeyRecord, Limits, RateDecision, TicketRecord};
 use zts_domain::clock::Timestamp;
 use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use zts_domain::ports::{KeyStore, StoreError};
@@ -82,18 +82,16 @@ impl KeyStore for DynamoStore {
         key_id: &str,
         at: Timestamp,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        let Some(prefix) = auth::key_id_prefix(key_id) else {
             return Ok(None);
-        }
-        let mut matches = self.keys_with_prefix(&key_id.to_ascii_lowercase()).await?;
+        };
+        let mut matches = self.keys_with_prefix(&prefix).await?;
         // None, or an ambiguous prefix: revoke nothing rather than the wrong key.
         if matches.len() != 1 {
             return Ok(None);
         }
         let mut key = matches.remove(0);
-        if key.status != KeyStatus::Revoked {
-            key.status = KeyStatus::Revoked;
-            key.revoked_at = Some(at);
+        if key.revoke(at) {
             self.put_key(key.clone()).await?;
         }
         Ok(Some(key))
@@ -117,14 +115,7 @@ impl KeyStore for DynamoStore {
             let Some(tat_ms) = next else {
                 return Ok(decision);
             };
-            let item = keyed(
-                key_hash,
-                RATE_SK,
-                &RateWindow {
-                    tat_ms,
-                    ttl: tat_ms / 1000 + 1,
-                },
-            )?;
+            let item = keyed(key_hash, RATE_SK, &RateWindow::at(tat_ms))?;
             let mut put = self
                 .client
                 .put_item()

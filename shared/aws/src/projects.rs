@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 use zts_domain::clock;
 use zts_domain::events::Event;
-use zts_domain::idempotency::IdempotencyRecord;
+use zts_domain::idempotency::{IdempotencyClaim, IdempotencyRecord};
 use zts_domain::ids::{Owner, ProjectId};
 use zts_domain::items::{self, DedupeRecord};
 use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
-    StoreError,
+    StoreError, events_page_limit,
 };
 use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
 use zts_domain::transition::{self, Applied, StepCommit};
@@ -99,23 +99,24 @@ impl DynamoStore {
     }
 
     /// A live idempotency record decides a create: replay (same request) or conflict.
+    /// The project a live record under this claim's key names, if the request is the
+    /// same ([`IdempotencyClaim::replay_of`]).
     async fn replay(
         &self,
         owner: &Owner,
-        key_hash: &str,
-        request_hash: &str,
+        claim: &IdempotencyClaim,
     ) -> Result<Option<CreateOutcome>, StoreError> {
         let record: Option<IdempotencyRecord> = self
-            .get_as(&items::idempotency_pk(owner, key_hash), items::IDEMPOTENCY)
+            .get_as(
+                &items::idempotency_pk(owner, &claim.key_hash),
+                items::IDEMPOTENCY,
+            )
             .await?;
-        let Some(record) = record.filter(|r| r.is_live(clock::now())) else {
+        let Some(project_id) = claim.replay_of(record, clock::now())? else {
             return Ok(None);
         };
-        if record.request_hash != request_hash {
-            return Err(StoreError::IdempotencyConflict);
-        }
         let meta = self
-            .get_as(&items::project_pk(&record.project_id), items::META)
+            .get_as(&items::project_pk(&project_id), items::META)
             .await?
             .ok_or_else(|| {
                 StoreError::Corrupt("an idempotency record points to a missing project".into())
@@ -135,9 +136,7 @@ async fn backoff(attempt: u32) {
 impl ProjectStore for DynamoStore {
     async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError> {
         if let Some(claim) = &new.idempotency
-            && let Some(replayed) = self
-                .replay(&new.owner, &claim.key_hash, &claim.request_hash)
-                .await?
+            && let Some(replayed) = self.replay(&new.owner, claim).await?
         {
             return Ok(replayed);
         }
@@ -150,16 +149,10 @@ impl ProjectStore for DynamoStore {
             self.put(keyed(&pk, &items::event_sk(1), &event)?, None)?,
         ];
         if let Some(claim) = &new.idempotency {
-            let record = IdempotencyRecord {
-                project_id: new.project_id.clone(),
-                request_hash: claim.request_hash.clone(),
-                expires_at: claim.expires_at,
-                ttl: claim.expires_at.timestamp(),
-            };
             let item = keyed(
                 &items::idempotency_pk(&new.owner, &claim.key_hash),
                 items::IDEMPOTENCY,
-                &record,
+                &claim.record(&new.project_id),
             )?;
             // A record may be replaced once expired (TTL deletes lazily, so check it here).
             let mut put = Put::builder()
@@ -188,10 +181,7 @@ impl ProjectStore for DynamoStore {
                         (reasons.get(CREATE_CLAIM), &new.idempotency)
                     {
                         // Another create with this key won the race: replay it or conflict.
-                        return match self
-                            .replay(&new.owner, &claim.key_hash, &claim.request_hash)
-                            .await?
-                        {
+                        return match self.replay(&new.owner, claim).await? {
                             Some(replayed) => Ok(replayed),
                             None => Err(StoreError::Unavailable(
                                 "an idempotency record vanished; retry".into(),
@@ -395,19 +385,14 @@ impl ProjectStore for DynamoStore {
         owner: &Owner,
         page: PageRequest,
     ) -> Result<Page<ProjectMeta>, StoreError> {
-        let below = page
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(owner, c))
-            .transpose()?;
-        let limit = page.clamped_limit();
+        let below = page.start_after(owner, &self.cursors)?;
         let mut query = self
             .client
             .query()
             .table_name(&self.tables.projects)
             .index_name(OWNER_INDEX)
             .scan_index_forward(false)
-            .limit(limit as i32 + 1)
+            .limit(page.fetch_limit() as i32)
             .expression_attribute_values(":owner", s(owner.as_str()));
         query = match &below {
             Some(position) => query
@@ -421,19 +406,19 @@ impl ProjectStore for DynamoStore {
             .map_err(errors::sdk)?
             .items
             .unwrap_or_default();
-        let more = keys.len() > limit as usize;
-        let keys: Vec<Item> = keys.into_iter().take(limit as usize).collect();
-        let positions: Vec<String> = keys
-            .iter()
-            .filter_map(|k| k.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned())
-            .collect();
-        let metas = self.batch_get_meta(&keys).await?;
-        let next_cursor = more
-            .then(|| positions.last().map(|p| self.cursors.encode(owner, p)))
-            .flatten();
+        let rows = keys
+            .into_iter()
+            .map(|k| {
+                let position = k.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned();
+                position
+                    .map(|p| (p, k))
+                    .ok_or_else(|| StoreError::Corrupt("an owner index key without gsi1sk".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let keys = page.page_of(rows, owner, &self.cursors);
         Ok(Page {
-            items: metas,
-            next_cursor,
+            items: self.batch_get_meta(&keys.items).await?,
+            next_cursor: keys.next_cursor,
         })
     }
 
@@ -452,7 +437,7 @@ impl ProjectStore for DynamoStore {
             .expression_attribute_values(":from", s(items::event_sk(after_seq.saturating_add(1))))
             .expression_attribute_values(":to", s(items::event_sk(9_999_999_999)))
             .consistent_read(true)
-            .limit(limit.clamp(1, 1_000) as i32)
+            .limit(events_page_limit(limit) as i32)
             .send()
             .await
             .map_err(errors::sdk)?;

@@ -91,9 +91,28 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// The hash prefix a key id (or a longer prefix of the hash an admin typed) selects, or
+/// `None` for something that is not one (revoking then finds nothing). Stores revoke only
+/// when exactly one key matches: an ambiguous prefix revokes nothing rather than the
+/// wrong key (ARCHITECTURE.md §6).
+pub fn key_id_prefix(key_id: &str) -> Option<String> {
+    (!key_id.is_empty() && key_id.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| key_id.to_ascii_lowercase())
+}
+
 impl ApiKeyRecord {
     pub fn key_id(&self) -> String {
         key_id(&self.key_hash)
+    }
+
+    /// Marks the key revoked at `at`; false when it already was (nothing to write).
+    pub fn revoke(&mut self, at: Timestamp) -> bool {
+        if self.status == KeyStatus::Revoked {
+            return false;
+        }
+        self.status = KeyStatus::Revoked;
+        self.revoked_at = Some(at);
+        true
     }
 
     /// Whether this key may be used at `now`; the error says why not.

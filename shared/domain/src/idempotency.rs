@@ -42,6 +42,32 @@ impl IdempotencyClaim {
             expires_at: now + chrono::Duration::hours(RECORD_TTL_HOURS),
         })
     }
+
+    /// The record a create with this claim stores beside the project it creates.
+    pub fn record(&self, project_id: &crate::ids::ProjectId) -> IdempotencyRecord {
+        IdempotencyRecord {
+            project_id: project_id.clone(),
+            request_hash: self.request_hash.clone(),
+            expires_at: self.expires_at,
+            ttl: self.expires_at.timestamp(),
+        }
+    }
+
+    /// What the record already stored under this claim's key means for this create: no
+    /// live record (absent, or expired but not yet removed by TTL) → create; the same
+    /// request → replay that project; another request → conflict. One rule for every
+    /// store (ARCHITECTURE.md §6).
+    pub fn replay_of(
+        &self,
+        stored: Option<IdempotencyRecord>,
+        now: Timestamp,
+    ) -> Result<Option<crate::ids::ProjectId>, crate::ports::StoreError> {
+        match stored.filter(|r| r.is_live(now)) {
+            None => Ok(None),
+            Some(r) if r.request_hash == self.request_hash => Ok(Some(r.project_id)),
+            Some(_) => Err(crate::ports::StoreError::IdempotencyConflict),
+        }
+    }
 }
 
 /// The hash of the normalised input: two bodies that validate to the same idea (say,

@@ -77,3 +77,14 @@ pub struct RateWindow {
     /// Epoch seconds after which the window is empty anyway (DynamoDB TTL).
     pub ttl: i64,
 }
+
+impl RateWindow {
+    /// The window a GCRA decision leaves: it expires (TTL) the second after its
+    /// theoretical arrival time, when an empty window would decide the same.
+    pub fn at(tat_ms: i64) -> Self {
+        RateWindow {
+            tat_ms,
+            ttl: tat_ms / 1000 + 1,
+        }
+    }
+}

@@ -171,6 +171,14 @@ pub struct ProjectMeta {
 }
 
 impl ProjectMeta {
+    /// Whether `step` has already succeeded in this project's run: the one rule the
+    /// transition and the step runner both ask (ARCHITECTURE.md §6).
+    pub fn step_succeeded(&self, step: StepName) -> bool {
+        self.runs
+            .get(&step)
+            .is_some_and(|r| r.status == StepStatus::Succeeded)
+    }
+
     /// Attempts summed over the steps, as `GET …/status` reports them.
     pub fn attempts(&self) -> u32 {
         self.runs.values().map(|r| r.attempts).sum()

@@ -14,10 +14,20 @@ use crate::transition::{DedupeKey, StepCommit, Transition};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+// The error type names functions fail with: the one list of them. statemachine.asl.json's
+// Retry and Catch match the first four; the rest name failures outside a step.
+/// Worth retrying (the ASL retries it with back-off).
 pub const TRANSIENT: &str = "ZeroToShip.Transient";
+/// The idea or the project cannot go on: fails the run at once.
 pub const INVALID: &str = "ZeroToShip.Invalid";
 pub const CONFLICT: &str = "ZeroToShip.Conflict";
 pub const INTERNAL: &str = "ZeroToShip.Internal";
+/// A run failed without an error description (the RecordFailure state had none).
+pub const UNKNOWN: &str = "ZeroToShip.Unknown";
+/// A store could not be read or written (the authorizer, the ws function).
+pub const STORE: &str = "ZeroToShip.Store";
+/// A message could not be pushed to a connection (the ws function).
+pub const PUSH: &str = "ZeroToShip.Push";
 
 /// The error object Step Functions' Catch puts at `$.error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +198,7 @@ where
                     FailureKind::Invalid,
                     "the project does not exist",
                 ))?;
-            if step_succeeded(&meta, step) {
+            if meta.step_succeeded(step) {
                 return Ok(done);
             }
             meta
@@ -266,10 +276,4 @@ where
             Err(failure)
         }
     }
-}
-
-fn step_succeeded(meta: &ProjectMeta, step: StepName) -> bool {
-    meta.runs
-        .get(&step)
-        .is_some_and(|r| r.status == crate::project::StepStatus::Succeeded)
 }

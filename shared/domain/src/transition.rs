@@ -133,7 +133,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     let body = match &commit.transition {
         Transition::StepStarted { step, attempt } => {
             let step = *step;
-            if step_succeeded(meta, step) {
+            if meta.step_succeeded(step) {
                 return Ok(Applied::AlreadyDone);
             }
             refuse_terminal(meta)?;
@@ -179,7 +179,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
             artifact_type,
         } => {
             let step = *step;
-            if step_succeeded(meta, step) {
+            if meta.step_succeeded(step) {
                 return Ok(Applied::AlreadyDone);
             }
             refuse_terminal(meta)?;
@@ -211,7 +211,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
             retryable,
         } => {
             let step = *step;
-            if step_succeeded(meta, step) {
+            if meta.step_succeeded(step) {
                 // A late report from an attempt that lost the race to a successful one.
                 return Ok(Applied::AlreadyDone);
             }
@@ -245,7 +245,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         Transition::Completed => {
             match meta.state {
                 State::Completed => return Ok(Applied::AlreadyDone),
-                State::Advisory if step_succeeded(meta, StepName::Advisory) => {}
+                State::Advisory if meta.step_succeeded(StepName::Advisory) => {}
                 State::Failed => return Err(TransitionError::Terminal { state: meta.state }),
                 _ => return Err(wrong_state("finalize")),
             }
@@ -293,16 +293,10 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     })
 }
 
-fn step_succeeded(meta: &ProjectMeta, step: StepName) -> bool {
-    meta.runs
-        .get(&step)
-        .is_some_and(|r| r.status == StepStatus::Succeeded)
-}
-
 fn may_start(meta: &ProjectMeta, step: StepName) -> bool {
     match step.previous() {
         None => meta.state == State::Created,
-        Some(prev) => meta.state == prev.state() && step_succeeded(meta, prev),
+        Some(prev) => meta.state == prev.state() && meta.step_succeeded(prev),
     }
 }
 

@@ -5,7 +5,7 @@ use super::db::sql_error;
 use super::items_sql::{self as items_db, Index};
 use async_trait::async_trait;
 use rusqlite::params;
-use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits, RateDecision, TicketRecord};
+use zts_domain::auth::{self, ApiKeyRecord, Limits, RateDecision, TicketRecord};
 use zts_domain::clock::Timestamp;
 use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use zts_domain::ports::{KeyStore, StoreError};
@@ -63,10 +63,10 @@ impl KeyStore for EmbeddedStore {
         key_id: &str,
         at: Timestamp,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        let Some(prefix) = auth::key_id_prefix(key_id) else {
             return Ok(None);
-        }
-        let prefix = format!("{}%", key_id.to_ascii_lowercase());
+        };
+        let prefix = format!("{prefix}%");
         self.db
             .write(move |conn| {
                 let bodies: Vec<String> = conn
@@ -84,9 +84,7 @@ impl KeyStore for EmbeddedStore {
                 };
                 let mut key: ApiKeyRecord =
                     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if key.status != KeyStatus::Revoked {
-                    key.status = KeyStatus::Revoked;
-                    key.revoked_at = Some(at);
+                if key.revoke(at) {
                     items_db::put(conn, APIKEYS, &key.key_hash, KEY_SK, &key, Index::default())?;
                 }
                 Ok((Some(key), Vec::new()))
@@ -107,10 +105,7 @@ impl KeyStore for EmbeddedStore {
                 let window: Option<RateWindow> = items_db::get(conn, APIKEYS, &key_hash, RATE_SK)?;
                 let (decision, next) = auth::gcra(window.map(|w| w.tat_ms), now_ms, limits);
                 if let Some(tat_ms) = next {
-                    let window = RateWindow {
-                        tat_ms,
-                        ttl: tat_ms / 1000 + 1,
-                    };
+                    let window = RateWindow::at(tat_ms);
                     items_db::put(conn, APIKEYS, &key_hash, RATE_SK, &window, Index::default())?;
                 }
                 Ok((decision, Vec::new()))

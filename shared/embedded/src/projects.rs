@@ -11,13 +11,10 @@ use zts_domain::ids::{Owner, ProjectId};
 use zts_domain::items::{self, DedupeRecord};
 use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
-    StoreError,
+    StoreError, events_page_limit,
 };
 use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
 use zts_domain::transition::{self, Applied, StepCommit};
-
-/// The most events one `events_after` call returns.
-pub const EVENTS_PAGE_MAX: u32 = 1_000;
 
 fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
     Index {
@@ -62,14 +59,7 @@ impl PreparedCreate {
         let record_json = new
             .idempotency
             .as_ref()
-            .map(|claim| {
-                items_db::encode(&IdempotencyRecord {
-                    project_id: new.project_id.clone(),
-                    request_hash: claim.request_hash.clone(),
-                    expires_at: claim.expires_at,
-                    ttl: claim.expires_at.timestamp(),
-                })
-            })
+            .map(|claim| items_db::encode(&claim.record(&new.project_id)))
             .transpose()?;
         Ok(PreparedCreate {
             meta_json: items_db::encode(&meta)?,
@@ -101,11 +91,8 @@ fn create(
         let pk = items::idempotency_pk(&new.owner, &claim.key_hash);
         let record: Option<IdempotencyRecord> =
             items_db::get(conn, PROJECTS, &pk, items::IDEMPOTENCY)?;
-        if let Some(record) = record.filter(|r| r.is_live(now)) {
-            if record.request_hash != claim.request_hash {
-                return Err(StoreError::IdempotencyConflict);
-            }
-            let meta = get_meta(conn, &record.project_id)?.ok_or_else(|| {
+        if let Some(project_id) = claim.replay_of(record, now)? {
+            let meta = get_meta(conn, &project_id)?.ok_or_else(|| {
                 StoreError::Corrupt("an idempotency record points to a missing project".into())
             })?;
             return Ok((CreateOutcome::Replayed(meta), Vec::new()));
@@ -286,27 +273,14 @@ impl ProjectStore for EmbeddedStore {
         owner: &Owner,
         page: PageRequest,
     ) -> Result<Page<ProjectMeta>, StoreError> {
-        let below = page
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(owner, c))
-            .transpose()?;
-        let limit = page.clamped_limit();
+        let below = page.start_after(owner, &self.cursors)?;
         let owner = owner.clone();
         let cursors = self.cursors.clone();
         self.db
             .read(move |conn| {
-                let mut rows: Vec<(String, ProjectMeta)> =
-                    items_db::by_owner(conn, owner.as_str(), below.as_deref(), limit + 1)?;
-                let more = rows.len() > limit as usize;
-                rows.truncate(limit as usize);
-                let next_cursor = more
-                    .then(|| rows.last().map(|(key, _)| cursors.encode(&owner, key)))
-                    .flatten();
-                Ok(Page {
-                    items: rows.into_iter().map(|(_, meta)| meta).collect(),
-                    next_cursor,
-                })
+                let rows: Vec<(String, ProjectMeta)> =
+                    items_db::by_owner(conn, owner.as_str(), below.as_deref(), page.fetch_limit())?;
+                Ok(page.page_of(rows, &owner, &cursors))
             })
             .await
     }
@@ -318,7 +292,7 @@ impl ProjectStore for EmbeddedStore {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
         let pk = items::project_pk(id);
-        let limit = limit.clamp(1, EVENTS_PAGE_MAX);
+        let limit = events_page_limit(limit);
         self.db
             .read(move |conn| {
                 items_db::range(

@@ -12,12 +12,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use zts_domain::create::{CreateRequest, create_project};
-use zts_domain::ports::PageRequest;
+use zts_domain::ports::{EVENTS_PAGE_MAX, PageRequest};
 use zts_domain::project::ProjectMeta;
 use zts_domain::{AppError, ErrorCode, ProjectId, clock};
 
 const EVENTS_PAGE_DEFAULT: u32 = 100;
-const EVENTS_PAGE_MAX: u32 = 1_000;
 
 fn links(state: &AppState, id: &ProjectId) -> Links {
     Links {

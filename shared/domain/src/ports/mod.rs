@@ -11,7 +11,8 @@ mod workflow;
 pub use connections::{ConnectionRecord, ConnectionStore};
 pub use keys::KeyStore;
 pub use projects::{
-    CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
+    CommitOutcome, CreateOutcome, EVENTS_PAGE_MAX, NewProject, Page, PageRequest, ProjectStore,
+    PutArtifactOutcome, events_page_limit,
 };
 pub use push::{EventPusher, PushError};
 pub use workflow::{StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};

@@ -1,5 +1,6 @@
 use super::StoreError;
 use crate::clock::Timestamp;
+use crate::cursor::CursorCodec;
 use crate::events::{Event, EventBody};
 use crate::idempotency::IdempotencyClaim;
 use crate::ids::{Owner, ProjectId};
@@ -106,6 +107,58 @@ impl PageRequest {
             n => n.min(Self::MAX_LIMIT),
         }
     }
+
+    /// The listing position this page starts after, from the caller's cursor (one the
+    /// codec issued to this owner, or `InvalidCursor`).
+    pub fn start_after(
+        &self,
+        owner: &Owner,
+        cursors: &CursorCodec,
+    ) -> Result<Option<String>, StoreError> {
+        self.cursor
+            .as_deref()
+            .map(|c| cursors.decode(owner, c))
+            .transpose()
+    }
+
+    /// How many rows a store fetches: one more than the page, only to learn whether
+    /// another page follows.
+    pub fn fetch_limit(&self) -> u32 {
+        self.clamped_limit() + 1
+    }
+
+    /// The page from rows fetched with [`PageRequest::fetch_limit`], each with its listing
+    /// position: the extra row is dropped, and the next cursor points after the last row
+    /// kept. One rule for every store (ARCHITECTURE.md §6).
+    pub fn page_of<T>(
+        &self,
+        mut rows: Vec<(String, T)>,
+        owner: &Owner,
+        cursors: &CursorCodec,
+    ) -> Page<T> {
+        let limit = self.clamped_limit() as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = more
+            .then(|| {
+                rows.last()
+                    .map(|(position, _)| cursors.encode(owner, position))
+            })
+            .flatten();
+        Page {
+            items: rows.into_iter().map(|(_, item)| item).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// The most events one `events_after` call returns, whatever the caller asks.
+pub const EVENTS_PAGE_MAX: u32 = 1_000;
+
+/// The events page size a store uses for a requested `limit`: at least 1, at most
+/// [`EVENTS_PAGE_MAX`].
+pub fn events_page_limit(limit: u32) -> u32 {
+    limit.clamp(1, EVENTS_PAGE_MAX)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,4 +8,5 @@
 
 mod input_validation;
 mod pii_redaction;
+mod shared_rules;
 mod transitions;
