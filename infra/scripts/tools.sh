@@ -20,9 +20,11 @@ case "${1:-test}" in
     ;;
 esac
 if [ ! -f "$venv/.installed" ] || [ "$(cat "$venv/.installed")" != "$requirements" ]; then
+  echo "tools.sh: installing into $venv, once (a few minutes): $requirements" >&2
   python3 -m venv "$venv" >&2
   # shellcheck disable=SC2086
-  "$venv/bin/pip" install --quiet --disable-pip-version-check $requirements >&2
+  "$venv/bin/pip" install --progress-bar off --disable-pip-version-check $requirements >&2
+  echo "tools.sh: $venv ready ($(du -sh "$venv" | cut -f1))" >&2
   echo "$requirements" > "$venv/.installed"
 fi
 echo "$PWD/$venv/bin"

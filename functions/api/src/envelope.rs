@@ -39,11 +39,29 @@ impl From<zts_domain::ports::StoreError> for Failure {
     }
 }
 
+/// The HTTP status for an error code: the single place where that mapping lives (the
+/// domain names what went wrong; only the api speaks HTTP).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedJson | ErrorCode::InvalidParameter | ErrorCode::InvalidCursor => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::IdempotencyConflict | ErrorCode::StateConflict => StatusCode::CONFLICT,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let mut res = StatusCode::from_u16(self.0.status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response();
+        let mut res = status_of(self.0.code).into_response();
         res.extensions_mut().insert(self.0);
         res
     }
@@ -133,7 +151,7 @@ pub async fn envelope(req: Request, next: Next) -> Response {
     reason = "error bodies are strings and lists: they always serialise"
 )]
 fn render(error: &AppError, request_id: &str, original: Response) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = status_of(error.code);
     if status.is_server_error() {
         tracing::error!(code = error.code.as_str(), %request_id, "answered with a server error");
     }
@@ -151,4 +169,26 @@ fn render(error: &AppError, request_id: &str, original: Response) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn every_client_error_is_a_4xx_and_only_failures_of_ours_are_5xx() {
+        // Only our own failures are 5xx: bad input never is.
+        let ours = [ErrorCode::Internal, ErrorCode::Unavailable];
+        for code in ErrorCode::ALL {
+            let status = status_of(code);
+            assert_eq!(status.is_server_error(), ours.contains(&code), "{code:?}");
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code:?}"
+            );
+        }
+        assert_eq!(status_of(ErrorCode::ValidationFailed).as_u16(), 422);
+        assert_eq!(status_of(ErrorCode::Internal).as_u16(), 500);
+        assert_eq!(status_of(ErrorCode::Unavailable).as_u16(), 503);
+    }
 }

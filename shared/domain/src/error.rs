@@ -1,9 +1,9 @@
 //! The one error type the outside world sees, and its one mapping to HTTP.
 //!
 //! Every failure a client can get is an [`AppError`]: a machine-readable [`ErrorCode`], a
-//! message a person can act on, and per-field details. The status code is derived from the
-//! code here and nowhere else, so the api router, the WebSocket handler and the Lambda
-//! entry points all answer alike.
+//! message a person can act on, and per-field details. The HTTP status is derived from the
+//! code in one place, the api's `envelope::status_of`: the domain names what went wrong
+//! and speaks no protocol.
 
 use crate::ports::StoreError;
 use serde::{Deserialize, Serialize};
@@ -39,24 +39,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The HTTP status for this code: the single place where that mapping lives.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorCode::MalformedJson | ErrorCode::InvalidParameter | ErrorCode::InvalidCursor => {
-                400
-            }
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::NotFound => 404,
-            ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::IdempotencyConflict | ErrorCode::StateConflict => 409,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::ValidationFailed => 422,
-            ErrorCode::RateLimited => 429,
-            ErrorCode::Internal => 500,
-            ErrorCode::Unavailable => 503,
-        }
-    }
+    /// Every code, for exhaustive checks of the spelling and the status mapping.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidParameter,
+        ErrorCode::InvalidCursor,
+        ErrorCode::Unauthorized,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::StateConflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::ValidationFailed,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,10 +130,6 @@ impl AppError {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
-    }
-
-    pub fn status(&self) -> u16 {
-        self.code.status()
     }
 
     pub fn validation(details: Vec<FieldError>) -> Self {
@@ -215,23 +210,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_client_error_code_maps_below_500() {
-        let client = [
-            ErrorCode::MalformedJson,
-            ErrorCode::InvalidParameter,
-            ErrorCode::InvalidCursor,
-            ErrorCode::Unauthorized,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::IdempotencyConflict,
-            ErrorCode::StateConflict,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::ValidationFailed,
-            ErrorCode::RateLimited,
-        ];
-        for code in client {
-            assert!((400..500).contains(&code.status()), "{code:?}");
+    fn every_code_has_one_spelling() {
+        for code in ErrorCode::ALL {
             // The serde name and as_str agree, so logs and bodies use one spelling.
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
@@ -259,13 +239,13 @@ mod tests {
                 "request_id": "req-1"
             })
         );
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code, ErrorCode::ValidationFailed);
     }
 
     #[test]
     fn store_failures_never_leak_internals() {
         let err = AppError::from(StoreError::Backend("disk I/O error at /var/secret".into()));
-        assert_eq!(err.status(), 500);
+        assert_eq!(err.code, ErrorCode::Internal);
         assert!(!err.message.contains("/var/secret"));
     }
 }
