@@ -1,6 +1,9 @@
 //! The advisory step: turns the validator's critique into recommendations, experiments,
 //! risks and a go / pivot / stop call, stored as the `advisory_plan` artifact.
 
+#[cfg(feature = "lambda")]
+pub mod config;
+
 use zts_analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, ValidationReport};
 use zts_domain::ports::ProjectStore;
 use zts_domain::project::StepName;

@@ -6,6 +6,8 @@
 pub mod auth;
 mod caller;
 #[cfg(feature = "lambda")]
+pub mod config;
+#[cfg(feature = "lambda")]
 pub mod deploy;
 pub mod envelope;
 mod openapi;

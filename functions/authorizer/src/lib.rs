@@ -4,6 +4,9 @@
 //! function; anything else is denied (API Gateway answers 403 and never opens the
 //! connection). The check is [`zts_domain::auth::redeem_ticket`], the one the local gateway runs.
 
+#[cfg(feature = "lambda")]
+pub mod config;
+
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayCustomAuthorizerResponse,

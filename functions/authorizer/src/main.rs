@@ -5,8 +5,9 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = zts_aws::lambda::init().await;
-    let store = zts_aws::lambda::dynamo_store(&config)?;
+    let sdk = zts_aws::lambda::init().await;
+    let config = authorizer::config::Config::from_env(&zts_aws::deploy::Env::process())?;
+    let store = zts_aws::lambda::key_store(&sdk, &config.api_keys_table);
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {

@@ -6,6 +6,9 @@
 //! the gap from `GET …/events`.
 
 #[cfg(feature = "lambda")]
+pub mod config;
+
+#[cfg(feature = "lambda")]
 pub mod stream;
 
 use zts_domain::clock;

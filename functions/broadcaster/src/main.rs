@@ -6,9 +6,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = zts_aws::lambda::init().await;
-    let store = zts_aws::lambda::dynamo_store(&config)?;
-    let (pusher, _) = zts_aws::lambda::pusher(&config)?;
+    let sdk = zts_aws::lambda::init().await;
+    let config = broadcaster::config::Config::from_env(&zts_aws::deploy::Env::process())?;
+    let store = zts_aws::lambda::dynamo_store(&sdk, config.tables);
+    let pusher = zts_aws::lambda::pusher(&sdk, &config.management_endpoint);
     let (store, pusher) = (&store, &pusher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let (response, summary) =

@@ -1,6 +1,9 @@
 //! The finalize step: records the run's outcome — COMPLETED, or FAILED with the error
 //! that ended it (the `$.error` Step Functions' Catch put there).
 
+#[cfg(feature = "lambda")]
+pub mod config;
+
 use zts_domain::ports::{CommitOutcome, ProjectStore};
 use zts_domain::project::ErrorInfo;
 use zts_domain::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};

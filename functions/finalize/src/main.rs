@@ -6,8 +6,9 @@ use zts_domain::step::StepRequest;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = zts_aws::lambda::init().await;
-    let store = zts_aws::lambda::dynamo_store(&config)?;
+    let sdk = zts_aws::lambda::init().await;
+    let config = finalize::config::Config::from_env(&zts_aws::deploy::Env::process())?;
+    let store = zts_aws::lambda::dynamo_store(&sdk, config.tables);
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StepRequest>| async move {

@@ -2,6 +2,9 @@
 //! `validation_report` artifact and records the step's progress. Generic over the store;
 //! `main.rs` wires it to DynamoDB on Lambda, the local stack calls it in process.
 
+#[cfg(feature = "lambda")]
+pub mod config;
+
 use zts_analysis::{AnalysisEngine, VALIDATION_ARTIFACT, ValidationInput};
 use zts_domain::ports::ProjectStore;
 use zts_domain::project::StepName;

@@ -5,6 +5,9 @@
 //! API Gateway and on the local gateway.
 
 #[cfg(feature = "lambda")]
+pub mod config;
+
+#[cfg(feature = "lambda")]
 pub mod apigw;
 
 use serde::{Deserialize, Serialize};

@@ -6,9 +6,11 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = zts_aws::lambda::init().await;
-    let store = zts_aws::lambda::dynamo_store(&config)?;
-    let (pusher, endpoint) = zts_aws::lambda::pusher(&config)?;
+    let sdk = zts_aws::lambda::init().await;
+    let config = ws::config::Config::from_env(&zts_aws::deploy::Env::process())?;
+    let store = zts_aws::lambda::dynamo_store(&sdk, config.tables);
+    let pusher = zts_aws::lambda::pusher(&sdk, &config.management_endpoint);
+    let endpoint = config.management_endpoint;
     let (store, pusher, endpoint) = (&store, &pusher, endpoint.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {

@@ -303,18 +303,13 @@ async fn keys(
     Ok(())
 }
 
-/// A deployment's key store. Key commands touch only the ApiKeys table; the other table
-/// names are never used by them.
+/// A deployment's key store: key commands touch only its ApiKeys table.
 #[cfg(feature = "aws")]
 async fn deployed_keys(api_keys_table: String) -> Result<Box<dyn KeyStore>, String> {
     let config = zts_aws::deploy::sdk_config().await;
-    Ok(Box::new(zts_aws::DynamoStore::without_listing(
+    Ok(Box::new(zts_aws::DynamoKeyStore::new(
         aws_sdk_dynamodb::Client::new(&config),
-        zts_aws::Tables {
-            projects: String::new(),
-            connections: String::new(),
-            api_keys: api_keys_table,
-        },
+        api_keys_table,
     )))
 }
 

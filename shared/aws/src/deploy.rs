@@ -33,6 +33,28 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// A value that must never be printed: `Debug` shows a placeholder and there is no
+/// `Display`, so a config logged or unwrapped in a panic cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one call that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// Reads variables from a lookup (the process environment, or a map in tests).
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
@@ -65,6 +87,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 })
             })
             .transpose()
+    }
+
+    /// A secret of at least `min_len` bytes.
+    pub fn secret(&self, name: &'static str, min_len: usize) -> Result<Secret, ConfigError> {
+        let value = self.required(name)?;
+        if value.len() < min_len {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!("a secret needs at least {min_len} bytes"),
+            });
+        }
+        Ok(Secret(value))
     }
 
     pub fn tables(&self) -> Result<Tables, ConfigError> {

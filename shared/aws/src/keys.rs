@@ -1,9 +1,11 @@
-//! [`KeyStore`] on DynamoDB: the ApiKeys table (keys by hash, rate windows, tickets).
+//! [`KeyStore`] on DynamoDB: the ApiKeys table (keys by hash, rate windows, tickets). Its
+//! own type, so a caller that needs only keys (the authorizer, `zts keys`) names only
+//! that table.
 
-use super::DynamoStore;
 use super::errors;
 use super::item::{self, Item, key, keyed, n};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ReturnValue;
 use zts_domain::auth::{self, ApiKeyRecord, Limits, RateDecision, TicketRecord};
@@ -13,15 +15,29 @@ use zts_domain::ports::{KeyStore, StoreError};
 
 const ATTEMPTS: u32 = 16;
 
-impl DynamoStore {
+/// The ApiKeys table.
+#[derive(Debug, Clone)]
+pub struct DynamoKeyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoKeyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoKeyStore {
+            client,
+            table: table.into(),
+        }
+    }
+
     async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.get_item(&self.tables.api_keys, key(pk, sk)).await
+        super::get_item(&self.client, &self.table, key(pk, sk)).await
     }
 
     async fn key_put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
-            .table_name(&self.tables.api_keys)
+            .table_name(&self.table)
             .set_item(Some(item))
             .send()
             .await
@@ -38,7 +54,7 @@ impl DynamoStore {
             let page = self
                 .client
                 .scan()
-                .table_name(&self.tables.api_keys)
+                .table_name(&self.table)
                 .filter_expression("sk = :key AND begins_with(pk, :prefix)")
                 .expression_attribute_values(":key", item::s(KEY_SK))
                 .expression_attribute_values(":prefix", item::s(prefix))
@@ -59,7 +75,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl KeyStore for DynamoStore {
+impl KeyStore for DynamoKeyStore {
     async fn put_key(&self, key: ApiKeyRecord) -> Result<(), StoreError> {
         self.key_put(keyed(&key.key_hash, KEY_SK, &key)?).await
     }
@@ -119,7 +135,7 @@ impl KeyStore for DynamoStore {
             let mut put = self
                 .client
                 .put_item()
-                .table_name(&self.tables.api_keys)
+                .table_name(&self.table)
                 .set_item(Some(item));
             put = match read {
                 Some(old) => put
@@ -157,7 +173,7 @@ impl KeyStore for DynamoStore {
         let out = self
             .client
             .delete_item()
-            .table_name(&self.tables.api_keys)
+            .table_name(&self.table)
             .set_key(Some(key(&ticket_pk(ticket_hash), TICKET_SK)))
             .return_values(ReturnValue::AllOld)
             .send()
@@ -169,5 +185,51 @@ impl KeyStore for DynamoStore {
             .map(item::decode)
             .transpose()?;
         Ok(ticket.filter(|t| t.expires_at > now))
+    }
+}
+
+/// The whole store answers for its ApiKeys table too, so the api and the conformance suite
+/// hold one store for every port.
+#[async_trait]
+impl KeyStore for super::DynamoStore {
+    async fn put_key(&self, key: ApiKeyRecord) -> Result<(), StoreError> {
+        self.keys().put_key(key).await
+    }
+
+    async fn get_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.keys().get_key(key_hash).await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.keys().list_keys().await
+    }
+
+    async fn revoke_key(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.keys().revoke_key(key_id, at).await
+    }
+
+    async fn acquire(
+        &self,
+        key_hash: &str,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        self.keys().acquire(key_hash, limits, now).await
+    }
+
+    async fn put_ticket(&self, ticket: TicketRecord) -> Result<(), StoreError> {
+        self.keys().put_ticket(ticket).await
+    }
+
+    async fn consume_ticket(
+        &self,
+        ticket_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<TicketRecord>, StoreError> {
+        self.keys().consume_ticket(ticket_hash, now).await
     }
 }

@@ -1,9 +1,10 @@
 //! What every Lambda entry point shares (feature `lambda`): step failures leave the
 //! function with their stable error type names (the ASL Retry/Catch match on them), and
-//! the DynamoDB-backed stores are built once, during init, from the environment.
+//! the stores and the pusher are built once, during init, from each function's typed
+//! `Config` (its `src/config.rs`).
 
-use crate::deploy::{ConfigError, Env, sdk_config, vars};
-use crate::{ApiGatewayPusher, DynamoStore, PushRetry};
+use crate::deploy::{Secret, sdk_config};
+use crate::{ApiGatewayPusher, DynamoKeyStore, DynamoStore, PushRetry, Tables};
 use lambda_runtime::Diagnostic;
 use zts_domain::step::StepFailure;
 
@@ -18,34 +19,31 @@ pub fn diagnostic(failure: StepFailure) -> Diagnostic {
 
 /// The store on the deployment's tables, for functions that never list projects (they
 /// need no cursor secret).
-pub fn dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigError> {
-    Ok(DynamoStore::without_listing(
-        aws_sdk_dynamodb::Client::new(config),
-        Env::process().tables()?,
-    ))
+pub fn dynamo_store(config: &aws_config::SdkConfig, tables: Tables) -> DynamoStore {
+    DynamoStore::without_listing(aws_sdk_dynamodb::Client::new(config), tables)
 }
 
 /// The store for the api, which signs list cursors with the deployment's shared secret.
-pub fn listing_dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigError> {
-    let env = Env::process();
-    let client = aws_sdk_dynamodb::Client::new(config);
-    let secret = env.required(vars::CURSOR_SECRET)?;
-    if secret.len() < 16 {
-        return Err(ConfigError::Invalid {
-            name: vars::CURSOR_SECRET,
-            reason: "a cursor secret needs at least 16 bytes".into(),
-        });
-    }
-    Ok(DynamoStore::new(client, env.tables()?, secret.as_bytes()))
+pub fn listing_dynamo_store(
+    config: &aws_config::SdkConfig,
+    tables: Tables,
+    cursor_secret: &Secret,
+) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        tables,
+        cursor_secret.expose().as_bytes(),
+    )
 }
 
-/// The pusher for the deployment's WebSocket API stage, and that endpoint.
-pub fn pusher(config: &aws_config::SdkConfig) -> Result<(ApiGatewayPusher, String), ConfigError> {
-    let endpoint = Env::process().required(vars::WS_MANAGEMENT_ENDPOINT)?;
-    Ok((
-        ApiGatewayPusher::new(config, &endpoint, PushRetry::default()),
-        endpoint,
-    ))
+/// The ApiKeys table alone (the `$connect` authorizer).
+pub fn key_store(config: &aws_config::SdkConfig, api_keys_table: &str) -> DynamoKeyStore {
+    DynamoKeyStore::new(aws_sdk_dynamodb::Client::new(config), api_keys_table)
+}
+
+/// The pusher for the deployment's WebSocket API stage (its management endpoint).
+pub fn pusher(config: &aws_config::SdkConfig, management_endpoint: &str) -> ApiGatewayPusher {
+    ApiGatewayPusher::new(config, management_endpoint, PushRetry::default())
 }
 
 /// Logs as JSON lines and loads the SDK configuration: the first lines of every `main`.

@@ -16,6 +16,7 @@ mod workflow;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 
+pub use keys::DynamoKeyStore;
 pub use push::{ApiGatewayPusher, PushRetry};
 pub use workflow::StepFunctionsStarter;
 
@@ -30,6 +31,23 @@ pub struct Tables {
     pub api_keys: String,
 }
 
+/// A strongly consistent GetItem.
+async fn get_item(
+    client: &Client,
+    table: &str,
+    key: item::Item,
+) -> Result<Option<item::Item>, zts_domain::ports::StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(errors::sdk)?;
+    Ok(out.item)
+}
+
 /// The name of the Projects table's sparse owner index (template.yaml).
 pub const OWNER_INDEX: &str = "by-owner";
 
@@ -38,12 +56,14 @@ pub struct DynamoStore {
     client: Client,
     tables: Tables,
     cursors: CursorCodec,
+    keys: DynamoKeyStore,
 }
 
 impl DynamoStore {
     /// `cursor_secret` signs list cursors; every instance of a deployment must share it.
     pub fn new(client: Client, tables: Tables, cursor_secret: &[u8]) -> Self {
         DynamoStore {
+            keys: DynamoKeyStore::new(client.clone(), tables.api_keys.clone()),
             client,
             tables,
             cursors: CursorCodec::new(cursor_secret),
@@ -67,15 +87,11 @@ impl DynamoStore {
         table: &str,
         key: item::Item,
     ) -> Result<Option<item::Item>, zts_domain::ports::StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(errors::sdk)?;
-        Ok(out.item)
+        get_item(&self.client, table, key).await
+    }
+
+    /// The ApiKeys part of this store.
+    pub fn keys(&self) -> &DynamoKeyStore {
+        &self.keys
     }
 }

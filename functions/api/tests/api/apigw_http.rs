@@ -60,14 +60,25 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
             per_project_paths: false,
         },
     };
+    // The function's own configuration, from an environment shaped like template.yaml's.
     let env = env(&[
+        (vars::PROJECTS_TABLE, "zts-dev-projects"),
+        (vars::CONNECTIONS_TABLE, "zts-dev-connections"),
+        (vars::API_KEYS_TABLE, "zts-dev-apikeys"),
+        (
+            vars::STATE_MACHINE_ARN,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev",
+        ),
+        (vars::WS_URL, WS_URL),
+        (vars::CURSOR_SECRET, "0123456789abcdef0123456789abcdef"),
         (
             vars::CORS_ORIGINS,
             "https://app.example.com, https://admin.example.com",
         ),
         (vars::RATE_BURST, "3"),
     ]);
-    api::deploy::app(api, store.clone(), &env).unwrap()
+    let config = api::config::Config::from_env(&env).unwrap();
+    api::deploy::app(api, store.clone(), &config)
 }
 
 fn fixture(name: &str, edit: impl FnOnce(&mut Value)) -> lambda_http::Request {

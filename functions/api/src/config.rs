@@ -1,0 +1,140 @@
+//! The api function's configuration: what template.yaml gives it, read once at init; a
+//! missing or invalid variable stops init naming it.
+
+use crate::HttpConfig;
+use zts_aws::Tables;
+use zts_aws::deploy::{ConfigError, Env, Secret, vars};
+use zts_domain::auth::Limits;
+
+/// A cursor secret shorter than this is refused: HMAC keys this short are guessable.
+pub const CURSOR_SECRET_MIN_BYTES: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tables: Tables,
+    pub state_machine_arn: String,
+    /// The WebSocket URL clients get in `links.websocket`.
+    pub websocket_url: String,
+    /// Signs list cursors; every instance shares it.
+    pub cursor_secret: Secret,
+    pub http: HttpConfig,
+    /// Limits for keys created without their own.
+    pub default_limits: Limits,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Config {
+            tables: env.tables()?,
+            state_machine_arn: env.required(vars::STATE_MACHINE_ARN)?,
+            websocket_url: env.required(vars::WS_URL)?,
+            cursor_secret: env.secret(vars::CURSOR_SECRET, CURSOR_SECRET_MIN_BYTES)?,
+            http: http_config(env),
+            default_limits: default_limits(env)?,
+        })
+    }
+}
+
+/// CORS origins from a comma-separated list; HSTS always on (API Gateway serves only HTTPS).
+fn http_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> HttpConfig {
+    HttpConfig {
+        cors_origins: env
+            .optional(vars::CORS_ORIGINS)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        hsts: true,
+    }
+}
+
+fn default_limits<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Limits, ConfigError> {
+    let limits = Limits {
+        rate: env
+            .parsed(vars::RATE_PER_SECOND)?
+            .unwrap_or(Limits::DEFAULT.rate),
+        burst: env
+            .parsed(vars::RATE_BURST)?
+            .unwrap_or(Limits::DEFAULT.burst),
+    };
+    limits.validate().map_err(|reason| ConfigError::Invalid {
+        name: vars::RATE_PER_SECOND,
+        reason,
+    })?;
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |name: &str| map.get(name).cloned())
+    }
+
+    const COMPLETE: &[(&str, &str)] = &[
+        (vars::PROJECTS_TABLE, "p"),
+        (vars::CONNECTIONS_TABLE, "c"),
+        (vars::API_KEYS_TABLE, "k"),
+        (
+            vars::STATE_MACHINE_ARN,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:zts",
+        ),
+        (
+            vars::WS_URL,
+            "wss://example.execute-api.us-east-1.amazonaws.com/dev",
+        ),
+        (vars::CURSOR_SECRET, "0123456789abcdef-not-printed"),
+        (
+            vars::CORS_ORIGINS,
+            " https://a.example , ,https://b.example",
+        ),
+        (vars::RATE_BURST, "3"),
+    ];
+
+    #[test]
+    fn reads_every_setting_and_never_prints_the_secret() {
+        let config = Config::from_env(&env(COMPLETE)).unwrap();
+        assert_eq!(
+            config.http.cors_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(config.default_limits.burst, 3);
+        assert_eq!(config.default_limits.rate, Limits::DEFAULT.rate);
+        assert_eq!(
+            config.cursor_secret.expose(),
+            "0123456789abcdef-not-printed"
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("not-printed"), "{printed}");
+    }
+
+    #[test]
+    fn a_missing_or_short_setting_is_named() {
+        for (missing, _) in COMPLETE.iter().take(6) {
+            let pairs: Vec<_> = COMPLETE
+                .iter()
+                .copied()
+                .filter(|(k, _)| k != missing)
+                .collect();
+            let err = Config::from_env(&env(&pairs)).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(missing), "{missing}");
+        }
+        let mut short: Vec<_> = COMPLETE.to_vec();
+        short.retain(|(k, _)| *k != vars::CURSOR_SECRET);
+        short.push((vars::CURSOR_SECRET, "too-short"));
+        assert!(matches!(
+            Config::from_env(&env(&short)),
+            Err(ConfigError::Invalid { name, .. }) if name == vars::CURSOR_SECRET
+        ));
+    }
+}
