@@ -119,29 +119,31 @@ impl KeyStore for DynamoKeyStore {
         limits: Limits,
         now: Timestamp,
     ) -> Result<RateDecision, StoreError> {
-        let now_ms = now.timestamp_millis();
+        let now_ns = auth::epoch_nanos(now);
         for _ in 0..ATTEMPTS {
             let window: Option<RateWindow> = self
                 .key_get(key_hash, RATE_SK)
                 .await?
                 .map(item::decode)
                 .transpose()?;
-            let read = window.as_ref().map(|w| w.tat_ms);
-            let (decision, next) = auth::gcra(read, now_ms, limits);
-            let Some(tat_ms) = next else {
+            let read = window.as_ref().and_then(|w| w.tat_ns);
+            let (decision, next) = auth::gcra(read, now_ns, limits);
+            let Some(tat_ns) = next else {
                 return Ok(decision);
             };
-            let item = keyed(key_hash, RATE_SK, &RateWindow::at(tat_ms))?;
+            let item = keyed(key_hash, RATE_SK, &RateWindow::at(tat_ns))?;
             let mut put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item));
-            put = match read {
-                Some(old) => put
-                    .condition_expression("tat_ms = :old")
+            // Optimistic: the window must still be the one read.
+            put = match (&window, read) {
+                (Some(_), Some(old)) => put
+                    .condition_expression("tat_ns = :old")
                     .expression_attribute_values(":old", n(old)),
-                None => put.condition_expression("attribute_not_exists(pk)"),
+                (Some(_), None) => put.condition_expression("attribute_not_exists(tat_ns)"),
+                (None, _) => put.condition_expression("attribute_not_exists(pk)"),
             };
             match put.send().await {
                 Ok(_) => return Ok(decision),

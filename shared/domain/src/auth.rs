@@ -155,34 +155,53 @@ pub struct RateDecision {
     pub retry_after_seconds: u64,
 }
 
-/// GCRA: `tat_ms` is the stored theoretical arrival time (None for a fresh key). Returns
-/// the decision and the new TAT to store (None when the request is denied: nothing changes).
-pub fn gcra(tat_ms: Option<i64>, now_ms: i64, limits: Limits) -> (RateDecision, Option<i64>) {
-    let interval = 1000.0 / limits.rate;
-    let tolerance = interval * f64::from(limits.burst);
-    let tat = tat_ms.map_or(now_ms as f64, |t| (t as f64).max(now_ms as f64));
-    let new_tat = tat + interval;
-    let ahead = new_tat - now_ms as f64;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+/// Epoch nanoseconds, the GCRA's clock (saturating far outside the years it can name).
+pub fn epoch_nanos(t: Timestamp) -> i64 {
+    t.timestamp()
+        .saturating_mul(NANOS_PER_SECOND)
+        .saturating_add(i64::from(t.timestamp_subsec_nanos()))
+}
+
+/// Whole seconds, rounded up, for a nanosecond span (headers speak seconds).
+fn ceil_seconds(ns: i64) -> u64 {
+    u64::try_from(ns.max(0))
+        .unwrap_or(0)
+        .div_ceil(NANOS_PER_SECOND as u64)
+}
+
+/// GCRA over integer nanoseconds: `tat_ns` is the stored theoretical arrival time (None
+/// for a fresh key), `now_ns` the clock. Returns the decision and the new TAT to store
+/// (None when the request is denied: nothing changes). The emission interval is rounded
+/// to the nearest nanosecond once (relative error below 0.05% up to the highest rate
+/// `Limits::validate` allows) and never again, so the rate delivered over a long run is
+/// the rate configured.
+pub fn gcra(tat_ns: Option<i64>, now_ns: i64, limits: Limits) -> (RateDecision, Option<i64>) {
+    let interval = ((NANOS_PER_SECOND as f64 / limits.rate).round() as i64).max(1);
+    let tolerance = interval.saturating_mul(i64::from(limits.burst));
+    let tat = tat_ns.map_or(now_ns, |t| t.max(now_ns));
+    let new_tat = tat.saturating_add(interval);
+    let ahead = new_tat - now_ns;
     if ahead > tolerance {
-        let wait_ms = ahead - tolerance;
         let decision = RateDecision {
             allowed: false,
             limit: limits.burst,
             remaining: 0,
-            reset_seconds: ((tat - now_ms as f64) / 1000.0).ceil().max(0.0) as u64,
-            retry_after_seconds: (wait_ms / 1000.0).ceil().max(1.0) as u64,
+            reset_seconds: ceil_seconds(tat - now_ns),
+            retry_after_seconds: ceil_seconds(ahead - tolerance).max(1),
         };
         return (decision, None);
     }
-    let remaining = ((tolerance - ahead) / interval).floor().max(0.0) as u32;
+    let remaining = u32::try_from((tolerance - ahead) / interval).unwrap_or(u32::MAX);
     let decision = RateDecision {
         allowed: true,
         limit: limits.burst,
         remaining: remaining.min(limits.burst),
-        reset_seconds: (ahead / 1000.0).ceil().max(0.0) as u64,
+        reset_seconds: ceil_seconds(ahead),
         retry_after_seconds: 0,
     };
-    (decision, Some(new_tat.ceil() as i64))
+    (decision, Some(new_tat))
 }
 
 /// The one ticket check, shared by the local gateway and the `$connect` authorizer: a
@@ -267,8 +286,13 @@ mod tests {
         }
         assert_eq!(allowed, 3);
         // Half a second later, one more token.
-        assert!(gcra(tat, 500, limits).0.allowed);
-        assert!(!gcra(gcra(tat, 500, limits).1, 500, limits).0.allowed);
+        let half_a_second = 500_000_000;
+        assert!(gcra(tat, half_a_second, limits).0.allowed);
+        assert!(
+            !gcra(gcra(tat, half_a_second, limits).1, half_a_second, limits)
+                .0
+                .allowed
+        );
     }
 
     #[test]
@@ -277,8 +301,8 @@ mod tests {
             rate: 1.0,
             burst: 3,
         };
-        let (d1, t1) = gcra(None, 1_000, limits);
-        let (d2, _) = gcra(t1, 1_000, limits);
+        let (d1, t1) = gcra(None, 1_000_000_000, limits);
+        let (d2, _) = gcra(t1, 1_000_000_000, limits);
         assert_eq!((d1.remaining, d2.remaining), (2, 1));
     }
 

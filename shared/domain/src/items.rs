@@ -70,10 +70,14 @@ pub fn ticket_pk(ticket_hash: &str) -> String {
     format!("TICKET#{ticket_hash}")
 }
 
-/// A key's rate-limit window: the GCRA theoretical arrival time.
+/// A key's rate-limit window: the GCRA theoretical arrival time, in epoch nanoseconds
+/// (whole milliseconds rounded every request up and capped the rate at 1,000/s).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateWindow {
-    pub tat_ms: i64,
+    /// `None` for a window written before nanoseconds (it held `tat_ms`): read as an
+    /// empty window, which at worst lets one burst through once after an upgrade.
+    #[serde(default)]
+    pub tat_ns: Option<i64>,
     /// Epoch seconds after which the window is empty anyway (DynamoDB TTL).
     pub ttl: i64,
 }
@@ -81,10 +85,10 @@ pub struct RateWindow {
 impl RateWindow {
     /// The window a GCRA decision leaves: it expires (TTL) the second after its
     /// theoretical arrival time, when an empty window would decide the same.
-    pub fn at(tat_ms: i64) -> Self {
+    pub fn at(tat_ns: i64) -> Self {
         RateWindow {
-            tat_ms,
-            ttl: tat_ms / 1000 + 1,
+            tat_ns: Some(tat_ns),
+            ttl: tat_ns.div_euclid(1_000_000_000) + 1,
         }
     }
 }

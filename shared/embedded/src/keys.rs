@@ -99,13 +99,13 @@ impl KeyStore for EmbeddedStore {
         now: Timestamp,
     ) -> Result<RateDecision, StoreError> {
         let key_hash = key_hash.to_string();
-        let now_ms = now.timestamp_millis();
+        let now_ns = auth::epoch_nanos(now);
         self.db
             .write(move |conn| {
                 let window: Option<RateWindow> = items_db::get(conn, APIKEYS, &key_hash, RATE_SK)?;
-                let (decision, next) = auth::gcra(window.map(|w| w.tat_ms), now_ms, limits);
-                if let Some(tat_ms) = next {
-                    let window = RateWindow::at(tat_ms);
+                let (decision, next) = auth::gcra(window.and_then(|w| w.tat_ns), now_ns, limits);
+                if let Some(tat_ns) = next {
+                    let window = RateWindow::at(tat_ns);
                     items_db::put(conn, APIKEYS, &key_hash, RATE_SK, &window, Index::default())?;
                 }
                 Ok((decision, Vec::new()))

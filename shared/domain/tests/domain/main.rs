@@ -8,5 +8,6 @@
 
 mod input_validation;
 mod pii_redaction;
+mod rate_limit;
 mod shared_rules;
 mod transitions;

@@ -111,6 +111,6 @@ fn revoking_is_recorded_once() {
 
 #[test]
 fn a_rate_window_expires_the_second_after_its_arrival_time() {
-    assert_eq!(RateWindow::at(1_700_000_000_500).ttl, 1_700_000_001);
-    assert_eq!(RateWindow::at(1_700_000_000_000).ttl, 1_700_000_001);
+    assert_eq!(RateWindow::at(1_700_000_000_500_000_000).ttl, 1_700_000_001);
+    assert_eq!(RateWindow::at(1_700_000_000_000_000_000).ttl, 1_700_000_001);
 }
