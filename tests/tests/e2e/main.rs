@@ -13,3 +13,4 @@ mod local_stack;
 mod push_adapter;
 mod security;
 mod step_functions;
+mod template_rules;

@@ -1,0 +1,450 @@
+//! template.yaml against AWS's documented constraints that cfn-lint and `sam validate`
+//! do not check; each test names the rule it enforces. A failure here is a stack that
+//! rolls back on `sam deploy`, or an alarm that can never fire or never be delivered.
+
+use serde_norway::Value;
+use serde_norway::value::TaggedValue;
+use std::collections::{BTreeMap, BTreeSet};
+
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).expect("template.yaml parses")
+}
+
+/// The resources of one CloudFormation type, by logical id.
+fn resources(doc: &Value, kind: &str) -> Vec<(String, Value)> {
+    doc["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_string(), r.clone()))
+        .collect()
+}
+
+/// A tag's value (`!Sub "…"`, `!Ref X`) or the plain value.
+fn untagged(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => untagged(&t.value),
+        other => other,
+    }
+}
+
+fn tag_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) => Some(t.tag.to_string()),
+        _ => None,
+    }
+}
+
+/// Every string anywhere under `v`, tags' contents included.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Sequence(items) => items.iter().for_each(|i| strings(i, out)),
+        Value::Mapping(m) => m.iter().for_each(|(k, v)| {
+            strings(k, out);
+            strings(v, out);
+        }),
+        Value::Tagged(t) => strings(&t.value, out),
+        _ => {}
+    }
+}
+
+/// The parameters' defaults, as a fresh `sam deploy` without overrides uses them.
+fn defaults(doc: &Value) -> BTreeMap<String, String> {
+    doc["Parameters"]
+        .as_mapping()
+        .expect("Parameters")
+        .iter()
+        .filter_map(|(k, p)| Some((k.as_str()?.to_string(), p["Default"].as_str()?.to_string())))
+        .collect()
+}
+
+/// Evaluates a condition (`!Equals`, `!Not`, `!Ref` of a parameter) with `params`.
+fn condition(doc: &Value, name: &str, params: &BTreeMap<String, String>) -> bool {
+    fn eval(doc: &Value, v: &Value, params: &BTreeMap<String, String>) -> Value {
+        let Value::Tagged(t) = v else {
+            return v.clone();
+        };
+        let TaggedValue { tag, value } = &**t;
+        let tag = tag.to_string();
+        match tag.as_str() {
+            "!Ref" => Value::String(
+                params
+                    .get(value.as_str().unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            "!Equals" => {
+                let pair = value.as_sequence().expect("!Equals takes two values");
+                Value::Bool(eval(doc, &pair[0], params) == eval(doc, &pair[1], params))
+            }
+            "!Not" => {
+                let inner = &value.as_sequence().expect("!Not takes a list")[0];
+                Value::Bool(!eval(doc, inner, params).as_bool().expect("a condition"))
+            }
+            "!Condition" => Value::Bool(condition(doc, value.as_str().unwrap_or_default(), params)),
+            other => panic!("the test cannot evaluate {other} in a condition"),
+        }
+    }
+    eval(doc, &doc["Conditions"][name], params)
+        .as_bool()
+        .unwrap_or_else(|| panic!("condition {name}"))
+}
+
+#[test]
+fn no_alarm_uses_search_because_cloudwatch_refuses_search_in_metric_alarms() {
+    let doc = template();
+    let alarms = resources(&doc, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 5);
+    for (id, alarm) in alarms {
+        let mut texts = Vec::new();
+        strings(&alarm["Properties"]["Metrics"], &mut texts);
+        for text in texts {
+            assert!(
+                !text.contains("SEARCH("),
+                "{id}: SEARCH is not supported on metric alarms: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn alarms_have_at_most_ten_metrics_because_metric_math_alarms_allow_ten() {
+    let doc = template();
+    for (id, alarm) in resources(&doc, "AWS::CloudWatch::Alarm") {
+        let n = alarm["Properties"]["Metrics"]
+            .as_sequence()
+            .map_or(0, Vec::len);
+        assert!(n <= 10, "{id}: {n} metrics");
+    }
+}
+
+/// The dimension sets AWS publishes each metric the template uses with (CloudWatch
+/// metric docs of each service). A metric asked for with another set does not exist.
+fn published() -> BTreeMap<(&'static str, &'static str), Vec<BTreeSet<&'static str>>> {
+    let set = |names: &[&'static str]| names.iter().copied().collect::<BTreeSet<_>>();
+    let mut m = BTreeMap::new();
+    for metric in [
+        "Count",
+        "4xx",
+        "5xx",
+        "Latency",
+        "IntegrationLatency",
+        "DataProcessed",
+    ] {
+        m.insert(
+            ("AWS/ApiGateway", metric),
+            vec![set(&["ApiId"]), set(&["ApiId", "Stage"])],
+        );
+    }
+    for metric in [
+        "ConnectCount",
+        "MessageCount",
+        "IntegrationError",
+        "ClientError",
+        "ExecutionError",
+        "IntegrationLatency",
+    ] {
+        m.entry(("AWS/ApiGateway", metric))
+            .or_insert_with(Vec::new)
+            .extend([
+                set(&["ApiId"]),
+                set(&["ApiId", "Stage"]),
+                set(&["ApiId", "Stage", "Route"]),
+            ]);
+    }
+    for metric in [
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "ExecutionTime",
+        "ExecutionThrottled",
+    ] {
+        m.insert(("AWS/States", metric), vec![set(&["StateMachineArn"])]);
+    }
+    for metric in [
+        "Invocations",
+        "Errors",
+        "Throttles",
+        "Duration",
+        "ConcurrentExecutions",
+        "IteratorAge",
+    ] {
+        m.insert(
+            ("AWS/Lambda", metric),
+            vec![
+                set(&[]),
+                set(&["FunctionName"]),
+                set(&["FunctionName", "Resource"]),
+            ],
+        );
+    }
+    for metric in [
+        "ConsumedReadCapacityUnits",
+        "ConsumedWriteCapacityUnits",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+    ] {
+        m.insert(
+            ("AWS/DynamoDB", metric),
+            vec![
+                set(&["TableName"]),
+                set(&["TableName", "GlobalSecondaryIndexName"]),
+            ],
+        );
+    }
+    // ThrottledRequests: only per operation.
+    m.insert(
+        ("AWS/DynamoDB", "ThrottledRequests"),
+        vec![set(&["TableName", "Operation"])],
+    );
+    m.insert(
+        ("AWS/DynamoDB", "SystemErrors"),
+        vec![set(&["TableName", "Operation"])],
+    );
+    for metric in [
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "NumberOfMessagesSent",
+    ] {
+        m.insert(("AWS/SQS", metric), vec![set(&["QueueName"])]);
+    }
+    m
+}
+
+type MetricUse = (String, String, BTreeSet<String>, String);
+
+/// (namespace, metric, dimension names, where) for every metric an alarm names.
+fn alarm_metrics(doc: &Value) -> Vec<MetricUse> {
+    let mut out = Vec::new();
+    let dims = |d: &Value| -> BTreeSet<String> {
+        d.as_sequence()
+            .map(|ds| {
+                ds.iter()
+                    .filter_map(|x| x["Name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (id, alarm) in resources(doc, "AWS::CloudWatch::Alarm") {
+        let p = &alarm["Properties"];
+        if let (Some(ns), Some(name)) = (p["Namespace"].as_str(), p["MetricName"].as_str()) {
+            out.push((ns.into(), name.into(), dims(&p["Dimensions"]), id.clone()));
+        }
+        for q in p["Metrics"].as_sequence().into_iter().flatten() {
+            let m = &q["MetricStat"]["Metric"];
+            if let (Some(ns), Some(name)) = (m["Namespace"].as_str(), m["MetricName"].as_str()) {
+                out.push((ns.into(), name.into(), dims(&m["Dimensions"]), id.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The same for the dashboard's widgets (`[ns, metric, dim, value, …, {options}]`, where
+/// "." repeats the previous line's entry at that place and "..." the whole previous line).
+fn dashboard_metrics(doc: &Value) -> Vec<MetricUse> {
+    let mut out = Vec::new();
+    for (id, dashboard) in resources(doc, "AWS::CloudWatch::Dashboard") {
+        let body = untagged(&dashboard["Properties"]["DashboardBody"]);
+        let text = match body {
+            Value::String(s) => s.clone(),
+            Value::Sequence(parts) => parts[0].as_str().expect("the !Sub text").to_string(),
+            other => panic!("{id}: DashboardBody {other:?}"),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&text).expect("the dashboard body is JSON");
+        for widget in json["widgets"].as_array().into_iter().flatten() {
+            let mut previous: Vec<String> = Vec::new();
+            for line in widget["properties"]["metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let entries: Vec<String> = line
+                    .as_array()
+                    .expect("a metric line")
+                    .iter()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect();
+                let expanded: Vec<String> = if entries.first().map(String::as_str) == Some("...") {
+                    // "...": the previous line, its last entries replaced by those that follow.
+                    let rest = &entries[1..];
+                    let keep = previous.len() - rest.len();
+                    previous[..keep].iter().chain(rest).cloned().collect()
+                } else {
+                    entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| {
+                            if e == "." {
+                                previous[i].clone()
+                            } else {
+                                e.clone()
+                            }
+                        })
+                        .collect()
+                };
+                let dims = expanded[2..].chunks(2).map(|c| c[0].clone()).collect();
+                out.push((
+                    expanded[0].clone(),
+                    expanded[1].clone(),
+                    dims,
+                    format!("{id} widget"),
+                ));
+                previous = expanded;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_metric_is_asked_for_with_a_dimension_set_aws_publishes_it_with() {
+    let doc = template();
+    let published = published();
+    let uses: Vec<MetricUse> = alarm_metrics(&doc)
+        .into_iter()
+        .chain(dashboard_metrics(&doc))
+        .collect();
+    assert!(uses.len() > 20, "{}", uses.len());
+    for (ns, metric, dims, place) in uses {
+        let sets = published
+            .get(&(ns.as_str(), metric.as_str()))
+            .unwrap_or_else(|| {
+                panic!("{place}: {ns} {metric} is not in the test's table of published metrics")
+            });
+        let dims: BTreeSet<&str> = dims.iter().map(String::as_str).collect();
+        assert!(
+            sets.contains(&dims),
+            "{place}: {ns} {metric} is not published with dimensions {dims:?}"
+        );
+    }
+}
+
+#[test]
+fn the_websocket_stage_deploys_in_a_fresh_account_because_access_logs_need_the_account_role() {
+    let doc = template();
+    let params = defaults(&doc);
+    let stage = &doc["Resources"]["WebSocketStage"]["Properties"];
+    let logs = &stage["AccessLogSettings"];
+    match logs {
+        Value::Null => {}
+        Value::Tagged(t) if t.tag.to_string() == "!If" => {
+            let branches = t.value.as_sequence().expect("!If [condition, then, else]");
+            let cond = branches[0].as_str().expect("a condition name");
+            assert!(
+                !condition(&doc, cond, &params),
+                "access logs are on by default"
+            );
+            assert_eq!(tag_of(&branches[2]).as_deref(), Some("!Ref"));
+            assert_eq!(untagged(&branches[2]).as_str(), Some("AWS::NoValue"));
+        }
+        other => panic!("WebSocket access logs are unconditional: {other:?}"),
+    }
+    // The account setting is created only when asked for, never by default.
+    for (id, account) in resources(&doc, "AWS::ApiGateway::Account") {
+        let cond = account["Condition"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} is unconditional"));
+        assert!(
+            !condition(&doc, cond, &params),
+            "{id} is created by default"
+        );
+    }
+    let description = doc["Parameters"]["WebSocketAccessLogging"]["Description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.contains("overwrites") && description.contains("outlives"),
+        "{description}"
+    );
+}
+
+#[test]
+fn the_alarm_topic_key_lets_cloudwatch_publish_because_the_aws_managed_sns_key_cannot() {
+    let doc = template();
+    for (id, topic) in resources(&doc, "AWS::SNS::Topic") {
+        let key = &topic["Properties"]["KmsMasterKeyId"];
+        if key.is_null() {
+            continue; // unencrypted topics take CloudWatch's notifications too
+        }
+        assert_eq!(
+            tag_of(key).as_deref(),
+            Some("!Ref"),
+            "{id}: {key:?} (alias/aws/sns cannot grant CloudWatch)"
+        );
+        let key_id = untagged(key).as_str().unwrap();
+        let policy = &doc["Resources"][key_id]["Properties"]["KeyPolicy"];
+        let grants = policy["Statement"].as_sequence().unwrap().iter().any(|s| {
+            let mut actions = Vec::new();
+            strings(&s["Action"], &mut actions);
+            s["Effect"].as_str() == Some("Allow")
+                && s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com")
+                && actions.iter().any(|a| a == "kms:Decrypt")
+                && actions.iter().any(|a| a == "kms:GenerateDataKey*")
+                && !s["Condition"]["StringEquals"]["aws:SourceAccount"].is_null()
+        });
+        assert!(
+            grants,
+            "{id}: the key {key_id} does not grant CloudWatch Decrypt and GenerateDataKey*"
+        );
+    }
+}
+
+#[test]
+fn vended_log_groups_because_each_other_name_grows_the_account_wide_logs_resource_policy() {
+    let doc = template();
+    for (id, group) in resources(&doc, "AWS::Logs::LogGroup") {
+        let mut names = Vec::new();
+        strings(&group["Properties"]["LogGroupName"], &mut names);
+        let name = names.first().unwrap_or_else(|| panic!("{id}: no name"));
+        assert!(
+            name.starts_with("/aws/lambda/") || name.starts_with("/aws/vendedlogs/"),
+            "{id}: {name} (Step Functions and API Gateway logs go under /aws/vendedlogs/)"
+        );
+    }
+}
+
+#[test]
+fn websocket_stages_auto_deploy_because_a_fixed_deployment_never_carries_route_changes() {
+    let doc = template();
+    assert!(resources(&doc, "AWS::ApiGatewayV2::Deployment").is_empty());
+    for (id, stage) in resources(&doc, "AWS::ApiGatewayV2::Stage") {
+        assert_eq!(
+            stage["Properties"]["AutoDeploy"].as_bool(),
+            Some(true),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn no_hard_coded_partition_suffix_because_other_partitions_use_other_domains() {
+    let mut texts = Vec::new();
+    strings(&template(), &mut texts);
+    for text in texts {
+        assert!(
+            !text.contains("execute-api") || !text.contains("amazonaws.com"),
+            "{text}: use ${{AWS::URLSuffix}}"
+        );
+    }
+}
+
+#[test]
+fn websocket_access_log_variables_are_documented_ones() {
+    let doc = template();
+    let mut texts = Vec::new();
+    strings(&doc["Resources"]["WebSocketStage"], &mut texts);
+    for text in texts {
+        assert!(
+            !text.contains("$context.integrationErrorMessage"),
+            "not a WebSocket variable: {text}"
+        );
+    }
+}
