@@ -448,3 +448,41 @@ fn websocket_access_log_variables_are_documented_ones() {
         );
     }
 }
+
+#[test]
+fn every_ref_names_a_resource_parameter_or_pseudo_parameter() {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Tagged(t) => {
+                let tag = t.tag.to_string();
+                if tag == "!Ref" {
+                    out.extend(t.value.as_str().map(str::to_string));
+                } else if tag == "!GetAtt" {
+                    out.extend(
+                        t.value
+                            .as_str()
+                            .and_then(|s| s.split('.').next())
+                            .map(str::to_string),
+                    );
+                }
+                refs(&t.value, out);
+            }
+            Value::Sequence(items) => items.iter().for_each(|i| refs(i, out)),
+            Value::Mapping(m) => m.values().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = template();
+    let mut names = Vec::new();
+    refs(&doc, &mut names);
+    assert!(names.len() > 50);
+    let known = |n: &str| {
+        n.starts_with("AWS::") || !doc["Resources"][n].is_null() || !doc["Parameters"][n].is_null()
+    };
+    for name in names {
+        assert!(
+            known(&name),
+            "!Ref/!GetAtt {name}: no such resource or parameter"
+        );
+    }
+}
