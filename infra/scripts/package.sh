@@ -9,7 +9,9 @@ export PATH="$tools:$PATH"
 functions=(api ws authorizer validator advisory finalize broadcaster)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
-cargo lambda build --release --locked --target "$(uname -m)-unknown-linux-gnu" \
+# --compiler cargo: for the host target no cross linker is needed, so CI installs no zig
+# (ziglang is 400 MB of Python wheel); `sam build` for arm64 uses cargo-lambda's zig.
+cargo lambda build --release --locked --compiler cargo --target "$(uname -m)-unknown-linux-gnu" \
   --output-format zip "${packages[@]}"
 printf '%-12s %12s\n' function "zip bytes"
 for f in "${functions[@]}"; do

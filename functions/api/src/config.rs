@@ -71,14 +71,9 @@ fn default_limits<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Limits,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env(move |name: &str| map.get(name).cloned())
+    fn env(pairs: &[(&str, &str)]) -> zts_aws::deploy::MapEnv {
+        Env::from_pairs(pairs)
     }
 
     const COMPLETE: &[(&str, &str)] = &[

@@ -64,6 +64,51 @@ impl Env<fn(&str) -> Option<String>> {
     }
 }
 
+/// An environment held in memory ([`Env::from_pairs`]).
+pub type MapEnv = Env<Box<dyn Fn(&str) -> Option<String>>>;
+
+impl MapEnv {
+    /// An environment of exactly these variables (tests, and the emulation's overrides).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(Box::new(move |name: &str| map.get(name).cloned()))
+    }
+}
+
+/// What a step function (validator, advisory, finalize) reads: the tables.
+#[derive(Debug, Clone)]
+pub struct StepConfig {
+    pub tables: Tables,
+}
+
+impl StepConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(StepConfig {
+            tables: env.tables()?,
+        })
+    }
+}
+
+/// What a function that pushes to WebSocket clients (ws, broadcaster) reads.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    pub tables: Tables,
+    /// The WebSocket API stage's management endpoint (PostToConnection).
+    pub management_endpoint: String,
+}
+
+impl PushConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(PushConfig {
+            tables: env.tables()?,
+            management_endpoint: env.required(vars::WS_MANAGEMENT_ENDPOINT)?,
+        })
+    }
+}
+
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         (self.0)(name)
@@ -122,14 +167,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env(move |name: &str| map.get(name).cloned())
+    fn env(pairs: &[(&str, &str)]) -> MapEnv {
+        Env::from_pairs(pairs)
     }
 
     #[test]
@@ -162,5 +202,23 @@ mod tests {
             })
         ));
         assert_eq!(e.parsed::<u32>(vars::RATE_PER_SECOND).unwrap(), None);
+    }
+
+    #[test]
+    fn push_functions_need_the_management_endpoint() {
+        let tables = [
+            (vars::PROJECTS_TABLE, "p"),
+            (vars::CONNECTIONS_TABLE, "c"),
+            (vars::API_KEYS_TABLE, "k"),
+        ];
+        assert!(StepConfig::from_env(&env(&tables)).is_ok());
+        assert_eq!(
+            PushConfig::from_env(&env(&tables)).unwrap_err(),
+            ConfigError::Missing(vars::WS_MANAGEMENT_ENDPOINT)
+        );
+        let mut with = tables.to_vec();
+        with.push((vars::WS_MANAGEMENT_ENDPOINT, "https://example/dev"));
+        let config = PushConfig::from_env(&env(&with)).unwrap();
+        assert_eq!(config.management_endpoint, "https://example/dev");
     }
 }

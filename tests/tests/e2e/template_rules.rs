@@ -335,7 +335,7 @@ fn the_websocket_stage_deploys_in_a_fresh_account_because_access_logs_need_the_a
     let logs = &stage["AccessLogSettings"];
     match logs {
         Value::Null => {}
-        Value::Tagged(t) if t.tag.to_string() == "!If" => {
+        Value::Tagged(t) if t.tag == "!If" => {
             let branches = t.value.as_sequence().expect("!If [condition, then, else]");
             let cond = branches[0].as_str().expect("a condition name");
             assert!(

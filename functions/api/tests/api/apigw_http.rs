@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 use zts_aws::deploy::{Env, vars};
@@ -28,14 +27,6 @@ impl WorkflowStarter for Started {
     async fn ready(&self) -> Result<(), WorkflowError> {
         Ok(())
     }
-}
-
-fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Env(move |name: &str| map.get(name).cloned())
 }
 
 async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router {
@@ -61,7 +52,7 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
         },
     };
     // The function's own configuration, from an environment shaped like template.yaml's.
-    let env = env(&[
+    let env = Env::from_pairs(&[
         (vars::PROJECTS_TABLE, "zts-dev-projects"),
         (vars::CONNECTIONS_TABLE, "zts-dev-connections"),
         (vars::API_KEYS_TABLE, "zts-dev-apikeys"),
