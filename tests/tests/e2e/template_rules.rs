@@ -486,3 +486,21 @@ fn every_ref_names_a_resource_parameter_or_pseudo_parameter() {
         );
     }
 }
+
+#[test]
+fn throttling_parameters_say_per_route_because_default_route_settings_apply_to_each_route() {
+    let doc = template();
+    for name in [
+        "HttpThrottlingRateLimit",
+        "HttpThrottlingBurstLimit",
+        "WebSocketThrottlingRateLimit",
+        "WebSocketThrottlingBurstLimit",
+    ] {
+        let description = doc["Parameters"][name]["Description"].as_str().unwrap();
+        assert!(description.contains("each route"), "{name}: {description}");
+        assert!(
+            !description.to_lowercase().contains("stage-wide"),
+            "{name}: {description}"
+        );
+    }
+}
