@@ -56,6 +56,35 @@ pub fn idea(name: &str) -> Value {
     })
 }
 
+/// One sample of every kind PII redaction handles, as (what must never be seen again, the
+/// sentence that carries it). Each secret is written the way a person would.
+pub const PII_SAMPLES: &[(&str, &str)] = &[
+    ("jan@example.com", "Mail jan@example.com."),
+    ("170 1234567", "Ruf an: +49 170 1234567 oder 0170 1234567."),
+    ("4111 1111 1111 1111", "Card 4111 1111 1111 1111."),
+    ("3704 0044 0532", "IBAN DE89 3704 0044 0532 0130 00."),
+    ("DE123456789", "USt-IdNr. DE123456789."),
+    ("078-05-1120", "SSN 078-05-1120."),
+    ("12345678Z", "DNI 12345678Z."),
+    ("C01X00T47", "Reisepassnummer: C01X00T47."),
+    ("12/03/1985", "DOB: 12/03/1985."),
+    ("203.0.113.42", "Server 203.0.113.42."),
+    ("hunter2", "DB postgres://admin:hunter2@db.example.com/app."),
+    ("Baker Street", "Address: 221B Baker Street, London NW1 6XE"),
+];
+
+/// An idea that carries every [`PII_SAMPLES`] secret in its description (the address last:
+/// it runs to the end of its line), and an e-mail in its name.
+pub fn idea_full_of_pii(name_prefix: &str) -> Value {
+    let description: Vec<&str> = PII_SAMPLES.iter().map(|(_, sentence)| *sentence).collect();
+    json!({
+        "name": format!("{name_prefix} by jan@example.com"),
+        "description": description.join(" "),
+        "hypothesis": "At least 20% of 50 pet owners will book within 2 weeks; call +44 7700 900123.",
+        "target_avatars": ["dog owner"],
+    })
+}
+
 pub struct Http {
     pub base: String,
     client: reqwest::Client,

@@ -45,26 +45,14 @@ async fn logs_hold_no_keys_tickets_or_pii() {
     )
     .await;
     let http = Http::new(&stack);
-    let pii = [
-        "ann.secret@example.com",
-        "+44 7700 900123",
-        "4111 1111 1111 1111",
-        "198.51.100.7",
-    ];
-    let id = http
-        .create(&json!({
-            "name": "flaky idea by ann.secret@example.com",
-            "description": "Call +44 7700 900123, card 4111 1111 1111 1111, from 198.51.100.7.",
-            "hypothesis": "At least 10% will pay within 2 weeks.",
-            "target_avatars": ["dog owner"]
-        }))
-        .await;
+    let pii = PII_SAMPLES.iter().map(|(secret, _)| *secret);
+    let id = http.create(&idea_full_of_pii("flaky idea")).await;
     http.wait_terminal(&id).await;
     // A refused body full of PII, a bad key, a ticket in a URL.
     http.post_raw(
         "/api/v1/projects",
         "application/json",
-        json!({"name": "x", "extra ann.secret@example.com": "+44 7700 900123"}).to_string(),
+        json!({"name": "x", "extra jan@example.com": "+49 170 1234567"}).to_string(),
     )
     .await;
     Http::with_key(

@@ -5,6 +5,7 @@ use crate::HttpConfig;
 use zts_aws::Tables;
 use zts_aws::deploy::{ConfigError, Env, Secret, vars};
 use zts_domain::auth::Limits;
+use zts_domain::pii::PiiPolicy;
 
 /// A cursor secret shorter than this is refused: HMAC keys this short are guessable.
 pub const CURSOR_SECRET_MIN_BYTES: usize = 16;
@@ -20,6 +21,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Limits for keys created without their own.
     pub default_limits: Limits,
+    /// What PII redaction knows; the default regions when the variable is unset.
+    pub pii: PiiPolicy,
 }
 
 impl Config {
@@ -31,6 +34,7 @@ impl Config {
             cursor_secret: env.secret(vars::CURSOR_SECRET, CURSOR_SECRET_MIN_BYTES)?,
             http: http_config(env),
             default_limits: default_limits(env)?,
+            pii: pii_policy(env)?,
         })
     }
 }
@@ -49,6 +53,16 @@ fn http_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> HttpConfig {
             })
             .unwrap_or_default(),
         hsts: true,
+    }
+}
+
+fn pii_policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<PiiPolicy, ConfigError> {
+    match env.optional(vars::PII_REGIONS) {
+        None => Ok(PiiPolicy::default()),
+        Some(list) => PiiPolicy::from_regions(&list).map_err(|e| ConfigError::Invalid {
+            name: vars::PII_REGIONS,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -94,6 +108,7 @@ mod tests {
             " https://a.example , ,https://b.example",
         ),
         (vars::RATE_BURST, "3"),
+        (vars::PII_REGIONS, "gb, DE"),
     ];
 
     #[test]
@@ -105,6 +120,7 @@ mod tests {
         );
         assert_eq!(config.default_limits.burst, 3);
         assert_eq!(config.default_limits.rate, Limits::DEFAULT.rate);
+        assert_eq!(config.pii.regions(), ["GB", "DE"]);
         assert_eq!(
             config.cursor_secret.expose(),
             "0123456789abcdef-not-printed"
@@ -131,5 +147,25 @@ mod tests {
             Config::from_env(&env(&short)),
             Err(ConfigError::Invalid { name, .. }) if name == vars::CURSOR_SECRET
         ));
+    }
+
+    #[test]
+    fn pii_regions_default_when_unset_and_a_bad_code_is_named() {
+        let unset: Vec<_> = COMPLETE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != vars::PII_REGIONS)
+            .collect();
+        let config = Config::from_env(&env(&unset)).unwrap();
+        assert_eq!(config.pii, PiiPolicy::default());
+        let mut bad = unset.clone();
+        bad.push((vars::PII_REGIONS, "US,XX"));
+        match Config::from_env(&env(&bad)) {
+            Err(ConfigError::Invalid { name, reason }) => {
+                assert_eq!(name, vars::PII_REGIONS);
+                assert!(reason.contains("\"XX\""), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -37,6 +37,8 @@ pub struct Api {
     pub keys: Arc<dyn KeyStore>,
     /// Where clients connect their WebSocket.
     pub websocket: WebSocketUrls,
+    /// What PII redaction knows (the regions of national phone formats).
+    pub pii: zts_domain::pii::PiiPolicy,
 }
 
 pub type AppState = Arc<Api>;

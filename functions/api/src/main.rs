@@ -11,6 +11,8 @@ use zts_aws::deploy::Env;
 async fn main() -> Result<(), lambda_http::Error> {
     let sdk = zts_aws::lambda::init().await;
     let config = Config::from_env(&Env::process())?;
+    // The numbering plans load once, here, not on the first create (README: PII redaction).
+    config.pii.warm_up();
     let store = Arc::new(zts_aws::lambda::listing_dynamo_store(
         &sdk,
         config.tables.clone(),
@@ -28,6 +30,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             connect: config.websocket_url.clone(),
             per_project_paths: false,
         },
+        pii: config.pii.clone(),
     };
     lambda_http::run(api::deploy::app(api, store, &config)).await
 }

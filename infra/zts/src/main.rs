@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use zts::{DataLocation, StackConfig};
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use zts_domain::pii::{DEFAULT_PII_REGIONS, PiiPolicy};
 use zts_domain::ports::KeyStore;
 use zts_embedded::EmbeddedStore;
 
@@ -51,6 +52,15 @@ enum Command {
         /// Burst for keys without their own limit.
         #[arg(long, default_value_t = Limits::DEFAULT.burst)]
         burst: u32,
+        /// Regions whose national phone formats PII redaction knows (ISO 3166 codes,
+        /// comma-separated); international `+…` numbers are found for every country.
+        #[arg(
+            long,
+            env = "ZTS_PII_REGIONS",
+            default_value = DEFAULT_PII_REGIONS,
+            value_parser = parse_pii_regions
+        )]
+        pii_regions: PiiPolicy,
     },
     /// Manage API keys (works while `zts serve` runs on the same data directory).
     Keys {
@@ -116,6 +126,7 @@ async fn main() -> ExitCode {
             cors_origins,
             rate,
             burst,
+            pii_regions,
         } => {
             serve(
                 addr,
@@ -124,6 +135,7 @@ async fn main() -> ExitCode {
                 api_key,
                 cors_origins,
                 Limits { rate, burst },
+                pii_regions,
             )
             .await
         }
@@ -160,6 +172,11 @@ async fn main() -> ExitCode {
     }
 }
 
+fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {
+    PiiPolicy::from_regions(list).map_err(|e| e.to_string())
+}
+
+#[allow(clippy::too_many_arguments, reason = "one per `zts serve` flag")]
 async fn serve(
     addr: SocketAddr,
     data_dir: PathBuf,
@@ -167,6 +184,7 @@ async fn serve(
     api_key: Option<String>,
     cors_origins: Vec<String>,
     limits: Limits,
+    pii: PiiPolicy,
 ) -> ExitCode {
     if let Err(e) = limits.validate() {
         eprintln!("zts serve: {e}");
@@ -181,6 +199,7 @@ async fn serve(
     config.api_key = api_key;
     config.default_limits = limits;
     config.http.cors_origins = cors_origins;
+    config.pii = pii;
     let stack = match zts::start(config).await {
         Ok(stack) => stack,
         Err(e) => {

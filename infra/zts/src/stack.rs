@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use zts_analysis::AnalysisEngine;
 use zts_analysis::rules::RuleEngine;
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::{KeyStore, WorkflowStarter};
 use zts_domain::{Owner, clock};
 use zts_embedded::EmbeddedStore;
@@ -43,6 +44,8 @@ pub struct StackConfig {
     pub reconcile_every: Duration,
     /// Test-only fault injection; empty in every normal run.
     pub faults: Vec<FaultRule>,
+    /// What PII redaction knows (`--pii-regions`).
+    pub pii: PiiPolicy,
 }
 
 impl StackConfig {
@@ -56,6 +59,7 @@ impl StackConfig {
             ws_queue_capacity: 1_024,
             reconcile_every: Duration::from_secs(10),
             faults: Vec::new(),
+            pii: PiiPolicy::default(),
         }
     }
 }
@@ -151,6 +155,9 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     });
     let workflow = LocalWorkflow::new(machine, local_tasks, store.clone());
     let gateway = Arc::new(Gateway::new(config.ws_queue_capacity));
+    // The numbering plans load once, at start (nothing is served yet, so blocking here
+    // delays nobody), not on the first create.
+    config.pii.warm_up();
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -172,6 +179,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             connect: format!("ws://{addr}/ws"),
             per_project_paths: true,
         },
+        pii: config.pii.clone(),
     });
     let sockets = Router::new()
         .route("/ws", get(socket::root))

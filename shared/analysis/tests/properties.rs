@@ -12,6 +12,7 @@ use zts_analysis::rules::RuleEngine;
 use zts_analysis::{ARTIFACT_MAX_BYTES, AdvisoryInput, ValidationInput};
 use zts_domain::input::ProjectInput;
 use zts_domain::input::limits::*;
+use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::NewProject;
 use zts_domain::project::StoredInput;
 
@@ -66,7 +67,7 @@ fn idea() -> impl Strategy<Value = ProjectInput> {
 }
 
 fn artifacts(input: &ProjectInput) -> (String, String) {
-    let stored = StoredInput::redact(input);
+    let stored = StoredInput::redact(input, PiiPolicy::default_regions());
     let report = RuleEngine.validate_sync(&ValidationInput {
         input: stored.input(),
         redaction: stored.redaction(),

@@ -21,6 +21,9 @@ pub mod vars {
     /// Default per-key limits: requests per second and burst.
     pub const RATE_PER_SECOND: &str = "ZTS_RATE_PER_SECOND";
     pub const RATE_BURST: &str = "ZTS_RATE_BURST";
+    /// Regions whose national phone formats PII redaction knows (ISO 3166 codes,
+    /// comma-separated); the template's `PiiRegions` parameter.
+    pub const PII_REGIONS: &str = "ZTS_PII_REGIONS";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,6 +4,7 @@ use zts_domain::clock::{self, Timestamp};
 use zts_domain::idempotency::IdempotencyClaim;
 use zts_domain::ids::{Owner, ProjectId};
 use zts_domain::input::ProjectInput;
+use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::NewProject;
 use zts_domain::project::{ErrorInfo, StepName, StoredInput};
 use zts_domain::transition::{DedupeKey, StepCommit, Transition};
@@ -25,7 +26,7 @@ pub fn new_project(owner_name: &str, name: &str, created_at: Timestamp) -> NewPr
     NewProject {
         project_id: ProjectId::generate(),
         owner: owner(owner_name),
-        input: StoredInput::redact(&input(name)),
+        input: StoredInput::redact(&input(name), PiiPolicy::default_regions()),
         correlation_id: format!("corr-{name}"),
         created_at,
         idempotency: None,

@@ -3,10 +3,11 @@
 //! rules live here, so PII never reaches a store by construction (ARCHITECTURE.md §5).
 
 use crate::clock::Timestamp;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::idempotency::IdempotencyClaim;
 use crate::ids::{Owner, ProjectId};
 use crate::input::ProjectInput;
+use crate::pii::{PiiPolicy, RedactionReport};
 use crate::ports::{
     CreateOutcome, NewProject, ProjectStore, StartOutcome, WorkflowStart, WorkflowStarter,
 };
@@ -22,6 +23,8 @@ pub struct CreateRequest<'a> {
     pub idempotency_key: Option<&'a str>,
     pub correlation_id: String,
     pub now: Timestamp,
+    /// The regions whose national phone formats redaction knows (configuration).
+    pub pii: &'a PiiPolicy,
 }
 
 /// Validates and redacts the idea, stores the project (or finds the one an idempotent
@@ -37,6 +40,7 @@ where
     W: WorkflowStarter + ?Sized,
 {
     let input = ProjectInput::from_json_bytes(request.body)?;
+    refuse_personal_avatars(&input, request.pii)?;
     let idempotency = request
         .idempotency_key
         .map(|key| IdempotencyClaim::new(key, &input, request.now))
@@ -44,7 +48,7 @@ where
     let new = NewProject {
         project_id: ProjectId::generate(),
         owner: request.owner,
-        input: StoredInput::redact(&input),
+        input: StoredInput::redact(&input, request.pii),
         correlation_id: request.correlation_id,
         created_at: request.now,
         idempotency,
@@ -56,6 +60,36 @@ where
         start_run(workflow, &meta).await;
     }
     Ok(meta)
+}
+
+/// An avatar names a kind of customer ("busy parent"), not a person: one that holds personal
+/// data is refused, because its redacted form (`founder [REDACTED:phone]`) would no longer be
+/// a label the input rules allow. The error names the field and the kind, never the value.
+fn refuse_personal_avatars(input: &ProjectInput, pii: &PiiPolicy) -> Result<(), AppError> {
+    let errors: Vec<FieldError> = input
+        .target_avatars
+        .iter()
+        .enumerate()
+        .filter_map(|(i, avatar)| {
+            let mut found = RedactionReport::default();
+            pii.redact_text(avatar, &mut found);
+            let kind = found.kinds.keys().next()?;
+            Some(FieldError::new(
+                format!("target_avatars[{i}]"),
+                "personal_data",
+                format!(
+                    "this avatar holds {}; an avatar names a kind of customer, not a person: \
+                     remove the personal data from it",
+                    kind.describe()
+                ),
+            ))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 /// Starts the run. A failure here is not the caller's problem: the project is stored, and

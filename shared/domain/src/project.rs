@@ -4,7 +4,7 @@
 use crate::clock::Timestamp;
 use crate::ids::{Owner, ProjectId};
 use crate::input::ProjectInput;
-use crate::pii::RedactionReport;
+use crate::pii::{PiiPolicy, RedactionReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -195,9 +195,9 @@ pub struct StoredInput {
 }
 
 impl StoredInput {
-    /// Redacts every text field of `input` (name and avatar labels included).
-    pub fn redact(input: &ProjectInput) -> Self {
-        let (input, redaction) = crate::pii::redact_input(input);
+    /// Redacts every text field of `input` (name and avatar labels included) under `policy`.
+    pub fn redact(input: &ProjectInput, policy: &PiiPolicy) -> Self {
+        let (input, redaction) = policy.redact_input(input);
         StoredInput { input, redaction }
     }
 

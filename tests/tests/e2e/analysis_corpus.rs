@@ -6,6 +6,7 @@ use serde_json::Value;
 use zts_analysis::rules::RuleEngine;
 use zts_analysis::{ARTIFACT_MAX_BYTES, AdvisoryInput, ValidationInput};
 use zts_domain::input::ProjectInput;
+use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::NewProject;
 use zts_domain::project::StoredInput;
 
@@ -44,7 +45,7 @@ fn corpus() -> Vec<Case> {
 }
 
 fn analyse(input: &ProjectInput) -> (String, String, StoredInput) {
-    let stored = StoredInput::redact(input);
+    let stored = StoredInput::redact(input, PiiPolicy::default_regions());
     let engine = RuleEngine;
     let report = engine.validate_sync(&ValidationInput {
         input: stored.input(),

@@ -1,7 +1,7 @@
 //! The local stack end to end: real HTTP and WebSocket clients against a stack on an
 //! ephemeral port, running the real statemachine.asl.json.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::Duration;
 use zts::faults::{Fault, FaultRule};
 use zts_domain::ports::ConnectionStore;
@@ -544,44 +544,76 @@ async fn the_management_api_sends_describes_and_disconnects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pii_never_reaches_the_stored_files() {
+async fn pii_of_every_kind_never_reaches_the_store_the_answers_or_the_artifacts() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("pii-{}", zts_domain::ProjectId::generate()));
     let stack = zts::start(config(zts::DataLocation::Dir(dir.clone())))
         .await
         .unwrap();
     let http = Http::new(&stack);
-    let secrets = [
-        "jane.doe@example.com",
-        "+44 7700 900123",
-        "4111 1111 1111 1111",
-        "203.0.113.42",
-        "hunter2",
-    ];
-    let id = http
-        .create(&serde_json::json!({
-            "name": "Pet sitting by jane.doe@example.com",
-            "description": "Call +44 7700 900123; card 4111 1111 1111 1111; server 203.0.113.42.",
-            "hypothesis": "At least 20% will book within 2 weeks. db: postgres://admin:hunter2@db.example.com/app",
-            "target_avatars": ["dog owner"]
-        }))
-        .await;
+    let id = http.create(&idea_full_of_pii("Pet sitting")).await;
     assert_eq!(http.wait_terminal(&id).await["state"], "COMPLETED");
+    // Every answer that shows the project: itself (with its artifacts), its status, its
+    // events, the list.
+    let mut shown = String::new();
+    for path in [
+        format!("/api/v1/projects/{id}"),
+        format!("/api/v1/projects/{id}/status"),
+        format!("/api/v1/projects/{id}/events"),
+        "/api/v1/projects".to_string(),
+    ] {
+        let (status, body) = http.get(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        shown.push_str(&body.to_string());
+    }
     let (_, project) = http.get(&format!("/api/v1/projects/{id}")).await;
-    let shown = project.to_string();
-    assert!(
-        project["input"]["redaction"]["total"].as_u64().unwrap() >= 5,
-        "{}",
-        project["input"]["redaction"]
-    );
+    let kinds = &project["input"]["redaction"]["kinds"];
+    for kind in zts_domain::pii::PiiKind::ALL {
+        assert!(
+            kinds[kind.as_str()].as_u64().is_some_and(|n| n >= 1),
+            "{} not reported: {kinds}",
+            kind.as_str()
+        );
+    }
+    assert!(shown.contains("REDACTED"), "the test would prove nothing");
     stack.shutdown().await;
     // Every byte the store wrote: the database, its WAL.
+    let mut stored = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        for secret in secrets {
-            assert!(!text.contains(secret), "{secret} is in the store's files");
-            assert!(!shown.contains(secret), "{secret} is in the API answer");
-        }
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains("Pet sitting"),
+        "the store's files were not read"
+    );
+    for (secret, _) in PII_SAMPLES.iter().chain([&("7700 900123", "")]) {
+        assert!(!stored.contains(secret), "{secret} is in the store's files");
+        assert!(!shown.contains(secret), "{secret} is in an API answer");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_avatar_holding_personal_data_is_refused_and_nothing_is_stored() {
+    let stack = stack().await;
+    let http = Http::new(&stack);
+    let mut idea = idea("Avatar with a phone");
+    idea["target_avatars"] = json!(["dog owner", "Jan, call +49 170 1234567"]);
+    let (status, body) = http
+        .post_raw("/api/v1/projects", "application/json", idea.to_string())
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let error = &body["error"];
+    assert_eq!(error["code"], "validation_failed", "{body}");
+    assert_eq!(error["details"][0]["field"], "target_avatars[1]");
+    assert_eq!(error["details"][0]["code"], "personal_data");
+    let message = error["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("a phone number"), "{message}");
+    assert!(
+        !body.to_string().contains("1234567"),
+        "the error echoes the value: {body}"
+    );
+    let (_, list) = http.get("/api/v1/projects").await;
+    assert_eq!(list["projects"].as_array().map(Vec::len), Some(0), "{list}");
+    stack.shutdown().await;
 }

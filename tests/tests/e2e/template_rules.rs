@@ -504,3 +504,44 @@ fn throttling_parameters_say_per_route_because_default_route_settings_apply_to_e
         );
     }
 }
+
+#[test]
+fn pii_regions_default_passes_its_own_allowed_pattern_and_reaches_the_api() {
+    let doc = template();
+    let param = &doc["Parameters"]["PiiRegions"];
+    let default = param["Default"].as_str().unwrap();
+    assert_eq!(default, zts_domain::pii::DEFAULT_PII_REGIONS);
+    // CloudFormation's AllowedPattern must match the entire value (Java regex; this one
+    // uses only syntax Java and Rust share).
+    let pattern = regex::Regex::new(param["AllowedPattern"].as_str().unwrap()).unwrap();
+    for (value, allowed) in [
+        (default, true),
+        ("US", true),
+        ("us, gb", true),
+        ("", false),
+        ("US;GB", false),
+        ("USA", false),
+    ] {
+        let whole = pattern
+            .find(value)
+            .is_some_and(|m| m.start() == 0 && m.end() == value.len());
+        assert_eq!(whole, allowed, "{value:?}");
+    }
+    assert!(zts_domain::pii::PiiPolicy::from_regions(default).is_ok());
+    let (_, api) = resources(&doc, "AWS::Serverless::Function")
+        .into_iter()
+        .find(|(id, _)| id == "ApiFunction")
+        .unwrap();
+    let variable = &api["Properties"]["Environment"]["Variables"]["ZTS_PII_REGIONS"];
+    assert_eq!(tag_of(variable).as_deref(), Some("!Ref"));
+    assert_eq!(untagged(variable).as_str(), Some("PiiRegions"));
+}
+
+#[test]
+fn parameter_descriptions_fit_cloudformations_4000_character_limit() {
+    let doc = template();
+    for (name, param) in doc["Parameters"].as_mapping().unwrap() {
+        let description = param["Description"].as_str().unwrap_or_default();
+        assert!(description.len() <= 4000, "{name:?}: {}", description.len());
+    }
+}

@@ -168,6 +168,7 @@ pub async fn create(
         idempotency_key,
         correlation_id,
         now: clock::now(),
+        pii: &state.pii,
     };
     let meta = create_project(&*state.projects, &*state.workflow, request).await?;
     let id = &meta.project_id;

@@ -50,6 +50,7 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
             connect: WS_URL.into(),
             per_project_paths: false,
         },
+        pii: zts_domain::pii::PiiPolicy::default(),
     };
     // The function's own configuration, from an environment shaped like template.yaml's.
     let env = Env::from_pairs(&[

@@ -66,6 +66,7 @@ fn world() -> World {
             connect: "ws://test/ws".into(),
             per_project_paths: true,
         },
+        pii: zts_domain::pii::PiiPolicy::default(),
     });
     let router = api::with_auth(
         router,

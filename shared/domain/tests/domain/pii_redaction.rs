@@ -200,12 +200,126 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Valid numbers from libphonenumber's own examples, one per kind of region the
+    /// defaults cover, written internationally (`+…`) and nationally (with the trunk `0`).
+    const PHONES: &[&str] = &[
+        "+49 1512 3456789",
+        "+44 7400 123456",
+        "+33 6 12 34 56 78",
+        "+34 612 34 56 78",
+        "+39 312 345 6789",
+        "+31 6 12345678",
+        "+91 81234 56789",
+        "+81 90-1234-5678",
+        "+55 11 96123-4567",
+        "+61 412 345 678",
+        "+1 201-555-0123",
+        "01512 3456789",
+        "07400 123456",
+        "06 12 34 56 78",
+        "090-1234-5678",
+        "0412 345 678",
+        "(201) 555-0123",
+    ];
+
+    /// The most a finding may add: its placeholder replaces at least one character.
+    fn growth_bound(report: &RedactionReport) -> usize {
+        report
+            .kinds
+            .iter()
+            .map(|(kind, n)| format!("[REDACTED:{}]", kind.as_str()).len() * *n as usize)
+            .sum()
+    }
+
+    fn separators() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(" ".to_string()),
+            Just("-".to_string()),
+            Just(".".to_string()),
+            Just("".to_string())
+        ]
+    }
+
+    /// A Luhn-valid 16-digit number with a card network's prefix.
+    fn card() -> impl Strategy<Value = Vec<u32>> {
+        (
+            prop_oneof![Just(4u32), Just(5), Just(6)],
+            proptest::collection::vec(0u32..10, 14),
+        )
+            .prop_map(|(first, middle)| {
+                let mut digits = vec![first];
+                digits.extend(middle);
+                let sum: u32 = digits
+                    .iter()
+                    .rev()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        if i % 2 == 0 {
+                            let doubled = d * 2;
+                            if doubled > 9 { doubled - 9 } else { doubled }
+                        } else {
+                            *d
+                        }
+                    })
+                    .sum();
+                digits.push((10 - sum % 10) % 10);
+                digits
+            })
+    }
+
     proptest! {
         #[test]
-        fn never_panics_and_never_grows_unboundedly(text in "\\PC{0,400}") {
+        fn never_panics_never_grows_past_its_placeholders_and_is_idempotent(
+            text in "\\PC{0,400}"
+        ) {
             let (out, report) = redact(&text);
-            // Each finding replaces at least a few characters with a ~25-character token.
-            prop_assert!(out.len() <= text.len() + 32 * report.total as usize);
+            prop_assert!(out.len() <= text.len() + growth_bound(&report));
+            let (again, second) = redact(&out);
+            prop_assert_eq!(&again, &out);
+            prop_assert_eq!(second.total, 0);
+        }
+
+        #[test]
+        fn digit_heavy_text_is_redacted_idempotently(
+            text in "[0-9 +().\\-/]{0,60}[a-z ]{0,5}[0-9 +().\\-/]{0,60}"
+        ) {
+            let (out, report) = redact(&text);
+            prop_assert!(out.len() <= text.len() + growth_bound(&report));
+            let (again, second) = redact(&out);
+            prop_assert_eq!(&again, &out);
+            prop_assert_eq!(second.total, 0);
+        }
+
+        #[test]
+        fn a_valid_phone_number_never_survives(
+            phone in proptest::sample::select(PHONES),
+            before in "[A-Za-z ,:]{0,20}",
+            after in "[A-Za-z ,.!]{0,20}",
+        ) {
+            let text = format!("{before} {phone} {after}");
+            let (out, report) = redact(&text);
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            let out_digits: String = out.chars().filter(char::is_ascii_digit).collect();
+            prop_assert!(!out_digits.contains(&digits[digits.len() - 6..]), "{text:?} -> {out:?}");
+            // Found as a phone, unless a label the random text spelled made it an id first.
+            prop_assert!(report.total >= 1);
+        }
+
+        #[test]
+        fn a_luhn_valid_card_number_never_survives(
+            digits in card(),
+            sep in separators(),
+            before in "[A-Za-z :]{0,20}",
+        ) {
+            let grouped: Vec<String> = digits
+                .chunks(4)
+                .map(|g| g.iter().map(u32::to_string).collect())
+                .collect();
+            let card = grouped.join(&sep);
+            let text = format!("{before} {card} thanks");
+            let (out, report) = redact(&text);
+            prop_assert!(!out.contains(&card), "{text:?} -> {out:?}");
+            prop_assert!(report.total >= 1);
         }
 
         #[test]
@@ -219,5 +333,60 @@ mod properties {
             prop_assert!(!out.contains(&email));
             prop_assert!(report.kinds.get(&PiiKind::Email) == Some(&1));
         }
+    }
+}
+
+mod policy {
+    use zts_domain::pii::{
+        DEFAULT_PII_REGIONS, PiiKind, PiiPolicy, PiiRegionsError, RedactionReport,
+    };
+
+    #[test]
+    fn national_formats_follow_the_configured_regions() {
+        let text = "Ruf an: 0170 1234567, or +49 170 1234567";
+        let mut us_report = RedactionReport::default();
+        let us = PiiPolicy::from_regions("US")
+            .unwrap()
+            .redact_text(text, &mut us_report);
+        // Without Germany, the national number stays; the international one never does.
+        assert_eq!(us, "Ruf an: 0170 1234567, or [REDACTED:phone]");
+        let mut de_report = RedactionReport::default();
+        let de = PiiPolicy::from_regions("de")
+            .unwrap()
+            .redact_text(text, &mut de_report);
+        assert_eq!(de, "Ruf an: [REDACTED:phone], or [REDACTED:phone]");
+        assert_eq!(de_report.kinds.get(&PiiKind::Phone), Some(&2));
+    }
+
+    #[test]
+    fn a_region_list_is_parsed_strictly_and_named_in_its_error() {
+        let policy = PiiPolicy::from_regions(" us, GB ,us,de ").unwrap();
+        assert_eq!(policy.regions(), ["US", "GB", "DE"]);
+        assert_eq!(
+            PiiPolicy::from_regions("US,XX"),
+            Err(PiiRegionsError::Unknown("XX".into()))
+        );
+        assert_eq!(PiiPolicy::from_regions(" , "), Err(PiiRegionsError::Empty));
+        let many: Vec<String> = PiiPolicy::from_regions(DEFAULT_PII_REGIONS)
+            .unwrap()
+            .regions()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert!(many.len() >= 12, "{many:?}");
+        let all = "US,CA,GB,DE,FR,ES,IT,NL,IN,JP,BR,AU,AT,CH,BE,IE,PT,MX,SE,NO,DK,FI,PL,CZ,SK,HU,RO,BG,GR,TR,IL,ZA,NG,KE,EG,MA,AR,CL,CO,PE,VE,NZ";
+        assert!(matches!(
+            PiiPolicy::from_regions(all),
+            Err(PiiRegionsError::TooMany(n)) if n > 40
+        ));
+    }
+
+    #[test]
+    fn the_default_covers_the_regions_the_readme_names() {
+        let regions = PiiPolicy::default().regions().join(",");
+        for region in "US CA GB DE FR ES IT NL IN JP BR AU".split(' ') {
+            assert!(regions.contains(region), "{region} missing from {regions}");
+        }
+        assert_eq!(regions, DEFAULT_PII_REGIONS);
     }
 }

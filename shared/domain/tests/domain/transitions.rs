@@ -2,6 +2,7 @@
 
 use zts_domain::clock;
 use zts_domain::events::{EVENT_MAX_BYTES, EventBody};
+use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::NewProject;
 use zts_domain::project::{ErrorInfo, ProjectMeta, State, StepName, StepStatus, StoredInput};
 use zts_domain::transition::{Applied, DedupeKey, StepCommit, Transition, TransitionError, apply};
@@ -11,12 +12,15 @@ fn fresh() -> ProjectMeta {
     NewProject {
         project_id: ProjectId::generate(),
         owner: Owner::parse("alice").unwrap(),
-        input: StoredInput::redact(&ProjectInput {
-            name: "x".into(),
-            description: String::new(),
-            hypothesis: String::new(),
-            target_avatars: vec![],
-        }),
+        input: StoredInput::redact(
+            &ProjectInput {
+                name: "x".into(),
+                description: String::new(),
+                hypothesis: String::new(),
+                target_avatars: vec![],
+            },
+            PiiPolicy::default_regions(),
+        ),
         correlation_id: "c".into(),
         created_at: clock::now(),
         idempotency: None,
