@@ -23,13 +23,14 @@ use std::sync::LazyLock;
 
 use super::{PiiKind, RedactionReport, re, replace};
 
-static IBAN: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b([A-Z]{2})(\d{2})((?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b"));
+static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?-u:\b)([A-Z]{2})(\d{2})((?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)(?-u:\b)")
+});
 const IBAN_COUNTRIES: &str = "AD AE AL AT AZ BA BE BG BH BR BY CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK PL PS PT QA RO RS SA SC SE SI SK SM ST SV TL TN TR UA VA VG XK";
 
 static VAT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(CHE|AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)[ \-]?([0-9A-Z](?:[ .\-]?[0-9A-Z+*]){5,13})\b",
+        r"(?-u:\b)(CHE|AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)[ \-]?([0-9A-Z](?:[ .\-]?[0-9A-Z+*]){5,13})(?-u:\b)",
     )
 });
 /// The body each country allows, separators removed.
@@ -71,35 +72,38 @@ static VAT_BODY: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     .collect()
 });
 
-static CARD: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d(?:[ .\-]?\d){13,18}\b"));
+static CARD: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d(?:[ .\-]?\d){13,18}(?-u:\b)"));
 
-static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
-static UK_NINO: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"));
-static ES_DNI: LazyLock<Regex> = LazyLock::new(|| re(r"\b([XYZ]?)(\d{7,8})[ \-]?([A-Z])\b"));
+static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)(\d{3})-(\d{2})-(\d{4})(?-u:\b)"));
+static UK_NINO: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?-u:\b)"));
+static ES_DNI: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)([XYZ]?)(\d{7,8})[ \-]?([A-Z])(?-u:\b)"));
 static FR_NIR: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"([+\-./]\s?)?\b([12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3}) ?(\d{2})\b")
+    re(r"([+\-./]\s?)?(?-u:\b)([12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3}) ?(\d{2})(?-u:\b)")
 });
 static IT_CF: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
+        r"(?-u:\b)[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?-u:\b)",
     )
 });
 static IN_AADHAAR: LazyLock<Regex> =
-    LazyLock::new(|| re(r"([+\-./]\s?)?\b[2-9]\d{3}[ \-]?\d{4}[ \-]?\d{4}\b"));
-static IN_PAN: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{3}[PCHFATBLJG][A-Z]\d{4}[A-Z]\b"));
-static BR_CPF: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b"));
+    LazyLock::new(|| re(r"([+\-./]\s?)?(?-u:\b)[2-9]\d{3}[ \-]?\d{4}[ \-]?\d{4}(?-u:\b)"));
+static IN_PAN: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)[A-Z]{3}[PCHFATBLJG][A-Z]\d{4}[A-Z](?-u:\b)"));
+static BR_CPF: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d{3}\.\d{3}\.\d{3}-\d{2}(?-u:\b)"));
 /// Long labels in any case; short ones (`SIN`, `PAN`, `NIE`, `CF`) only in capitals, as they
 /// are also words ("sin" in Spanish, "pan", "nie").
 static LABELLED_ID: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"\b((?i:social security(?: number| no\.?)?|national (?:id|identity|insurance)(?: number| no\.?)?",
+        r"((?-u:\b)(?i:social security(?: number| no\.?)?|national (?:id|identity|insurance)(?: number| no\.?)?",
         r"|ni number|passport(?: number| no\.?| #)?|reisepass(?:nummer)?|passeport(?: n°| no)?|pasaporte",
         r"|(?:numero )?passaporto|paspoort(?:nummer)?|passaporte|tax id|steuer-?id(?:nr\.?)?",
         r"|steueridentifikationsnummer|steuernummer|personnummer|aadhaar(?: no)?|pan card|ausweisnummer",
         r"|personalausweis(?:nummer)?|numéro de sécu(?:rité sociale)?|codice fiscale|id number)",
-        r"|SSN|SIN|NAS|TIN|ITIN|UTR|BSN|DNI|NIE|NIF|NIR|PAN|CPF|RG|TFN|CF|CURP|NINO|IdNr|My Number",
+        r"|(?-u:\b)(?:SSN|SIN|NAS|TIN|ITIN|UTR|BSN|DNI|NIE|NIF|NIR|PAN|CPF|RG|TFN|CF|CURP|NINO|IdNr|My Number)",
         r"|マイナンバー|個人番号|旅券番号)",
-        r"(\s*(?:is|:|：|#|no\.?|n°)?\s*)([A-Z0-9](?:[ \-./]?[A-Z0-9]){4,24})\b",
+        r"(\s*(?:is|:|：|#|no\.?|n°)?\s*)([A-Z0-9](?:[ \-./]?[A-Z0-9]){4,24})(?-u:\b)",
     ))
 });
 

@@ -31,7 +31,7 @@ const MONTHS: &str = concat!(
 static DATE_OF_BIRTH: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
         concat!(
-            r"(?i)((?:\b(?:date of birth|birth ?date|birthday|d\.?o\.?b\.?|born(?: on)?|geboren(?: am| op)?|geburtsdatum|geb\.",
+            r"(?i)((?:(?-u:\b)(?:date of birth|birth ?date|birthday|d\.?o\.?b\.?|born(?: on)?|geboren(?: am| op)?|geburtsdatum|geb\.",
             r"|née? le|date de naissance|fecha de nacimiento|nacid[oa] el|data di nascita|nat[oa] il|nascid[oa] em",
             r"|data de nascimento|geboortedatum))|生年月日)(\s*[:：]?\s*)",
             r"(\d{{1,4}}[./\-]\d{{1,2}}[./\-]\d{{2,4}}|\d{{1,2}}\.?\s+(?:de\s+)?(?:{m})\.?\s+(?:de\s+)?\d{{4}}",
@@ -43,8 +43,8 @@ static DATE_OF_BIRTH: LazyLock<Regex> = LazyLock::new(|| {
 
 static ADDRESS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)(?:\b(?:(?:home|postal|mailing|shipping|billing|street|office) )?(?:address|adresse|anschrift|dirección|direccion|domicilio",
-        r"|indirizzo|adres|endereço|endereco|morada)\b(?:\s*(?::|is|ist|est|es|è|é)\s+|\s*:\s*)|住所\s*[:：]\s*)"
+        r"(?i)(?:(?-u:\b)(?:(?:home|postal|mailing|shipping|billing|street|office) )?(?:address|adresse|anschrift|dirección|direccion|domicilio",
+        r"|indirizzo|adres|endereço|endereco|morada)(?:\s*(?::|is|ist|est|es|è|é)\s+|\s*:\s*)|住所\s*[:：]\s*)"
     ))
 });
 

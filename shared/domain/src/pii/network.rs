@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use super::{PiiKind, RedactionReport, re, replace};
 
 static URL_USERINFO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"));
+    LazyLock::new(|| re(r"(?i)(?-u:\b)([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"));
 static URL_SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)([?&](?:access_token|id_token|token|api_key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature|auth)=)([^&\s#]+)",
@@ -28,7 +28,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static IPV4: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b"));
+    LazyLock::new(|| re(r"(?-u:\b)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?-u:\b)"));
 static IPV6_CANDIDATE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%[0-9a-z]+)?"));
 

@@ -203,12 +203,13 @@ fn is_phone(span: &str, regions: &[RegionPlan]) -> bool {
         && !date_shaped(span);
     national_shape_ok
         && regions.iter().any(|region| {
-            phonenumber::parse(Some(region.id), span).is_ok_and(|number| {
-                phonenumber::is_valid(&number)
-                    && personal_type(&number)
-                    && region.trunk_prefix_present_if_required(&digits, &number)
-                    && (region.written_with_trunk(&digits) || grouped_as_dialled(span, &number))
-            })
+            region.could_hold(&digits)
+                && phonenumber::parse(Some(region.id), span).is_ok_and(|number| {
+                    phonenumber::is_valid(&number)
+                        && personal_type(&number)
+                        && region.trunk_prefix_present_if_required(&digits, &number)
+                        && (region.written_with_trunk(&digits) || grouped_as_dialled(span, &number))
+                })
         })
 }
 
@@ -283,7 +284,15 @@ fn personal_type(number: &PhoneNumber) -> bool {
 pub(super) struct RegionPlan {
     pub(super) id: Id,
     trunk_prefix: Option<String>,
+    /// How many digits a national number here can have (empty: any).
+    lengths: Vec<u16>,
+    /// The region's whole numbering plan as one anchored pattern: a number it does not
+    /// match is not parsed (the parser's own pattern lookups cost far more).
+    general: Option<Regex>,
     formats: Vec<TrunkFormat>,
+    /// Every format writes the trunk prefix: a number written without it is never this
+    /// region's, and is refused before the (costly) parse.
+    trunk_always_required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -300,7 +309,7 @@ impl RegionPlan {
     pub(super) fn new(id: Id) -> Self {
         let meta = DATABASE.by_id(id.as_ref());
         let anchored = |body: &str, end: &str| Regex::new(&format!("(?x)^(?:{body}){end}")).ok();
-        let formats = meta
+        let formats: Vec<TrunkFormat> = meta
             .map(|meta| {
                 meta.formats()
                     .iter()
@@ -318,11 +327,45 @@ impl RegionPlan {
                     .collect()
             })
             .unwrap_or_default();
+        let trunk_prefix = meta.and_then(|m| m.national_prefix().map(str::to_string));
+        let trunk_always_required = trunk_prefix.is_some()
+            && !formats.is_empty()
+            && formats.iter().all(|f: &TrunkFormat| f.requires_trunk);
         RegionPlan {
             id,
-            trunk_prefix: meta.and_then(|m| m.national_prefix().map(str::to_string)),
+            trunk_prefix,
+            lengths: meta
+                .map(|m| m.descriptors().general().possible_length().to_vec())
+                .unwrap_or_default(),
+            general: meta
+                .and_then(|m| anchored(m.descriptors().general().national_number().as_str(), "$")),
             formats,
+            trunk_always_required,
         }
+    }
+
+    /// Cheap checks that rule a written national number out before it is parsed: its
+    /// length, and a trunk prefix this region always writes.
+    fn could_hold(&self, written_digits: &str) -> bool {
+        let with_trunk = self.written_with_trunk(written_digits);
+        if self.trunk_always_required && !with_trunk {
+            return false;
+        }
+        let trunk_len = if with_trunk {
+            self.trunk_prefix.as_ref().map_or(0, String::len)
+        } else {
+            0
+        };
+        let national = &written_digits[trunk_len.min(written_digits.len())..];
+        let length_ok = self.lengths.is_empty()
+            || self.lengths.iter().any(|l| {
+                usize::from(*l) == national.len() || usize::from(*l) == written_digits.len()
+            });
+        length_ok
+            && self
+                .general
+                .as_ref()
+                .is_none_or(|g| g.is_match(national) || g.is_match(written_digits))
     }
 
     fn written_with_trunk(&self, written: &str) -> bool {
