@@ -219,7 +219,9 @@ def main():
     for name in ["api", "ws", "authorizer", "validator", "advisory", "finalize", "broadcaster"]:
         bootstrap = ROOT / "target/lambda" / name / "bootstrap"
         zipped = ROOT / "target/lambda" / name / "bootstrap.zip"
-        if not bootstrap.exists() and zipped.exists():
+        # The zip is what deploys: always run the binary inside it (a bootstrap left by an
+        # earlier build would measure old code).
+        if zipped.exists():
             subprocess.run(["python3", "-m", "zipfile", "-e", str(zipped), str(bootstrap.parent)], check=True)
             bootstrap.chmod(0o755)
         function = next(

@@ -545,3 +545,104 @@ fn parameter_descriptions_fit_cloudformations_4000_character_limit() {
         assert!(description.len() <= 4000, "{name:?}: {}", description.len());
     }
 }
+
+const ASL: &str = include_str!("../../../statemachine.asl.json");
+
+/// The Lambda function each Task state invokes, by its `${…}` substitution.
+fn task_functions(doc: &Value) -> Vec<(String, serde_json::Value, Value)> {
+    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
+    let (_, machine) = resources(doc, "AWS::Serverless::StateMachine")
+        .into_iter()
+        .next()
+        .expect("a state machine");
+    let subs = &machine["Properties"]["DefinitionSubstitutions"];
+    asl["States"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| s["Type"] == "Task")
+        .map(|(name, state)| {
+            let placeholder = state["Resource"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("${")
+                .trim_end_matches('}');
+            let target = untagged(&subs[placeholder]).as_str().unwrap().to_string();
+            let function_id = target.trim_end_matches(".Arn");
+            let function = doc["Resources"][function_id].clone();
+            assert!(!function.is_null(), "{name}: {target} is not a resource");
+            (name.clone(), state.clone(), function)
+        })
+        .collect()
+}
+
+#[test]
+fn every_lambda_task_retries_what_aws_reports_for_a_crashed_or_timed_out_function() {
+    // AWS's recommended service-exception list, plus what an unhandled error, an
+    // out-of-memory or a function timeout surfaces as (Lambda.Unknown, Sandbox.Timedout).
+    let required = [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.Unknown",
+        "Sandbox.Timedout",
+        "States.Timeout",
+    ];
+    let doc = template();
+    for (name, state, _) in task_functions(&doc) {
+        let retried: BTreeSet<&str> = state["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["MaxAttempts"].as_u64() != Some(0))
+            .flat_map(|r| r["ErrorEquals"].as_array().unwrap())
+            .filter_map(|e| e.as_str())
+            .collect();
+        for error in required {
+            assert!(retried.contains(error), "{name} does not retry {error}");
+        }
+    }
+}
+
+#[test]
+fn task_timeouts_outlast_their_functions_so_a_timeout_reports_as_the_functions_own() {
+    // The function's Timeout fires first and Lambda reports it (Sandbox.Timedout), which
+    // is retried; the task's TimeoutSeconds only catches a lost invocation.
+    let doc = template();
+    let global = doc["Globals"]["Function"]["Timeout"].as_u64();
+    for (name, state, function) in task_functions(&doc) {
+        let function_timeout = function["Properties"]["Timeout"]
+            .as_u64()
+            .or(global)
+            .unwrap_or(3);
+        let task_timeout = state["TimeoutSeconds"].as_u64().unwrap();
+        assert!(
+            task_timeout >= function_timeout + 5,
+            "{name}: task {task_timeout} s vs function {function_timeout} s"
+        );
+    }
+}
+
+#[test]
+fn the_workflow_alarm_counts_system_failures_and_a_rejected_idea_does_not_fail_the_execution() {
+    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
+    let states = &asl["States"];
+    // RecordFailure leads to a choice: a rejected idea succeeds, anything else fails.
+    let kind = &states[states["RecordFailure"]["Next"].as_str().unwrap()];
+    assert_eq!(kind["Type"], "Choice");
+    let rejected = &kind["Choices"][0];
+    assert_eq!(rejected["StringEquals"], zts_domain::step::INVALID);
+    assert_eq!(
+        states[rejected["Next"].as_str().unwrap()]["Type"],
+        "Succeed"
+    );
+    assert_eq!(states[kind["Default"].as_str().unwrap()]["Type"], "Fail");
+    let doc = template();
+    let description = doc["Resources"]["WorkflowFailedAlarm"]["Properties"]["AlarmDescription"]
+        .as_str()
+        .unwrap();
+    assert!(description.contains("system failure"), "{description}");
+    assert!(description.contains("rejected"), "{description}");
+}

@@ -1,5 +1,6 @@
 //! The project's own `statemachine.asl.json`, run with stub tasks: success, success after
-//! transient failures, and the Fail state after a permanent failure.
+//! transient failures, a rejected idea (recorded, the execution succeeds), and the Fail
+//! state after a system failure (the execution fails: what the workflow alarm counts).
 
 use crate::support::*;
 use asl::{Machine, Status, TaskError};
@@ -109,7 +110,7 @@ async fn lambda_service_errors_are_retried_too() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_permanent_failure_records_it_and_ends_in_fail() {
+async fn a_rejected_idea_is_recorded_and_the_execution_succeeds() {
     let tasks = ok_tasks().on("validator", |_, _| {
         Err(TaskError::new(
             "ZeroToShip.Invalid",
@@ -131,11 +132,59 @@ async fn a_permanent_failure_records_it_and_ends_in_fail() {
         finals[0]["error"],
         json!({"Error": "ZeroToShip.Invalid", "Cause": "the idea cannot be analysed"})
     );
+    // A business outcome: the project is FAILED, the run did its job, nothing pages.
     assert!(
-        matches!(&ex.status, Status::Failed { error, .. } if error == "ZeroToShip.RunFailed"),
+        matches!(&ex.status, Status::Succeeded { .. }),
         "{:?}",
         ex.status
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_or_timed_out_function_is_retried_twice_then_fails_the_execution() {
+    for error in ["Lambda.Unknown", "Sandbox.Timedout"] {
+        let tasks = ok_tasks().on("validator", move |_, _| {
+            Err(TaskError::new(error, "Task timed out after 50.00 seconds"))
+        });
+        let ex = run(&project_machine(), input(), &tasks, &Recorder::default()).await;
+        assert_eq!(
+            tasks.inputs("validator").len(),
+            3,
+            "{error}: one attempt, two retries"
+        );
+        assert_eq!(tasks.inputs("finalize")[0]["error"]["Error"], error);
+        assert!(
+            matches!(&ex.status, Status::Failed { error, .. } if error == "ZeroToShip.RunFailed"),
+            "{:?}",
+            ex.status
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lambda_service_errors_are_retried_as_aws_recommends() {
+    for error in [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ] {
+        let tasks = ok_tasks().on("advisory", move |_, n| {
+            if n < 2 {
+                Err(TaskError::new(error, "503"))
+            } else {
+                Ok(json!({"artifact_type": "advisory_plan"}))
+            }
+        });
+        let ex = run(&project_machine(), input(), &tasks, &Recorder::default()).await;
+        assert!(
+            matches!(ex.status, Status::Succeeded { .. }),
+            "{error}: {:?}",
+            ex.status
+        );
+        assert_eq!(tasks.inputs("advisory").len(), 3, "{error}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

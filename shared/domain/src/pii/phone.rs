@@ -34,7 +34,7 @@ use phonenumber::metadata::DATABASE;
 use phonenumber::{PhoneNumber, Type};
 use regex::Regex;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::{PiiKind, PiiPolicy, RedactionReport, re, word_char};
 
@@ -278,14 +278,20 @@ fn personal_type(number: &PhoneNumber) -> bool {
 }
 
 /// One region's numbering plan as the national-format check needs it: its trunk prefix
-/// and, per number format, whether that format writes the prefix. Compiled once, when the
-/// policy is built.
+/// and, per number format, whether that format writes the prefix. The patterns compile on
+/// first use: a policy of many regions costs start-up time only for the regions its text
+/// actually touches.
 #[derive(Debug, Clone)]
 pub(super) struct RegionPlan {
     pub(super) id: Id,
     trunk_prefix: Option<String>,
     /// How many digits a national number here can have (empty: any).
     lengths: Vec<u16>,
+    compiled: Arc<OnceLock<CompiledPlan>>,
+}
+
+#[derive(Debug)]
+struct CompiledPlan {
     /// The region's whole numbering plan as one anchored pattern: a number it does not
     /// match is not parsed (the parser's own pattern lookups cost far more).
     general: Option<Regex>,
@@ -308,47 +314,66 @@ struct TrunkFormat {
 impl RegionPlan {
     pub(super) fn new(id: Id) -> Self {
         let meta = DATABASE.by_id(id.as_ref());
-        let anchored = |body: &str, end: &str| Regex::new(&format!("(?x)^(?:{body}){end}")).ok();
-        let formats: Vec<TrunkFormat> = meta
-            .map(|meta| {
-                meta.formats()
-                    .iter()
-                    .filter_map(|format| {
-                        Some(TrunkFormat {
-                            leading: match format.leading_digits().last() {
-                                Some(lead) => Some(anchored(lead.as_str(), "")?),
-                                None => None,
-                            },
-                            pattern: anchored(format.pattern().as_str(), "$")?,
-                            requires_trunk: !format.is_national_prefix_optional()
-                                && format.national_prefix().is_some_and(|r| r.contains("$NP")),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let trunk_prefix = meta.and_then(|m| m.national_prefix().map(str::to_string));
-        let trunk_always_required = trunk_prefix.is_some()
-            && !formats.is_empty()
-            && formats.iter().all(|f: &TrunkFormat| f.requires_trunk);
         RegionPlan {
             id,
-            trunk_prefix,
+            trunk_prefix: meta.and_then(|m| m.national_prefix().map(str::to_string)),
             lengths: meta
                 .map(|m| m.descriptors().general().possible_length().to_vec())
                 .unwrap_or_default(),
-            general: meta
-                .and_then(|m| anchored(m.descriptors().general().national_number().as_str(), "$")),
-            formats,
-            trunk_always_required,
+            compiled: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Compiles this region's patterns and loads its parser state now.
+    pub(super) fn warm_up(&self) {
+        self.compiled();
+        let _ = phonenumber::parse(Some(self.id), "0 123 456 789");
+    }
+
+    fn compiled(&self) -> &CompiledPlan {
+        self.compiled.get_or_init(|| {
+            let meta = DATABASE.by_id(self.id.as_ref());
+            // The plans' patterns are ASCII digits: `-u` keeps `\d` ASCII, which compiles
+            // to a far smaller automaton than Unicode's digits.
+            let anchored =
+                |body: &str, end: &str| Regex::new(&format!("(?x-u)^(?:{body}){end}")).ok();
+            let formats: Vec<TrunkFormat> = meta
+                .map(|meta| {
+                    meta.formats()
+                        .iter()
+                        .filter_map(|format| {
+                            Some(TrunkFormat {
+                                leading: match format.leading_digits().last() {
+                                    Some(lead) => Some(anchored(lead.as_str(), "")?),
+                                    None => None,
+                                },
+                                pattern: anchored(format.pattern().as_str(), "$")?,
+                                requires_trunk: !format.is_national_prefix_optional()
+                                    && format.national_prefix().is_some_and(|r| r.contains("$NP")),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let trunk_always_required = self.trunk_prefix.is_some()
+                && !formats.is_empty()
+                && formats.iter().all(|f| f.requires_trunk);
+            CompiledPlan {
+                general: meta.and_then(|m| {
+                    anchored(m.descriptors().general().national_number().as_str(), "$")
+                }),
+                formats,
+                trunk_always_required,
+            }
+        })
     }
 
     /// Cheap checks that rule a written national number out before it is parsed: its
     /// length, and a trunk prefix this region always writes.
     fn could_hold(&self, written_digits: &str) -> bool {
         let with_trunk = self.written_with_trunk(written_digits);
-        if self.trunk_always_required && !with_trunk {
+        let compiled = self.compiled();
+        if compiled.trunk_always_required && !with_trunk {
             return false;
         }
         let trunk_len = if with_trunk {
@@ -362,7 +387,7 @@ impl RegionPlan {
                 usize::from(*l) == national.len() || usize::from(*l) == written_digits.len()
             });
         length_ok
-            && self
+            && compiled
                 .general
                 .as_ref()
                 .is_none_or(|g| g.is_match(national) || g.is_match(written_digits))
@@ -386,7 +411,8 @@ impl RegionPlan {
             return true;
         }
         let national = number.national().to_string();
-        self.formats
+        self.compiled()
+            .formats
             .iter()
             .find(|f| {
                 f.leading.as_ref().is_none_or(|l| l.is_match(&national))
