@@ -6,10 +6,13 @@
 pub mod faults;
 pub mod gateway;
 pub mod load;
+pub mod server;
 mod stack;
 pub mod tasks;
 pub mod workflow;
 
+pub use gateway::socket::SocketLimits;
+pub use server::ServerLimits;
 pub use stack::{DataLocation, RunningStack, StackConfig, StackError, local_owner, start};
 
 /// The workflow, compiled in: the local stack runs the very file Step Functions runs.

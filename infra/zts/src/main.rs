@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use zts::{DataLocation, StackConfig};
+use std::time::Duration;
+use zts::{DataLocation, ServerLimits, SocketLimits, StackConfig};
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use zts_domain::pii::{DEFAULT_PII_REGIONS, PiiPolicy};
 use zts_domain::ports::KeyStore;
@@ -20,6 +21,49 @@ use zts_embedded::EmbeddedStore;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The limits a misbehaving client meets (README "Hardening").
+#[derive(clap::Args)]
+struct ConnectionFlags {
+    /// Open connections (HTTP and WebSocket) past which new ones get 503 with Retry-After.
+    #[arg(long, default_value_t = ServerLimits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    #[arg(long, default_value_t = ServerLimits::default().header_read_timeout.as_secs())]
+    header_timeout: u64,
+    /// Open WebSocket connections per owner; one more is refused with 429.
+    #[arg(long, default_value_t = SocketLimits::default().per_owner)]
+    ws_per_owner: usize,
+    /// Seconds a WebSocket may go without a client frame before it is closed (1001).
+    #[arg(long, default_value_t = SocketLimits::default().idle.as_secs())]
+    ws_idle_timeout: u64,
+    /// Seconds after which a WebSocket is closed (1001), as API Gateway's 2-hour limit.
+    #[arg(long, default_value_t = SocketLimits::default().max_age.as_secs())]
+    ws_max_age: u64,
+}
+
+impl ConnectionFlags {
+    fn apply(&self, config: &mut StackConfig) -> Result<(), String> {
+        if self.max_connections == 0 || self.ws_per_owner == 0 {
+            return Err("--max-connections and --ws-per-owner must be at least 1".into());
+        }
+        if self.header_timeout == 0 || self.ws_idle_timeout == 0 || self.ws_max_age == 0 {
+            return Err("timeouts are whole seconds, at least 1".into());
+        }
+        config.server = ServerLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_timeout),
+            ..ServerLimits::default()
+        };
+        config.sockets = SocketLimits {
+            per_owner: self.ws_per_owner,
+            idle: Duration::from_secs(self.ws_idle_timeout),
+            max_age: Duration::from_secs(self.ws_max_age),
+        };
+        Ok(())
+    }
 }
 
 #[derive(Subcommand)]
@@ -61,6 +105,8 @@ enum Command {
             value_parser = parse_pii_regions
         )]
         pii_regions: PiiPolicy,
+        #[command(flatten)]
+        connections: ConnectionFlags,
     },
     /// Manage API keys (works while `zts serve` runs on the same data directory).
     Keys {
@@ -127,6 +173,7 @@ async fn main() -> ExitCode {
             rate,
             burst,
             pii_regions,
+            connections,
         } => {
             serve(
                 addr,
@@ -136,6 +183,7 @@ async fn main() -> ExitCode {
                 cors_origins,
                 Limits { rate, burst },
                 pii_regions,
+                connections,
             )
             .await
         }
@@ -185,6 +233,7 @@ async fn serve(
     cors_origins: Vec<String>,
     limits: Limits,
     pii: PiiPolicy,
+    connections: ConnectionFlags,
 ) -> ExitCode {
     if let Err(e) = limits.validate() {
         eprintln!("zts serve: {e}");
@@ -200,6 +249,10 @@ async fn serve(
     config.default_limits = limits;
     config.http.cors_origins = cors_origins;
     config.pii = pii;
+    if let Err(e) = connections.apply(&mut config) {
+        eprintln!("zts serve: {e}");
+        return ExitCode::FAILURE;
+    }
     let stack = match zts::start(config).await {
         Ok(stack) => stack,
         Err(e) => {
@@ -217,6 +270,9 @@ async fn serve(
         "ZeroToShip listening on {} (data: {where_})",
         stack.http_url()
     );
+    for warning in &stack.warnings {
+        eprintln!("zts serve: warning: {warning}");
+    }
     if let Some(key) = &stack.generated_key {
         println!("API key for owner \"local\" (shown once; send it as x-api-key): {key}");
     }

@@ -1,8 +1,9 @@
 //! Assembling and serving the local stack.
 
 use crate::faults::{FaultRule, FaultyEngine};
-use crate::gateway::socket::{self, SocketState};
+use crate::gateway::socket::{self, OwnerSlots, SocketLimits, SocketState};
 use crate::gateway::{Gateway, management};
+use crate::server::{self, ConnectionCount, ServerLimits};
 use crate::tasks::{self, LocalTasks};
 use crate::workflow::LocalWorkflow;
 use axum::Router;
@@ -46,6 +47,10 @@ pub struct StackConfig {
     pub faults: Vec<FaultRule>,
     /// What PII redaction knows (`--pii-regions`).
     pub pii: PiiPolicy,
+    /// Header read and idle timeouts, the connection cap (`--max-connections`, …).
+    pub server: ServerLimits,
+    /// WebSocket limits: per owner, idle, age (`--ws-per-owner`, …).
+    pub sockets: SocketLimits,
 }
 
 impl StackConfig {
@@ -60,6 +65,8 @@ impl StackConfig {
             reconcile_every: Duration::from_secs(10),
             faults: Vec::new(),
             pii: PiiPolicy::default(),
+            server: ServerLimits::default(),
+            sockets: SocketLimits::default(),
         }
     }
 }
@@ -90,8 +97,13 @@ pub struct RunningStack {
     pub resumed: usize,
     /// The key this start created (first start of an empty store, no `--api-key`): print it.
     pub generated_key: Option<String>,
+    /// What the operator should know before traffic arrives (a descriptor limit too low
+    /// for the connection cap): `zts serve` prints each.
+    pub warnings: Vec<String>,
+    /// Open connections, HTTP and WebSocket.
+    pub open_connections: ConnectionCount,
     shutdown: watch::Sender<bool>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
 }
 
 impl RunningStack {
@@ -170,6 +182,14 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         source,
     })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let open = ConnectionCount::default();
+    let warnings: Vec<String> =
+        server::descriptor_warning(config.server.max_connections, server::open_files_limit())
+            .into_iter()
+            .collect();
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
 
     let api = api::router(api::Api {
         projects: store.clone(),
@@ -189,6 +209,9 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             gateway: gateway.clone(),
             shutdown: shutdown_rx.clone(),
             endpoint: format!("http://{addr}"),
+            limits: config.sockets,
+            owners: OwnerSlots::default(),
+            open: open.clone(),
         });
     let management = Router::new()
         .route(
@@ -213,14 +236,13 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     }
     workflow.spawn_reconciler(config.reconcile_every);
 
-    let mut stop = shutdown_rx;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(server::serve(
+        listener,
+        app,
+        config.server,
+        open.clone(),
+        shutdown_rx,
+    ));
     Ok(RunningStack {
         addr,
         store,
@@ -228,6 +250,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         gateway,
         resumed,
         generated_key,
+        warnings,
+        open_connections: open,
         shutdown,
         server,
     })

@@ -4,16 +4,21 @@
 
 use super::sequencer::Sequencer;
 use super::{CloseReason, Gateway, Mailbox, Outgoing};
+use crate::server::{ConnectionCount, ConnectionGuard};
 use api::Caller;
+use api::envelope::Failure;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use ws::{ClientMessage, Fatal, ServerMessage, WsError};
+use zts_domain::error::{AppError, ErrorCode};
 use zts_domain::ids::{ConnectionId, Owner};
 use zts_domain::ports::EventPusher;
 use zts_embedded::EmbeddedStore;
@@ -31,14 +36,79 @@ pub struct SocketState {
     pub shutdown: watch::Receiver<bool>,
     /// Recorded as each connection's push endpoint (this server's management API).
     pub endpoint: String,
+    pub limits: SocketLimits,
+    pub owners: OwnerSlots,
+    /// Open connections, for the server's cap: an upgraded connection leaves hyper's count.
+    pub open: ConnectionCount,
+}
+
+/// The limits API Gateway puts on a WebSocket, plus one per owner (README "Hardening").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// Open connections one owner may have; one more is refused with 429 before the upgrade.
+    pub per_owner: usize,
+    /// A connection the client sends nothing on for this long is closed (1001).
+    pub idle: Duration,
+    /// A connection is closed at this age (1001), whatever it does.
+    pub max_age: Duration,
+}
+
+impl Default for SocketLimits {
+    /// API Gateway's 10-minute idle timeout and 2-hour maximum; 25 per owner fits a client
+    /// with a few tabs and workers open.
+    fn default() -> Self {
+        SocketLimits {
+            per_owner: 25,
+            idle: Duration::from_secs(600),
+            max_age: Duration::from_secs(7_200),
+        }
+    }
+}
+
+/// Open WebSocket connections per owner. A slot is claimed before the upgrade (so
+/// concurrent connects cannot overshoot) and freed when its guard drops.
+#[derive(Debug, Clone, Default)]
+pub struct OwnerSlots(Arc<Mutex<HashMap<Owner, usize>>>);
+
+pub struct OwnerSlot {
+    slots: OwnerSlots,
+    owner: Owner,
+}
+
+impl OwnerSlots {
+    fn claim(&self, owner: &Owner, max: usize) -> Option<OwnerSlot> {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(owner.clone()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(OwnerSlot {
+            slots: self.clone(),
+            owner: owner.clone(),
+        })
+    }
+}
+
+impl Drop for OwnerSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.owner) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.owner);
+            }
+        }
+    }
 }
 
 pub async fn root(
     State(state): State<SocketState>,
     caller: Caller,
     upgrade: WebSocketUpgrade,
-) -> Response {
-    limits(upgrade).on_upgrade(move |socket| serve(state, caller.owner, socket, None))
+) -> Result<Response, Failure> {
+    let slot = claim(&state, &caller.owner)?;
+    Ok(limits(upgrade).on_upgrade(move |socket| serve(state, caller.owner, socket, None, slot)))
 }
 
 pub async fn project(
@@ -46,8 +116,30 @@ pub async fn project(
     caller: Caller,
     Path(id): Path<String>,
     upgrade: WebSocketUpgrade,
-) -> Response {
-    limits(upgrade).on_upgrade(move |socket| serve(state, caller.owner, socket, Some(id)))
+) -> Result<Response, Failure> {
+    let slot = claim(&state, &caller.owner)?;
+    Ok(
+        limits(upgrade)
+            .on_upgrade(move |socket| serve(state, caller.owner, socket, Some(id), slot)),
+    )
+}
+
+/// The owner's slot, or 429 in the error shape: on AWS the authorizer's Deny (403) says the
+/// same at the handshake (README "Hardening").
+fn claim(state: &SocketState, owner: &Owner) -> Result<OwnerSlot, Failure> {
+    let max = state.limits.per_owner;
+    state.owners.claim(owner, max).ok_or_else(|| {
+        Failure(
+            AppError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this key's owner already has {max} open WebSocket connections, the most \
+                     allowed; close one and connect again"
+                ),
+            )
+            .with_retry_after(5),
+        )
+    })
 }
 
 fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
@@ -56,7 +148,14 @@ fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_message_size(ws::MAX_CLIENT_MESSAGE_BYTES * 2)
 }
 
-async fn serve(state: SocketState, owner: Owner, socket: WebSocket, initial: Option<String>) {
+async fn serve(
+    state: SocketState,
+    owner: Owner,
+    socket: WebSocket,
+    initial: Option<String>,
+    _slot: OwnerSlot,
+) {
+    let _open: ConnectionGuard = state.open.hold();
     let id = ConnectionId::generate();
     let (mut sink, mut stream) = socket.split();
     if let Err(e) = ws::connect(&*state.store, &id, &owner, &state.endpoint).await {
@@ -77,10 +176,24 @@ async fn serve(state: SocketState, owner: Owner, socket: WebSocket, initial: Opt
                 .to_string();
         handle_text(&state, &id, &subscribe).await;
     }
+    let opened = Instant::now();
+    let mut last_heard = opened;
     loop {
+        let idle_at = last_heard + state.limits.idle;
+        let too_old_at = opened + state.limits.max_age;
         tokio::select! {
             _ = &mut writer => break,
-            message = stream.next() => match message {
+            _ = tokio::time::sleep_until(idle_at.min(too_old_at)) => {
+                let reason = if too_old_at <= idle_at {
+                    format!("the connection reached the {} s maximum age; reconnect", state.limits.max_age.as_secs())
+                } else {
+                    format!("nothing received for {} s; reconnect", state.limits.idle.as_secs())
+                };
+                state.gateway.close(&id, CloseReason { code: 1001, reason });
+                let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+                break;
+            }
+            message = stream.next() => { last_heard = Instant::now(); match message {
                 Some(Ok(Message::Text(text))) => handle_text(&state, &id, text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => {
                     let error = WsError { code: "unsupported_frame".into(), message: "send JSON text frames".into() };
@@ -88,7 +201,7 @@ async fn serve(state: SocketState, owner: Owner, socket: WebSocket, initial: Opt
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-            },
+            }},
         }
     }
     if let Err(e) = ws::disconnect(&*state.store, &id).await {
