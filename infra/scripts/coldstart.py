@@ -210,6 +210,7 @@ def main():
         "ZTS_RATE_PER_SECOND": "10",
         "ZTS_RATE_BURST": "20",
         "ZTS_PII_REGIONS": "US,CA,GB,DE,FR,ES,IT,NL,IN,JP,BR,AU,AT,CH,BE,IE",
+        "ZTS_WS_PER_OWNER": "25",
     }
     samples.update(tables_from_template(moto, uuid.uuid4().hex[:8]))
     template = load_template()

@@ -3,6 +3,11 @@
 //! and the connection is allowed, with the ticket's owner in the context for the `ws`
 //! function; anything else is denied (API Gateway answers 403 and never opens the
 //! connection). The check is [`zts_domain::auth::redeem_ticket`], the one the local gateway runs.
+//!
+//! An owner already holding its cap of open WebSockets is denied too: a slot is claimed
+//! here for the connection id ([`ConnectionSlots`], a conditional write, so concurrent
+//! connects cannot overshoot) and released at `$disconnect`. A Deny is the only answer
+//! API Gateway can give at the handshake: the client sees 403 (README "Hardening").
 
 #[cfg(feature = "lambda")]
 pub mod config;
@@ -14,9 +19,13 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use zts_domain::auth::{AUTHORIZER_OWNER_KEY, redeem_ticket};
 use zts_domain::clock;
-use zts_domain::ports::{KeyStore, StoreError};
+use zts_domain::ids::ConnectionId;
+use zts_domain::ports::{ConnectionSlots, KeyStore, StoreError};
 
 pub const TICKET_PARAMETER: &str = "ticket";
+
+/// Open WebSockets per owner when the template does not say (README "Hardening").
+pub use zts_domain::slots::DEFAULT_PER_OWNER;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the ticket could not be checked: {0}")]
@@ -32,16 +41,34 @@ impl From<AuthorizerFailure> for lambda_runtime::Diagnostic {
     }
 }
 
-pub async fn authorize<K: KeyStore + ?Sized>(
+pub async fn authorize<K: KeyStore + ConnectionSlots + ?Sized>(
     keys: &K,
     request: ApiGatewayCustomAuthorizerRequestTypeRequest,
+    per_owner: usize,
 ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthorizerFailure> {
     let resource = request.method_arn.clone().unwrap_or_default();
     let ticket = request.query_string_parameters.first(TICKET_PARAMETER);
-    let owner = match ticket {
-        Some(ticket) => redeem_ticket(keys, ticket, clock::now()).await?,
+    let connection = request
+        .request_context
+        .other
+        .get("connectionId")
+        .and_then(|v| v.as_str())
+        .and_then(ConnectionId::parse);
+    let now = clock::now();
+    let mut owner = match ticket {
+        Some(ticket) => redeem_ticket(keys, ticket, now).await?,
         None => None,
     };
+    if let Some(who) = &owner {
+        let claimed = match &connection {
+            Some(id) => keys.claim_slot(who, id, per_owner, now).await?,
+            None => false,
+        };
+        if !claimed {
+            tracing::info!(owner = %who, per_owner, connection_id_present = connection.is_some(), "connect denied: the owner is at its WebSocket connection limit");
+            owner = None;
+        }
+    }
     Ok(match owner {
         Some(owner) => {
             tracing::info!(owner = %owner, "connect allowed");

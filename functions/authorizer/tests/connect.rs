@@ -1,6 +1,7 @@
 //! The `$connect` authorizer driven by API Gateway's REQUEST authorizer event (the
 //! WebSocket fixture from aws_lambda_events, with a `?ticket=`): a ticket lets its owner in
-//! once; a reused, expired, missing or made-up one is denied.
+//! once; a reused, expired, missing or made-up one is denied; an owner at its cap of open
+//! WebSockets is denied until one of its connections disconnects.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +13,7 @@ use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use serde_json::Value;
 use zts_domain::auth::{TicketRecord, hash, new_ticket};
 use zts_domain::clock;
-use zts_domain::ids::Owner;
+use zts_domain::ids::{ConnectionId, Owner};
 use zts_domain::ports::KeyStore;
 use zts_embedded::EmbeddedStore;
 
@@ -20,7 +21,16 @@ const FIXTURE: &str = include_str!("fixtures/connect-authorizer-request.json");
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/$connect";
 
 fn request(ticket: Option<&str>) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+    request_for(ticket, "Zx8xLfNfoAMCJ0w=")
+}
+
+/// The fixture with a ticket and API Gateway's connection id for this connect.
+fn request_for(
+    ticket: Option<&str>,
+    connection_id: &str,
+) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
     let mut event: Value = serde_json::from_str(FIXTURE).unwrap();
+    event["requestContext"]["connectionId"] = connection_id.into();
     match ticket {
         Some(t) => {
             event["queryStringParameters"]["ticket"] = t.into();
@@ -51,7 +61,9 @@ async fn issue(store: &EmbeddedStore, owner: &str, ttl_seconds: i64) -> String {
 
 /// The answer as API Gateway reads it.
 async fn answer(store: &EmbeddedStore, ticket: Option<&str>) -> Value {
-    let response = authorizer::authorize(store, request(ticket)).await.unwrap();
+    let response = authorizer::authorize(store, request(ticket), 25)
+        .await
+        .unwrap();
     serde_json::to_value(response).unwrap()
 }
 
@@ -114,4 +126,37 @@ async fn tickets_of_two_tenants_name_their_own_owner() {
         answer(&store, Some(&a)).await["context"]["owner"],
         "tenant-a"
     );
+}
+
+#[tokio::test]
+async fn an_owner_at_its_websocket_cap_is_denied_until_a_connection_disconnects() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let connect = |ticket: String, connection: &'static str| {
+        let store = &store;
+        async move {
+            let response = authorizer::authorize(store, request_for(Some(&ticket), connection), 2)
+                .await
+                .unwrap();
+            effect(&serde_json::to_value(response).unwrap()).to_string()
+        }
+    };
+    let (t1, t2, t3) = (
+        issue(&store, "capped", 60).await,
+        issue(&store, "capped", 60).await,
+        issue(&store, "capped", 60).await,
+    );
+    assert_eq!(connect(t1, "conn-1=").await, "Allow");
+    assert_eq!(connect(t2, "conn-2=").await, "Allow");
+    assert_eq!(connect(t3, "conn-3=").await, "Deny", "over the cap of 2");
+    // Another owner is unaffected.
+    let other = issue(&store, "not-capped", 60).await;
+    assert_eq!(connect(other, "conn-4=").await, "Allow");
+    // $disconnect (the ws function) frees the slot: the owner connects again.
+    let id = ConnectionId::parse("conn-1=").unwrap();
+    ws::connect(&store, &id, &Owner::parse("capped").unwrap(), "http://x")
+        .await
+        .unwrap();
+    ws::disconnect(&store, &id).await.unwrap();
+    let t4 = issue(&store, "capped", 60).await;
+    assert_eq!(connect(t4, "conn-5=").await, "Allow");
 }

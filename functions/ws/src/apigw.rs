@@ -7,7 +7,9 @@ use crate::{Fatal, connect, disconnect, on_message};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use zts_domain::auth::AUTHORIZER_OWNER_KEY;
 use zts_domain::ids::{ConnectionId, Owner};
-use zts_domain::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
+use zts_domain::ports::{
+    ConnectionSlots, ConnectionStore, EventPusher, ProjectStore, PushError, StoreError,
+};
 
 /// Why the function failed the invocation (API Gateway then answers the client with an
 /// internal error); client mistakes never end up here.
@@ -34,7 +36,7 @@ pub async fn handle<P, C, E>(
 ) -> Result<ApiGatewayProxyResponse, WsFailure>
 where
     P: ProjectStore + ?Sized,
-    C: ConnectionStore + ?Sized,
+    C: ConnectionStore + ConnectionSlots + ?Sized,
     E: EventPusher + ?Sized,
 {
     let context = &event.request_context;

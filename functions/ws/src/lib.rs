@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use zts_domain::clock;
 use zts_domain::ids::{ConnectionId, Owner, ProjectId};
 use zts_domain::ports::{
-    ConnectionRecord, ConnectionStore, EventPusher, ProjectStore, PushError, StoreError,
+    ConnectionRecord, ConnectionSlots, ConnectionStore, EventPusher, ProjectStore, PushError,
+    StoreError,
 };
 
 /// How many projects one connection may follow.
@@ -134,11 +135,18 @@ pub async fn connect<C: ConnectionStore + ?Sized>(
         .await
 }
 
-/// `$disconnect`: removes the connection and every subscription it had.
-pub async fn disconnect<C: ConnectionStore + ?Sized>(
+/// `$disconnect`: frees the owner's connection slot (claimed by the `$connect`
+/// authorizer), then removes the connection and every subscription it had. A slot that
+/// cannot be freed expires on its own, so that failure is logged, not fatal.
+pub async fn disconnect<C: ConnectionStore + ConnectionSlots + ?Sized>(
     connections: &C,
     id: &ConnectionId,
 ) -> Result<(), StoreError> {
+    if let Some(record) = connections.get_connection(id).await?
+        && let Err(e) = connections.release_slot(&record.owner, id).await
+    {
+        tracing::warn!(error = %e, connection_id = %id, "could not free a connection slot; it expires on its own");
+    }
     connections.delete_connection(id).await
 }
 

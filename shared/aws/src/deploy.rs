@@ -24,6 +24,9 @@ pub mod vars {
     /// Regions whose national phone formats PII redaction knows (ISO 3166 codes,
     /// comma-separated); the template's `PiiRegions` parameter.
     pub const PII_REGIONS: &str = "ZTS_PII_REGIONS";
+    /// Open WebSockets one owner may hold (the authorizer's cap); the template's
+    /// `WebSocketConnectionsPerOwner` parameter.
+    pub const WS_PER_OWNER: &str = "ZTS_WS_PER_OWNER";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

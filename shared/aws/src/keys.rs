@@ -13,13 +13,13 @@ use zts_domain::clock::Timestamp;
 use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use zts_domain::ports::{KeyStore, StoreError};
 
-const ATTEMPTS: u32 = 16;
+pub(crate) const ATTEMPTS: u32 = 16;
 
 /// The ApiKeys table.
 #[derive(Debug, Clone)]
 pub struct DynamoKeyStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoKeyStore {
@@ -30,7 +30,7 @@ impl DynamoKeyStore {
         }
     }
 
-    async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn key_get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         super::get_item(&self.client, &self.table, key(pk, sk)).await
     }
 

@@ -11,6 +11,7 @@ mod item;
 mod keys;
 mod projects;
 mod push;
+mod slots;
 mod workflow;
 
 #[cfg(feature = "lambda")]

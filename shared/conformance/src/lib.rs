@@ -16,12 +16,14 @@ mod fixtures;
 mod keys;
 mod projects;
 mod pusher;
+mod slots;
 
 pub use connections::*;
 pub use fixtures::*;
 pub use keys::*;
 pub use projects::*;
 pub use pusher::RecordingPusher;
+pub use slots::*;
 
 /// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
 /// function returning the store (or, after `optional`, an `Option` of it); the calling
@@ -101,6 +103,22 @@ macro_rules! key_store_conformance {
             revoking_by_id_marks_only_that_key,
             a_ticket_works_once_and_not_after_expiry,
             the_burst_passes_then_requests_wait_per_key,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per connection-slot property.
+#[macro_export]
+macro_rules! connection_slots_conformance {
+    ($make:path) => {
+        $crate::connection_slots_conformance!(required $make);
+    };
+    ($mode:ident $make:path) => {
+        $crate::conformance_cases!(
+            $mode $make;
+            slots_are_claimed_up_to_the_cap_per_owner_and_released,
+            a_slot_whose_disconnect_was_lost_frees_itself_when_it_expires,
+            concurrent_claims_for_the_last_slots_never_overshoot,
         );
     };
 }

@@ -70,6 +70,13 @@ pub fn ticket_pk(ticket_hash: &str) -> String {
     format!("TICKET#{ticket_hash}")
 }
 
+/// An owner's open WebSocket slots live at (`OWNER#<owner>`, `WSSLOTS`) in the ApiKeys table.
+pub const SLOTS_SK: &str = "WSSLOTS";
+
+pub fn owner_pk(owner: &crate::ids::Owner) -> String {
+    format!("OWNER#{owner}")
+}
+
 /// A key's rate-limit window: the GCRA theoretical arrival time, in epoch nanoseconds
 /// (whole milliseconds rounded every request up and capped the rate at 1,000/s).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

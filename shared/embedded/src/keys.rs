@@ -7,8 +7,12 @@ use async_trait::async_trait;
 use rusqlite::params;
 use zts_domain::auth::{self, ApiKeyRecord, Limits, RateDecision, TicketRecord};
 use zts_domain::clock::Timestamp;
-use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
-use zts_domain::ports::{KeyStore, StoreError};
+use zts_domain::ids::{ConnectionId, Owner};
+use zts_domain::items::{
+    API_KEY_SK as KEY_SK, RATE_SK, RateWindow, SLOTS_SK, TICKET_SK, owner_pk, ticket_pk,
+};
+use zts_domain::ports::{ConnectionSlots, KeyStore, StoreError};
+use zts_domain::slots::SlotsRecord;
 
 const APIKEYS: &str = "apikeys";
 
@@ -146,5 +150,60 @@ impl KeyStore for EmbeddedStore {
                 Ok((ticket.filter(|t| t.expires_at > now), Vec::new()))
             })
             .await
+    }
+}
+
+#[async_trait]
+impl ConnectionSlots for EmbeddedStore {
+    async fn claim_slot(
+        &self,
+        owner: &Owner,
+        connection: &ConnectionId,
+        max: usize,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let pk = owner_pk(owner);
+        let connection = connection.clone();
+        // One write transaction: read, claim and write cannot interleave with another.
+        self.db
+            .write(move |conn| {
+                let mut record: SlotsRecord =
+                    items_db::get(conn, APIKEYS, &pk, SLOTS_SK)?.unwrap_or_default();
+                let claimed = record.claim(&connection, max, now);
+                if claimed {
+                    items_db::put(conn, APIKEYS, &pk, SLOTS_SK, &record, Index::default())?;
+                }
+                Ok((claimed, Vec::new()))
+            })
+            .await
+    }
+
+    async fn release_slot(
+        &self,
+        owner: &Owner,
+        connection: &ConnectionId,
+    ) -> Result<(), StoreError> {
+        let pk = owner_pk(owner);
+        let connection = connection.clone();
+        self.db
+            .write(move |conn| {
+                let record: Option<SlotsRecord> = items_db::get(conn, APIKEYS, &pk, SLOTS_SK)?;
+                if let Some(mut record) = record
+                    && record.release(&connection)
+                {
+                    items_db::put(conn, APIKEYS, &pk, SLOTS_SK, &record, Index::default())?;
+                }
+                Ok(((), Vec::new()))
+            })
+            .await
+    }
+
+    async fn open_slots(&self, owner: &Owner, now: Timestamp) -> Result<usize, StoreError> {
+        let pk = owner_pk(owner);
+        let record: Option<SlotsRecord> = self
+            .db
+            .read(move |conn| items_db::get(conn, APIKEYS, &pk, SLOTS_SK))
+            .await?;
+        Ok(record.map_or(0, |r| r.open(now)))
     }
 }

@@ -13,3 +13,7 @@ mod connections {
 mod keys {
     zts_conformance::key_store_conformance!(optional zts_tests::dynamodb::store);
 }
+
+mod slots {
+    zts_conformance::connection_slots_conformance!(optional zts_tests::dynamodb::store);
+}

@@ -16,6 +16,7 @@ mod durable {
     zts_conformance::project_store_concurrency_conformance!(make);
     zts_conformance::connection_store_conformance!(make);
     zts_conformance::key_store_conformance!(make);
+    zts_conformance::connection_slots_conformance!(make);
 }
 
 mod in_memory {
@@ -29,4 +30,5 @@ mod in_memory {
     zts_conformance::project_store_concurrency_conformance!(make);
     zts_conformance::connection_store_conformance!(make);
     zts_conformance::key_store_conformance!(make);
+    zts_conformance::connection_slots_conformance!(make);
 }

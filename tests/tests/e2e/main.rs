@@ -15,3 +15,4 @@ mod push_adapter;
 mod security;
 mod step_functions;
 mod template_rules;
+mod ws_cap_on_dynamodb;

@@ -646,3 +646,67 @@ fn the_workflow_alarm_counts_system_failures_and_a_rejected_idea_does_not_fail_t
     assert!(description.contains("system failure"), "{description}");
     assert!(description.contains("rejected"), "{description}");
 }
+
+/// The DynamoDB actions a function's inline policies grant on one table.
+fn dynamodb_actions_on(doc: &Value, function: &str, table: &str) -> BTreeSet<String> {
+    let mut granted = BTreeSet::new();
+    let policies = doc["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    for policy in policies {
+        for statement in policy["Statement"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let resources: Vec<String> = match untagged(&statement["Resource"]) {
+                Value::Sequence(items) => items
+                    .iter()
+                    .filter_map(|r| untagged(r).as_str().map(str::to_string))
+                    .collect(),
+                other => other.as_str().map(str::to_string).into_iter().collect(),
+            };
+            if !resources.iter().any(|r| r == &format!("{table}.Arn")) {
+                continue;
+            }
+            let actions: Vec<String> = match &statement["Action"] {
+                Value::Sequence(items) => items
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .collect(),
+                other => other.as_str().map(str::to_string).into_iter().collect(),
+            };
+            granted.extend(actions);
+        }
+    }
+    granted
+}
+
+#[test]
+fn the_websocket_cap_reaches_the_authorizer_and_both_sides_may_write_the_slots() {
+    let doc = template();
+    let cap = &doc["Resources"]["ConnectAuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+        ["ZTS_WS_PER_OWNER"];
+    assert_eq!(untagged(cap).as_str(), Some("WebSocketConnectionsPerOwner"));
+    assert_eq!(
+        doc["Parameters"]["WebSocketConnectionsPerOwner"]["Default"].as_u64(),
+        Some(authorizer::DEFAULT_PER_OWNER as u64)
+    );
+    // Claiming (the authorizer) and releasing (the ws function's $disconnect) read the
+    // owner's slots item and write it back conditionally.
+    for function in ["ConnectAuthorizerFunction", "WsFunction"] {
+        let granted = dynamodb_actions_on(&doc, function, "ApiKeysTable");
+        for action in ["dynamodb:GetItem", "dynamodb:PutItem"] {
+            assert!(
+                granted.contains(action),
+                "{function} lacks {action}: {granted:?}"
+            );
+        }
+    }
+    assert!(
+        dynamodb_actions_on(&doc, "ConnectAuthorizerFunction", "ApiKeysTable")
+            .contains("dynamodb:DeleteItem"),
+        "tickets are consumed with DeleteItem"
+    );
+}

@@ -58,7 +58,7 @@ impl Default for SocketLimits {
     /// with a few tabs and workers open.
     fn default() -> Self {
         SocketLimits {
-            per_owner: 25,
+            per_owner: zts_domain::slots::DEFAULT_PER_OWNER,
             idle: Duration::from_secs(600),
             max_age: Duration::from_secs(7_200),
         }

@@ -6,6 +6,7 @@ mod connections;
 mod keys;
 mod projects;
 mod push;
+mod slots;
 mod workflow;
 
 pub use connections::{ConnectionRecord, ConnectionStore};
@@ -15,6 +16,7 @@ pub use projects::{
     PutArtifactOutcome, events_page_limit,
 };
 pub use push::{EventPusher, PushError};
+pub use slots::ConnectionSlots;
 pub use workflow::{StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
 
 use crate::transition::TransitionError;
