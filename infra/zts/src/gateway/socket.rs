@@ -29,6 +29,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// API Gateway's frame limit.
 const MAX_FRAME_BYTES: usize = 32 * 1024;
 
+/// The chunk each connection reads into. tungstenite allocates it up front per connection
+/// (128 KiB by default, most of an idle connection's memory); client messages are small
+/// (a subscribe is under 200 bytes), and a larger frame is still read, in more chunks.
+/// README "Hardening" states the memory per idle connection this gives.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 #[derive(Clone)]
 pub struct SocketState {
     pub store: Arc<EmbeddedStore>,
@@ -144,6 +150,7 @@ fn claim(state: &SocketState, owner: &Owner) -> Result<OwnerSlot, Failure> {
 
 fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(ws::MAX_CLIENT_MESSAGE_BYTES * 2)
 }
