@@ -54,6 +54,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -113,9 +114,11 @@ fn error_for_status(status: StatusCode) -> AppError {
         StatusCode::TOO_MANY_REQUESTS => {
             AppError::new(ErrorCode::RateLimited, "too many requests; retry later")
         }
-        StatusCode::SERVICE_UNAVAILABLE
-        | StatusCode::REQUEST_TIMEOUT
-        | StatusCode::GATEWAY_TIMEOUT => {
+        StatusCode::REQUEST_TIMEOUT => AppError::new(
+            ErrorCode::RequestTimeout,
+            "the request did not arrive in time; send it again",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
             AppError::new(ErrorCode::Unavailable, "the service is busy; retry shortly")
         }
         s if s.is_client_error() => {

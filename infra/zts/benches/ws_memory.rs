@@ -3,7 +3,11 @@
 //! WebSockets that then sit idle, and reads it again.
 //! `cargo bench -p zts --bench ws_memory [-- N]` (default 2,000).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark binary")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark binary"
+)]
 
 use futures_util::SinkExt;
 use std::io::{BufRead, BufReader};
@@ -27,7 +31,14 @@ async fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(2_000);
     let mut server = Command::new(env!("CARGO_BIN_EXE_zts"))
-        .args(["serve", "--in-memory", "--addr", "127.0.0.1:0", "--api-key", KEY])
+        .args([
+            "serve",
+            "--in-memory",
+            "--addr",
+            "127.0.0.1:0",
+            "--api-key",
+            KEY,
+        ])
         .args(["--ws-per-owner", "1000000", "--max-connections", "1000000"])
         .args(["--rate", "1000000", "--burst", "1000000"])
         .env("RUST_LOG", "error")
@@ -40,7 +51,11 @@ async fn main() {
     let url = loop {
         let line = lines.next().unwrap().unwrap();
         if let Some(at) = line.find("http://") {
-            let addr = line[at + 7..].split_whitespace().next().unwrap().to_string();
+            let addr = line[at + 7..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
             break format!("ws://{addr}/ws");
         }
     };
@@ -48,7 +63,9 @@ async fn main() {
     let mut sockets = Vec::with_capacity(n + 1);
     let connect = |url: String| async move {
         let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert("x-api-key", KEY.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("x-api-key", KEY.parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let subscribe = serde_json::json!({"action": "subscribe", "project_id": "p-00000000000000000000000000", "after_seq": 0});
         let _ = ws.send(Message::Text(subscribe.to_string().into())).await;

@@ -33,6 +33,9 @@ struct ConnectionFlags {
     /// connection may wait idle for its next request.
     #[arg(long, default_value_t = ServerLimits::default().header_read_timeout.as_secs())]
     header_timeout: u64,
+    /// Seconds a request body may take to arrive; a slower one gets 408.
+    #[arg(long, default_value_t = ServerLimits::default().body_read_timeout.as_secs())]
+    body_timeout: u64,
     /// Open WebSocket connections per owner; one more is refused with 429.
     #[arg(long, default_value_t = SocketLimits::default().per_owner)]
     ws_per_owner: usize,
@@ -49,12 +52,20 @@ impl ConnectionFlags {
         if self.max_connections == 0 || self.ws_per_owner == 0 {
             return Err("--max-connections and --ws-per-owner must be at least 1".into());
         }
-        if self.header_timeout == 0 || self.ws_idle_timeout == 0 || self.ws_max_age == 0 {
+        if [
+            self.header_timeout,
+            self.body_timeout,
+            self.ws_idle_timeout,
+            self.ws_max_age,
+        ]
+        .contains(&0)
+        {
             return Err("timeouts are whole seconds, at least 1".into());
         }
         config.server = ServerLimits {
             max_connections: self.max_connections,
             header_read_timeout: Duration::from_secs(self.header_timeout),
+            body_read_timeout: Duration::from_secs(self.body_timeout),
             ..ServerLimits::default()
         };
         config.sockets = SocketLimits {

@@ -5,7 +5,13 @@
 //! together) past which a new connection gets `503` with `Retry-After` instead of the
 //! process running out of file descriptors.
 
+use api::envelope::Failure;
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -16,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use zts_domain::error::{AppError, ErrorCode};
 
 /// What the accept loop enforces. Every field is a `zts serve` flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +34,8 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// What a refused connection is told to wait.
     pub retry_after: Duration,
+    /// How long a request body may take to arrive; a slower one gets 408.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -35,6 +44,7 @@ impl Default for ServerLimits {
             max_connections: 4_096,
             header_read_timeout: Duration::from_secs(10),
             retry_after: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -164,3 +174,44 @@ pub fn descriptor_warning(max_connections: usize, limit: Option<u64>) -> Option<
         )
     })
 }
+
+/// Reads a request's body within `limit` (a client trickling its body would otherwise hold
+/// a connection and a task as long as it likes): late gets 408 `request_timeout`, more than
+/// `BODY_BUFFER_MAX` gets 413. Requests without a body pass straight through (WebSocket
+/// upgrades among them).
+pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+    if !has_body {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_BUFFER_MAX)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => Failure(AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is over {BODY_BUFFER_MAX} bytes"),
+        ))
+        .into_response(),
+        Err(_) => Failure(AppError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request body did not arrive within {} s; send it again",
+                limit.as_secs()
+            ),
+        ))
+        .into_response(),
+    }
+}
+
+/// The most a body is buffered to: above any route's own limit (the api's is 64 KiB, the
+/// Management API's 128 KiB), which each route still enforces.
+const BODY_BUFFER_MAX: usize = 256 * 1024;

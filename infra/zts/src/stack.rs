@@ -226,7 +226,12 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         default_limits: config.default_limits,
     };
     // The Management API is outside authentication: on AWS it is IAM's, here loopback's.
-    let app = api::with_auth(api.merge(sockets), auth).merge(management);
+    let app = api::with_auth(api.merge(sockets), auth)
+        .merge(management)
+        .layer(axum::middleware::from_fn_with_state(
+            config.server.body_read_timeout,
+            server::body_deadline,
+        ));
     let app = api::with_envelope(app, &config.http);
 
     spawn_broadcaster(store.clone(), gateway.clone());

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     /// The JSON is well-formed but a field is missing, unknown, of the wrong type or out of bounds.
     ValidationFailed,
     RateLimited,
+    /// A request body that did not arrive within the server's body read timeout (408).
+    RequestTimeout,
     /// Our fault; the message never carries internals.
     Internal,
     /// A dependency (store, workflow engine) is unreachable; try again.
@@ -40,7 +42,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for exhaustive checks of the spelling and the status mapping.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidParameter,
         ErrorCode::InvalidCursor,
@@ -53,6 +55,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::ValidationFailed,
         ErrorCode::RateLimited,
+        ErrorCode::RequestTimeout,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
         }

@@ -83,6 +83,7 @@ async fn past_the_connection_cap_new_connections_get_503_and_open_ones_keep_work
         max_connections: 3,
         header_read_timeout: Duration::from_secs(30),
         retry_after: Duration::from_secs(7),
+        ..ServerLimits::default()
     };
     let stack = stack_with_limits(server, SocketLimits::default()).await;
     let mut held = Vec::new();
@@ -249,4 +250,35 @@ async fn a_descriptor_limit_below_the_cap_is_warned_about_at_start() {
     let default_fits = limit >= ServerLimits::default().max_connections as u64 + 64;
     assert_eq!(fits.warnings.is_empty(), default_fits);
     fits.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_slower_than_the_body_timeout_gets_408_and_a_prompt_one_is_served() {
+    let server = ServerLimits {
+        body_read_timeout: Duration::from_secs(1),
+        ..ServerLimits::default()
+    };
+    let stack = stack_with_limits(server, SocketLimits::default()).await;
+    let mut slow = TcpStream::connect(stack.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nx-api-key: {TEST_KEY}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"name\":"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // Nothing was created; a body sent at once is served.
+    let http = Http::new(&stack);
+    let (_, list) = http.get("/api/v1/projects").await;
+    assert_eq!(list["projects"].as_array().map(Vec::len), Some(0), "{list}");
+    http.create(&idea("Prompt body")).await;
+    stack.shutdown().await;
 }
