@@ -284,14 +284,14 @@ fn personal_type(number: &PhoneNumber) -> bool {
 #[derive(Debug, Clone)]
 pub(super) struct RegionPlan {
     pub(super) id: Id,
-    trunk_prefix: Option<String>,
-    /// How many digits a national number here can have (empty: any).
-    lengths: Vec<u16>,
     compiled: Arc<OnceLock<CompiledPlan>>,
 }
 
 #[derive(Debug)]
 struct CompiledPlan {
+    trunk_prefix: Option<String>,
+    /// How many digits a national number here can have (empty: any).
+    lengths: Vec<u16>,
     /// The region's whole numbering plan as one anchored pattern: a number it does not
     /// match is not parsed (the parser's own pattern lookups cost far more).
     general: Option<Regex>,
@@ -312,14 +312,13 @@ struct TrunkFormat {
 }
 
 impl RegionPlan {
+    /// Names the region only: nothing is loaded until the plan is first used (building a
+    /// policy must not load libphonenumber's metadata; see [`PiiPolicy::warm_up`]).
+    ///
+    /// [`PiiPolicy::warm_up`]: super::PiiPolicy::warm_up
     pub(super) fn new(id: Id) -> Self {
-        let meta = DATABASE.by_id(id.as_ref());
         RegionPlan {
             id,
-            trunk_prefix: meta.and_then(|m| m.national_prefix().map(str::to_string)),
-            lengths: meta
-                .map(|m| m.descriptors().general().possible_length().to_vec())
-                .unwrap_or_default(),
             compiled: Arc::new(OnceLock::new()),
         }
     }
@@ -355,10 +354,15 @@ impl RegionPlan {
                         .collect()
                 })
                 .unwrap_or_default();
-            let trunk_always_required = self.trunk_prefix.is_some()
+            let trunk_prefix = meta.and_then(|m| m.national_prefix().map(str::to_string));
+            let trunk_always_required = trunk_prefix.is_some()
                 && !formats.is_empty()
                 && formats.iter().all(|f| f.requires_trunk);
             CompiledPlan {
+                trunk_prefix,
+                lengths: meta
+                    .map(|m| m.descriptors().general().possible_length().to_vec())
+                    .unwrap_or_default(),
                 general: meta.and_then(|m| {
                     anchored(m.descriptors().general().national_number().as_str(), "$")
                 }),
@@ -377,13 +381,13 @@ impl RegionPlan {
             return false;
         }
         let trunk_len = if with_trunk {
-            self.trunk_prefix.as_ref().map_or(0, String::len)
+            compiled.trunk_prefix.as_ref().map_or(0, String::len)
         } else {
             0
         };
         let national = &written_digits[trunk_len.min(written_digits.len())..];
-        let length_ok = self.lengths.is_empty()
-            || self.lengths.iter().any(|l| {
+        let length_ok = compiled.lengths.is_empty()
+            || compiled.lengths.iter().any(|l| {
                 usize::from(*l) == national.len() || usize::from(*l) == written_digits.len()
             });
         length_ok
@@ -394,7 +398,8 @@ impl RegionPlan {
     }
 
     fn written_with_trunk(&self, written: &str) -> bool {
-        self.trunk_prefix
+        self.compiled()
+            .trunk_prefix
             .as_deref()
             .is_some_and(|prefix| written.starts_with(prefix))
     }
@@ -404,7 +409,7 @@ impl RegionPlan {
     /// written nationally without it is not this region's number. A number no format
     /// describes must carry the prefix.
     fn trunk_prefix_present_if_required(&self, written: &str, number: &PhoneNumber) -> bool {
-        let Some(prefix) = &self.trunk_prefix else {
+        let Some(prefix) = &self.compiled().trunk_prefix else {
             return true;
         };
         if written.starts_with(prefix.as_str()) {
