@@ -54,20 +54,20 @@ impl DynamoKeyStore {
     }
 }
 
-#[async_trait]
-impl ConnectionSlots for DynamoKeyStore {
-    async fn claim_slot(
+impl DynamoKeyStore {
+    /// Reads the owner's slots, applies `change` (false: nothing to write, answered as
+    /// false) and writes the record back if nobody changed it since the read; a lost
+    /// race reads again.
+    async fn update_slots(
         &self,
         owner: &Owner,
-        connection: &ConnectionId,
-        max: usize,
-        now: Timestamp,
+        mut change: impl FnMut(&mut SlotsRecord) -> bool + Send,
     ) -> Result<bool, StoreError> {
         for _ in 0..ATTEMPTS {
             let read = self.slots(owner).await?;
             let read_version = read.as_ref().map(|r| r.version);
             let mut record = read.unwrap_or_default();
-            if !record.claim(connection, max, now) {
+            if !change(&mut record) {
                 return Ok(false);
             }
             if self
@@ -81,30 +81,29 @@ impl ConnectionSlots for DynamoKeyStore {
             "the owner's connection slots kept changing; retry".into(),
         ))
     }
+}
+
+#[async_trait]
+impl ConnectionSlots for DynamoKeyStore {
+    async fn claim_slot(
+        &self,
+        owner: &Owner,
+        connection: &ConnectionId,
+        max: usize,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.update_slots(owner, |record| record.claim(connection, max, now))
+            .await
+    }
 
     async fn release_slot(
         &self,
         owner: &Owner,
         connection: &ConnectionId,
     ) -> Result<(), StoreError> {
-        for _ in 0..ATTEMPTS {
-            let Some(mut record) = self.slots(owner).await? else {
-                return Ok(());
-            };
-            let read_version = record.version;
-            if !record.release(connection) {
-                return Ok(());
-            }
-            if self
-                .put_slots_if_unchanged(owner, &record, Some(read_version))
-                .await?
-            {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(
-            "the owner's connection slots kept changing; retry".into(),
-        ))
+        self.update_slots(owner, |record| record.release(connection))
+            .await
+            .map(|_| ())
     }
 
     async fn open_slots(&self, owner: &Owner, now: Timestamp) -> Result<usize, StoreError> {
