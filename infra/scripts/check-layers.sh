@@ -39,7 +39,7 @@ check() {
   forbid zts-embedded "zts-aws|aws-sdk-|aws-config|lambda_" "is the local adapter"
   forbid zts-aws "zts-embedded|rusqlite" "is the AWS adapter"
   forbid zts "$lambda" "is the local stack (its AWS commands are behind --features aws)"
-  for f in api ws validator advisory finalize broadcaster authorizer; do
+  for f in api ws validator advisory finalize broadcaster authorizer reconciler; do
     forbid "$f" "$lambda|zts-embedded|rusqlite" "without its lambda feature is a handler library" --no-default-features
   done
   if [ "$failures" -gt 0 ]; then

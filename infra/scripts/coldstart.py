@@ -38,6 +38,7 @@ FIXTURES = {
     "ws": ROOT / "functions/ws/tests/fixtures/disconnect.json",
     "authorizer": ROOT / "functions/authorizer/tests/fixtures/connect-authorizer-request.json",
     "broadcaster": ROOT / "functions/broadcaster/tests/fixtures/stream-batch.json",
+    "reconciler": ROOT / "functions/reconciler/tests/fixtures/scheduled-event.json",
 }
 
 
@@ -55,6 +56,7 @@ def event_for(name):
         "execution_id": "arn:aws:states:us-east-1:123456789012:execution:zts:coldstart",
         "state": {"validator": "Validate", "advisory": "Advise", "finalize": "Complete"}[name],
         "retry_count": 0,
+        "run": 1,
     }
     if name == "finalize":
         step["outcome"] = "COMPLETED"
@@ -180,6 +182,8 @@ EXPECTED = {
     "advisory": ("error", '"errorType":"ZeroToShip.Invalid"'),
     "finalize": ("error", '"errorType":"ZeroToShip.Invalid"'),
     "broadcaster": ("response", '"batchItemFailures":[]'),
+    # An empty pass: the pending-run index queried on every shard, nothing stale.
+    "reconciler": ("response", '"stale":0'),
 }
 
 
@@ -217,7 +221,7 @@ def main():
     global_vars = template["Globals"]["Function"]["Environment"]["Variables"]
     failures = []
     print(f"{'function':<12} {'zip KB':>7} {'init ms':>8} {'first ms':>9} {'warm ms':>8}  first answer")
-    for name in ["api", "ws", "authorizer", "validator", "advisory", "finalize", "broadcaster"]:
+    for name in ["api", "ws", "authorizer", "validator", "advisory", "finalize", "broadcaster", "reconciler"]:
         bootstrap = ROOT / "target/lambda" / name / "bootstrap"
         zipped = ROOT / "target/lambda" / name / "bootstrap.zip"
         # The zip is what deploys: always run the binary inside it (a bootstrap left by an

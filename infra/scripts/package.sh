@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools=$(bash infra/scripts/tools.sh)
 export PATH="$tools:$PATH"
-functions=(api ws authorizer validator advisory finalize broadcaster)
+functions=(api ws authorizer validator advisory finalize broadcaster reconciler)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 # --compiler cargo: for the host target no cross linker is needed, so CI installs no zig

@@ -4,10 +4,10 @@
 #[cfg(feature = "lambda")]
 pub mod config;
 
-use zts_domain::ports::{CommitOutcome, ProjectStore};
+use zts_domain::ports::{CommitOutcome, ProjectStore, StoreError};
 use zts_domain::project::ErrorInfo;
 use zts_domain::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
-use zts_domain::transition::Transition;
+use zts_domain::transition::{Transition, TransitionError};
 
 pub async fn handle<S: ProjectStore + ?Sized>(
     store: &S,
@@ -25,11 +25,20 @@ pub async fn handle<S: ProjectStore + ?Sized>(
             ));
         }
     };
-    let outcome = store.commit_step(req.commit(transition)).await?;
+    let already_done = match store.commit_step(req.commit(transition)).await {
+        Ok(outcome) => outcome == CommitOutcome::AlreadyDone,
+        // A superseded run records no outcome: the project belongs to a newer run, and this
+        // one ends quietly instead of failing its execution (ARCHITECTURE.md §7).
+        Err(StoreError::Transition(TransitionError::NotCurrentRun { run, current })) => {
+            tracing::info!(project_id = %req.project_id, run, current, "a superseded run ended; nothing recorded");
+            true
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(StepResponse {
         project_id: req.project_id,
         artifact_type: None,
-        already_done: outcome == CommitOutcome::AlreadyDone,
+        already_done,
     })
 }
 

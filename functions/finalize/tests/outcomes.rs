@@ -6,10 +6,11 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
-use zts_conformance::{commit, new_project, started, succeeded};
+use zts_conformance::{commit, commit_in_run, new_project, started, succeeded};
 use zts_domain::ports::ProjectStore;
 use zts_domain::project::{State, StepName};
 use zts_domain::step::{CaughtError, Outcome, StepRequest};
+use zts_domain::transition::Transition;
 use zts_domain::{ProjectId, clock};
 use zts_embedded::EmbeddedStore;
 
@@ -25,6 +26,7 @@ fn request(project: &ProjectId, outcome: Outcome, error: Option<CaughtError>) ->
         }
         .into(),
         retry_count: 0,
+        run: 1,
         outcome: Some(outcome),
         error,
     }
@@ -90,4 +92,27 @@ async fn completed_needs_the_advisory_step_done() {
         .await
         .unwrap();
     assert!(again.already_done);
+}
+
+#[tokio::test]
+async fn a_superseded_run_records_no_outcome_and_ends_quietly() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let id = project(&store).await;
+    // The reconciler claimed run 2; run 1's RecordFailure arrives late.
+    store
+        .commit_step(commit_in_run(&id, 2, Transition::RunClaimed))
+        .await
+        .unwrap();
+    let caught = CaughtError {
+        error: "ZeroToShip.Internal".into(),
+        cause: String::new(),
+    };
+    let answer = finalize::handle(&store, request(&id, Outcome::Failed, Some(caught)))
+        .await
+        .expect("a superseded run's RecordFailure succeeds, so its execution does not fail");
+    assert!(answer.already_done);
+    let meta = store.get_meta(&id).await.unwrap().unwrap();
+    assert_eq!(meta.state, State::Created, "run 2 still owns the project");
+    assert_eq!(meta.run, 2);
+    assert_eq!(store.events_after(&id, 0, 10).await.unwrap().len(), 1);
 }

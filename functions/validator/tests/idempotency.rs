@@ -22,6 +22,7 @@ fn request(project: &ProjectId, retry_count: u32) -> StepRequest {
         execution_id: format!("exec-{project}"),
         state: "Validate".into(),
         retry_count,
+        run: 1,
         outcome: None,
         error: None,
     }
@@ -81,4 +82,33 @@ async fn a_missing_project_is_a_permanent_failure() {
         .unwrap_err();
     assert_eq!(err.error_type(), "ZeroToShip.Invalid");
     assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_superseded_run_fails_with_superseded_and_records_nothing() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let new = new_project("alice", "receipts", clock::now());
+    let id = new.project_id.clone();
+    store.create_project(new).await.unwrap();
+    store
+        .commit_step(zts_conformance::commit_in_run(
+            &id,
+            2,
+            zts_domain::transition::Transition::RunClaimed,
+        ))
+        .await
+        .unwrap();
+    let err = validator::handle(&store, &RuleEngine, request(&id, 0))
+        .await
+        .unwrap_err();
+    // statemachine.asl.json catches this name and ends the execution quietly.
+    assert_eq!(err.error_type(), zts_domain::step::SUPERSEDED);
+    assert_eq!(store.events_after(&id, 0, 100).await.unwrap().len(), 1);
+    assert!(
+        store
+            .get_artifact(&id, StepName::Validator)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

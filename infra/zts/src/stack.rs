@@ -19,6 +19,7 @@ use zts_analysis::rules::RuleEngine;
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::{KeyStore, WorkflowStarter};
+use zts_domain::reconcile::ReconcilePolicy;
 use zts_domain::{Owner, clock};
 use zts_embedded::EmbeddedStore;
 
@@ -41,8 +42,10 @@ pub struct StackConfig {
     pub http: api::HttpConfig,
     /// Messages a WebSocket connection may have unsent before it is disconnected.
     pub ws_queue_capacity: usize,
-    /// How often the reconciler looks for projects left CREATED.
+    /// How often the reconciler looks for projects whose run never started.
     pub reconcile_every: Duration,
+    /// Its deadline and run budget (ARCHITECTURE.md §7).
+    pub reconcile: ReconcilePolicy,
     /// Test-only fault injection; empty in every normal run.
     pub faults: Vec<FaultRule>,
     /// What PII redaction knows (`--pii-regions`).
@@ -63,6 +66,7 @@ impl StackConfig {
             http: api::HttpConfig::default(),
             ws_queue_capacity: 1_024,
             reconcile_every: Duration::from_secs(10),
+            reconcile: ReconcilePolicy::DEFAULT,
             faults: Vec::new(),
             pii: PiiPolicy::default(),
             server: ServerLimits::default(),
@@ -239,7 +243,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     if resumed > 0 {
         tracing::info!(resumed, "resumed executions that were in flight");
     }
-    workflow.spawn_reconciler(config.reconcile_every);
+    workflow.spawn_reconciler(config.reconcile_every, config.reconcile);
 
     let server = tokio::spawn(server::serve(
         listener,

@@ -5,14 +5,15 @@
 
 use asl::{Clock, Execution, Machine, Observation, Observer, TaskHandler};
 use async_trait::async_trait;
-use serde_json::json;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use zts_domain::clock;
 use zts_domain::ports::{
-    ProjectStore as _, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
+    ProjectStore as _, StartOutcome, StoreError, WorkflowError, WorkflowStart, WorkflowStarter,
 };
+use zts_domain::reconcile::{self, ReconcilePolicy, ReconcileReport};
 use zts_embedded::EmbeddedStore;
 
 /// Counts of what the interpreter did, for logs and the shutdown summary.
@@ -178,37 +179,20 @@ impl LocalWorkflow {
         Ok(resumed)
     }
 
-    /// Starts a run for every project left CREATED (its start was lost). Returns how many.
-    pub async fn reconcile(&self) -> Result<usize, WorkflowError> {
-        let created = self
-            .inner
-            .store
-            .created_projects(1_000)
-            .await
-            .map_err(|e| WorkflowError::Unavailable(e.to_string()))?;
-        let mut started = 0;
-        for meta in created {
-            let start = WorkflowStart {
-                project_id: meta.project_id,
-                correlation_id: meta.correlation_id,
-            };
-            if self.start(&start).await? == StartOutcome::Started {
-                started += 1;
-            }
-        }
-        Ok(started)
+    /// One reconciler pass (ARCHITECTURE.md §7): a project whose run never reached its
+    /// first step within the policy's deadline gets its next run.
+    pub async fn reconcile(&self, policy: ReconcilePolicy) -> Result<ReconcileReport, StoreError> {
+        reconcile::reconcile(&*self.inner.store, self, clock::now(), policy).await
     }
 
     /// Reconciles now and then every `every`, until the process ends.
-    pub fn spawn_reconciler(&self, every: Duration) {
+    pub fn spawn_reconciler(&self, every: Duration, policy: ReconcilePolicy) {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
-                match me.reconcile().await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(started = n, "reconciler started runs for CREATED projects")
-                    }
+                match me.reconcile(policy).await {
+                    Ok(report) if report == ReconcileReport::default() => {}
+                    Ok(report) => tracing::info!(?report, "reconciler pass"),
                     Err(e) => tracing::warn!(error = %e, "reconciler failed"),
                 }
                 tokio::time::sleep(every).await;
@@ -224,7 +208,7 @@ impl WorkflowStarter for LocalWorkflow {
         reason = "an execution is JSON values and strings: it always serialises"
     )]
     async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
-        let name = start.project_id.to_string();
+        let name = start.execution_name();
         if !self.claim(&name) {
             return Ok(StartOutcome::AlreadyStarted);
         }
@@ -241,10 +225,9 @@ impl WorkflowStarter for LocalWorkflow {
                 Err(e) => Err(WorkflowError::Unavailable(e.to_string())),
             };
         }
-        let input = json!({"project_id": start.project_id, "correlation_id": start.correlation_id});
         let ex = inner
             .machine
-            .start(&name, input, &*inner.clock, &inner.observer);
+            .start(&name, start.input_json(), &*inner.clock, &inner.observer);
         if let Err(e) = inner
             .store
             .save_execution(

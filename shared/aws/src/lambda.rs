@@ -41,6 +41,14 @@ pub fn key_store(config: &aws_config::SdkConfig, api_keys_table: &str) -> Dynamo
     DynamoKeyStore::new(aws_sdk_dynamodb::Client::new(config), api_keys_table)
 }
 
+/// The Step Functions starter for the deployment's state machine.
+pub fn workflow_starter(
+    config: &aws_config::SdkConfig,
+    state_machine_arn: &str,
+) -> crate::StepFunctionsStarter {
+    crate::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(config), state_machine_arn)
+}
+
 /// The pusher for the deployment's WebSocket API stage (its management endpoint).
 pub fn pusher(config: &aws_config::SdkConfig, management_endpoint: &str) -> ApiGatewayPusher {
     ApiGatewayPusher::new(config, management_endpoint, PushRetry::default())

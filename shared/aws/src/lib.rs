@@ -51,6 +51,9 @@ async fn get_item(
 
 /// The name of the Projects table's sparse owner index (template.yaml).
 pub const OWNER_INDEX: &str = "by-owner";
+/// The name of the Projects table's sparse pending-run index (template.yaml): META items
+/// carry its keys only while the project is CREATED.
+pub const PENDING_INDEX: &str = "by-pending-run";
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

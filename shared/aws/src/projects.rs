@@ -1,16 +1,17 @@
 //! [`ProjectStore`] on DynamoDB: creates and step commits are single TransactWriteItems
 //! with conditions, whose cancellation reasons tell "this very commit is already stored"
-//! from a real conflict; listing goes through the sparse owner index (no Scan).
+//! from a real conflict; listing goes through the sparse owner index and the reconciler's
+//! question through the sparse pending-run index (no Scan).
 
 use super::errors::{self, Built, Reason};
 use super::item::{self, Item, key, keyed, n, s};
-use super::{DynamoStore, OWNER_INDEX};
+use super::{DynamoStore, OWNER_INDEX, PENDING_INDEX};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
 use std::collections::HashMap;
 use std::time::Duration;
-use zts_domain::clock;
+use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::{IdempotencyClaim, IdempotencyRecord};
 use zts_domain::ids::{Owner, ProjectId};
@@ -19,7 +20,7 @@ use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
     StoreError, events_page_limit,
 };
-use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
 use zts_domain::transition::{self, Applied, StepCommit};
 
 /// How often a step commit re-reads META after losing a race, or retries a conflict.
@@ -95,6 +96,16 @@ impl DynamoStore {
             "gsi1sk".into(),
             s(items::created_key(&meta.created_at, &meta.project_id)),
         );
+        // The sparse pending-run index: only while CREATED, so it holds the few projects
+        // the reconciler may have to look at, and a Put of META removes the entry when the
+        // first step starts.
+        if meta.state == State::Created {
+            item.insert("gsi2pk".into(), s(items::pending_pk(&meta.project_id)));
+            item.insert(
+                "gsi2sk".into(),
+                s(items::pending_sk(&meta.run_claimed_at(), &meta.project_id)),
+            );
+        }
         Ok(item)
     }
 
@@ -446,6 +457,49 @@ impl ProjectStore for DynamoStore {
             .into_iter()
             .map(item::decode)
             .collect()
+    }
+
+    async fn stale_runs(
+        &self,
+        claimed_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        let cutoff = clock::format(&claimed_before);
+        let mut keys: Vec<(String, Item)> = Vec::new();
+        for shard in 0..items::PENDING_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.projects)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("gsi2pk = :shard AND gsi2sk < :cutoff")
+                .expression_attribute_values(":shard", s(items::pending_shard_pk(shard)))
+                .expression_attribute_values(":cutoff", s(&cutoff))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            for k in out.items.unwrap_or_default() {
+                let position = k
+                    .get("gsi2sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("a pending index key without gsi2sk".into())
+                    })?;
+                keys.push((position, k));
+            }
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys.truncate(limit as usize);
+        let keys: Vec<Item> = keys.into_iter().map(|(_, k)| k).collect();
+        // The index is eventually consistent: META, read strongly, has the last word.
+        Ok(self
+            .batch_get_meta(&keys)
+            .await?
+            .into_iter()
+            .filter(|m| m.state == State::Created && m.run_claimed_at() < claimed_before)
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

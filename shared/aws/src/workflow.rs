@@ -1,5 +1,7 @@
-//! [`WorkflowStarter`] on Step Functions: StartExecution named by the project id, so a
-//! second start of the same project is `ExecutionAlreadyExists` — already started.
+//! [`WorkflowStarter`] on Step Functions: StartExecution named by project id and run
+//! number. On a Standard workflow a second start of the same run is
+//! `ExecutionAlreadyExists` — already started; Express never says so, which is why the
+//! run is claimed on META before anyone starts it (ARCHITECTURE.md §7).
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
@@ -39,13 +41,12 @@ fn failure<E: ProvideErrorMetadata>(e: &E, status: Option<u16>) -> WorkflowError
 #[async_trait]
 impl WorkflowStarter for StepFunctionsStarter {
     async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
-        let input = serde_json::json!({"project_id": start.project_id, "correlation_id": start.correlation_id}).to_string();
         let result = self
             .client
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
-            .name(start.project_id.as_str())
-            .input(input)
+            .name(start.execution_name())
+            .input(start.input_json().to_string())
             .send()
             .await;
         match result {

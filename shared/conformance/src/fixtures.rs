@@ -51,6 +51,7 @@ fn workflow_state(t: &Transition) -> &'static str {
         },
         Transition::Completed => "Complete",
         Transition::Failed { .. } => "RecordFailure",
+        Transition::RunClaimed => "Reconcile",
     }
 }
 
@@ -63,9 +64,22 @@ pub fn commit(project: &ProjectId, transition: Transition) -> StepCommit {
             &transition,
         ),
         correlation_id: "corr-commit".into(),
+        run: 1,
         transition,
         at: clock::now(),
     }
+}
+
+/// A commit of `transition` by run `run` (its own execution, so its own dedupe keys).
+pub fn commit_in_run(project: &ProjectId, run: u32, transition: Transition) -> StepCommit {
+    let mut c = commit(project, transition);
+    c.run = run;
+    c.dedupe = DedupeKey::for_transition(
+        &format!("exec-{project}-{run}"),
+        workflow_state(&c.transition),
+        &c.transition,
+    );
+    c
 }
 
 pub fn started(step: StepName, attempt: u32) -> Transition {

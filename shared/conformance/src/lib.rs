@@ -16,6 +16,7 @@ mod fixtures;
 mod keys;
 mod projects;
 mod pusher;
+mod runs;
 mod slots;
 
 pub use connections::*;
@@ -23,6 +24,7 @@ pub use fixtures::*;
 pub use keys::*;
 pub use projects::*;
 pub use pusher::RecordingPusher;
+pub use runs::*;
 pub use slots::*;
 
 /// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
@@ -103,6 +105,27 @@ macro_rules! key_store_conformance {
             revoking_by_id_marks_only_that_key,
             a_ticket_works_once_and_not_after_expiry,
             the_burst_passes_then_requests_wait_per_key,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per run-identity and reconciler property
+/// (ARCHITECTURE.md §7).
+#[macro_export]
+macro_rules! run_identity_conformance {
+    ($make:path) => {
+        $crate::run_identity_conformance!(required $make);
+    };
+    ($mode:ident $make:path) => {
+        $crate::conformance_cases!(
+            $mode $make;
+            stale_runs_are_created_projects_claimed_before_the_cutoff,
+            one_claim_wins_among_concurrent_claims_of_a_run,
+            a_superseded_runs_commits_are_refused_and_the_current_run_is_gapless,
+            the_reconciler_starts_a_lost_start_exactly_once_with_gapless_events,
+            a_replay_racing_the_first_start_makes_one_run,
+            a_reconciler_racing_a_slow_start_leaves_one_set_of_events,
+            after_its_last_run_a_project_that_never_started_fails_with_a_reason,
         );
     };
 }

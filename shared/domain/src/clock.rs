@@ -4,6 +4,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub type Timestamp = DateTime<Utc>;
+/// A span of domain time (so callers need not name chrono).
+pub type Duration = chrono::Duration;
 
 /// The current time, truncated to milliseconds.
 pub fn now() -> Timestamp {

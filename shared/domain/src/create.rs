@@ -11,7 +11,7 @@ use crate::pii::{PiiPolicy, RedactionReport};
 use crate::ports::{
     CreateOutcome, NewProject, ProjectStore, StartOutcome, WorkflowStart, WorkflowStarter,
 };
-use crate::project::{ProjectMeta, State, StoredInput};
+use crate::project::{ProjectMeta, StoredInput};
 
 /// What a caller asks for, as received.
 #[derive(Debug, Clone)]
@@ -53,13 +53,16 @@ where
         created_at: request.now,
         idempotency,
     };
-    let meta = match store.create_project(new).await? {
-        CreateOutcome::Created(meta) | CreateOutcome::Replayed(meta) => meta,
-    };
-    if meta.state == State::Created {
-        start_run(workflow, &meta).await;
+    match store.create_project(new).await? {
+        CreateOutcome::Created(meta) => {
+            start_run(workflow, &meta).await;
+            Ok(meta)
+        }
+        // Only the create that claimed run 1 starts it: a replay racing it must not start a
+        // second execution (Express does not dedupe by name). If the first start was lost,
+        // the reconciler claims run 2 after its deadline (ARCHITECTURE.md §7).
+        CreateOutcome::Replayed(meta) => Ok(meta),
     }
-    Ok(meta)
 }
 
 /// An avatar names a kind of customer ("busy parent"), not a person: one that holds personal
@@ -92,12 +95,14 @@ fn refuse_personal_avatars(input: &ProjectInput, pii: &PiiPolicy) -> Result<(), 
     }
 }
 
-/// Starts the run. A failure here is not the caller's problem: the project is stored, and
-/// the reconciler starts any project left CREATED.
+/// Starts the run the create claimed. A failure here is not the caller's problem: the
+/// project is stored, and the reconciler starts a new run of any project whose run never
+/// made progress.
 async fn start_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta) {
     let start = WorkflowStart {
         project_id: meta.project_id.clone(),
         correlation_id: meta.correlation_id.clone(),
+        run: meta.run,
     };
     match workflow.start(&start).await {
         Ok(StartOutcome::Started | StartOutcome::AlreadyStarted) => {}

@@ -44,6 +44,32 @@ pub fn created_key(created_at: &Timestamp, id: &ProjectId) -> String {
     format!("{}#{id}", clock::format(created_at))
 }
 
+/// Shards of the reconciler's sparse index on DynamoDB (ARCHITECTURE.md §3): every create
+/// writes an index entry and its first step removes it, so the entries are spread over
+/// this many partitions instead of one hot key.
+pub const PENDING_SHARDS: u32 = 8;
+
+/// The partition of a project's pending-run index entry: `PENDING#<0..8>`, from the last
+/// (random) hex digit of its id.
+pub fn pending_pk(id: &ProjectId) -> String {
+    let digit = id
+        .as_str()
+        .chars()
+        .last()
+        .and_then(|c| c.to_digit(16))
+        .unwrap_or(0);
+    pending_shard_pk(digit % PENDING_SHARDS)
+}
+
+pub fn pending_shard_pk(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+
+/// The sort key of the pending-run index: when the current run was claimed, then the id.
+pub fn pending_sk(claimed_at: &Timestamp, id: &ProjectId) -> String {
+    format!("{}#{id}", clock::format(claimed_at))
+}
+
 /// The record a step commit leaves behind, so a repeat of it is recognised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupeRecord {

@@ -18,6 +18,7 @@ pub mod items;
 pub mod pii;
 pub mod ports;
 pub mod project;
+pub mod reconcile;
 pub mod slots;
 pub mod step;
 pub mod transition;

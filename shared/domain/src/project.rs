@@ -164,6 +164,15 @@ pub struct ProjectMeta {
     /// The seq of the newest event; the next event gets `last_seq + 1`.
     pub last_seq: u64,
     pub correlation_id: String,
+    /// The current run's number: 1 for the run the create claims, one more for each run
+    /// the reconciler re-claims. A commit from any other run is refused, so a superseded
+    /// run changes nothing (ARCHITECTURE.md §7).
+    #[serde(default = "first_run")]
+    pub run: u32,
+    /// When the current run was claimed (`None` in META written before runs were
+    /// numbered: read as the creation time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_claimed_at: Option<Timestamp>,
     pub runs: BTreeMap<StepName, StepRun>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -179,10 +188,19 @@ impl ProjectMeta {
             .is_some_and(|r| r.status == StepStatus::Succeeded)
     }
 
+    /// When the current run was claimed.
+    pub fn run_claimed_at(&self) -> Timestamp {
+        self.run_claimed_at.unwrap_or(self.created_at)
+    }
+
     /// Attempts summed over the steps, as `GET …/status` reports them.
     pub fn attempts(&self) -> u32 {
         self.runs.values().map(|r| r.attempts).sum()
     }
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 /// The input as stored: redacted, with the report of what was redacted. The only way to

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::ids::ProjectId;
 use crate::ports::{CommitOutcome, ProjectStore, PutArtifactOutcome, StoreError};
 use crate::project::{Artifact, ErrorInfo, ProjectMeta, StepName, StoredInput};
-use crate::transition::{DedupeKey, StepCommit, Transition};
+use crate::transition::{DedupeKey, StepCommit, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -22,6 +22,11 @@ pub const TRANSIENT: &str = "ZeroToShip.Transient";
 pub const INVALID: &str = "ZeroToShip.Invalid";
 pub const CONFLICT: &str = "ZeroToShip.Conflict";
 pub const INTERNAL: &str = "ZeroToShip.Internal";
+/// The run is no longer the project's current run (the reconciler started another): it
+/// ends quietly, changing nothing (ARCHITECTURE.md §7).
+pub const SUPERSEDED: &str = "ZeroToShip.Superseded";
+/// The reconciler could not get a run started after its last attempt.
+pub const START_FAILED: &str = "ZeroToShip.StartFailed";
 /// A run failed without an error description (the RecordFailure state had none).
 pub const UNKNOWN: &str = "ZeroToShip.Unknown";
 /// A store could not be read or written (the authorizer, the ws function).
@@ -54,6 +59,9 @@ pub struct StepRequest {
     /// The workflow state's name (`Validate`, `Advise`, `Complete`, `RecordFailure`).
     pub state: String,
     pub retry_count: u32,
+    /// The run this execution is (`$.run` of the execution's input).
+    #[serde(default = "first_run")]
+    pub run: u32,
     /// Finalize only: which outcome to record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
@@ -73,10 +81,15 @@ impl StepRequest {
             project_id: self.project_id.clone(),
             dedupe: DedupeKey::for_transition(&self.execution_id, &self.state, &transition),
             correlation_id: self.correlation_id.clone(),
+            run: self.run,
             transition,
             at: clock::now(),
         }
     }
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +110,8 @@ pub enum FailureKind {
     /// The project is not in a state that allows this step.
     Conflict,
     Internal,
+    /// The run was superseded by a newer one: end quietly.
+    Superseded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +136,7 @@ impl StepFailure {
             FailureKind::Invalid => INVALID,
             FailureKind::Conflict => CONFLICT,
             FailureKind::Internal => INTERNAL,
+            FailureKind::Superseded => SUPERSEDED,
         }
     }
 
@@ -138,6 +154,9 @@ impl From<StoreError> for StepFailure {
         let kind = match &err {
             StoreError::Unavailable(_) => FailureKind::Transient,
             StoreError::NotFound => FailureKind::Invalid,
+            StoreError::Transition(TransitionError::NotCurrentRun { .. }) => {
+                FailureKind::Superseded
+            }
             StoreError::Transition(_)
             | StoreError::AlreadyExists
             | StoreError::IdempotencyConflict => FailureKind::Conflict,
@@ -270,6 +289,10 @@ where
                 retryable: failure.is_retryable(),
             };
             // Best effort: if even this write fails, the original failure is what matters.
+            // A superseded run records nothing (its commits are refused anyway).
+            if failure.kind == FailureKind::Superseded {
+                return Err(failure);
+            }
             if let Err(e) = store.commit_step(req.commit(transition)).await {
                 tracing::warn!(error = %e, project_id = %req.project_id, "could not record a step failure");
             }

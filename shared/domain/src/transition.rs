@@ -36,6 +36,10 @@ pub enum Transition {
     Failed {
         error: ErrorInfo,
     },
+    /// The reconciler claims the next run of a project whose current run never made
+    /// progress; the commit's `run` is the new number. No event: clients see the new
+    /// run's progress, not the claim.
+    RunClaimed,
 }
 
 impl Transition {
@@ -46,6 +50,7 @@ impl Transition {
             Transition::StepFailed { .. } => "step_failed",
             Transition::Completed => "completed",
             Transition::Failed { .. } => "failed",
+            Transition::RunClaimed => "run_claimed",
         }
     }
 }
@@ -72,7 +77,7 @@ impl DedupeKey {
             Transition::StepStarted { attempt, .. }
             | Transition::StepSucceeded { attempt, .. }
             | Transition::StepFailed { attempt, .. } => *attempt,
-            Transition::Completed | Transition::Failed { .. } => 0,
+            Transition::Completed | Transition::Failed { .. } | Transition::RunClaimed => 0,
         };
         DedupeKey::new(execution_id, workflow_state, attempt, t.kind())
     }
@@ -92,6 +97,9 @@ pub struct StepCommit {
     pub project_id: ProjectId,
     pub dedupe: DedupeKey,
     pub correlation_id: String,
+    /// The run this commit belongs to: it must be META's current run (for
+    /// [`Transition::RunClaimed`], the next one).
+    pub run: u32,
     pub transition: Transition,
     pub at: Timestamp,
 }
@@ -106,6 +114,8 @@ pub enum TransitionError {
         step: String,
         state: State,
     },
+    #[error("run {run} is not the project's current run ({current}): it was superseded")]
+    NotCurrentRun { run: u32, current: u32 },
 }
 
 /// What applying a transition yields.
@@ -130,7 +140,18 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         step: step.to_string(),
         state: meta.state,
     };
+    if commit.transition == Transition::RunClaimed {
+        return claim_run(meta, commit);
+    }
+    // A run that is no longer current changes nothing (ARCHITECTURE.md §7).
+    if commit.run != meta.run {
+        return Err(TransitionError::NotCurrentRun {
+            run: commit.run,
+            current: meta.run,
+        });
+    }
     let body = match &commit.transition {
+        Transition::RunClaimed => return claim_run(meta, commit),
         Transition::StepStarted { step, attempt } => {
             let step = *step;
             if meta.step_succeeded(step) {
@@ -290,6 +311,34 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     Ok(Applied::Change {
         meta: Box::new(next),
         event,
+    })
+}
+
+/// The reconciler's claim: only the next run, only of a project that is still CREATED
+/// (a run that made progress is never taken over).
+fn claim_run(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
+    refuse_terminal(meta)?;
+    if commit.run != meta.run.saturating_add(1) {
+        return Err(TransitionError::NotCurrentRun {
+            run: commit.run,
+            current: meta.run,
+        });
+    }
+    if meta.state != State::Created {
+        return Err(TransitionError::WrongState {
+            transition: commit.transition.kind(),
+            step: format!("run {}", commit.run),
+            state: meta.state,
+        });
+    }
+    let mut next = meta.clone();
+    next.run = commit.run;
+    next.run_claimed_at = Some(commit.at);
+    next.version += 1;
+    next.updated_at = commit.at;
+    Ok(Applied::Change {
+        meta: Box::new(next),
+        event: None,
     })
 }
 

@@ -1,4 +1,4 @@
-//! Local-only tables: workflow executions and the reconciler's query. The local stack's
+//! The local-only table of workflow executions. The local stack's
 //! interpreter persists each execution after every step here, through the same group
 //! commit as the step commits, and resumes them after a restart.
 
@@ -6,7 +6,6 @@ use super::EmbeddedStore;
 use super::db::sql_error;
 use rusqlite::params;
 use zts_domain::ports::StoreError;
-use zts_domain::project::ProjectMeta;
 
 impl EmbeddedStore {
     /// Creates or replaces the stored execution `name`.
@@ -69,30 +68,6 @@ impl EmbeddedStore {
                             serde_json::from_str(&body)
                                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                         ))
-                    })
-                    .collect()
-            })
-            .await
-    }
-
-    /// Projects still CREATED, oldest first: runs whose start was lost.
-    pub async fn created_projects(&self, limit: u32) -> Result<Vec<ProjectMeta>, StoreError> {
-        self.db
-            .read(move |conn| {
-                let bodies: Vec<String> = conn
-                    .prepare_cached(
-                        "SELECT body FROM items
-                         WHERE tbl = 'projects' AND state = 'CREATED'
-                         ORDER BY created_key LIMIT ?1",
-                    )
-                    .and_then(|mut stmt| {
-                        stmt.query_map(params![limit], |row| row.get(0))?.collect()
-                    })
-                    .map_err(sql_error)?;
-                bodies
-                    .iter()
-                    .map(|b| {
-                        serde_json::from_str(b).map_err(|e| StoreError::Corrupt(e.to_string()))
                     })
                     .collect()
             })

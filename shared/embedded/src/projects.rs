@@ -1,10 +1,11 @@
 //! [`ProjectStore`] on the embedded database.
 
 use super::EmbeddedStore;
+use super::db::sql_error;
 use super::items_sql::{self as items_db, Index, PROJECTS};
 use async_trait::async_trait;
-use rusqlite::Connection;
-use zts_domain::clock;
+use rusqlite::{Connection, params};
+use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::IdempotencyRecord;
 use zts_domain::ids::{Owner, ProjectId};
@@ -305,6 +306,42 @@ impl ProjectStore for EmbeddedStore {
                 )
             })
             .await
+    }
+
+    async fn stale_runs(
+        &self,
+        claimed_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        // A run is claimed no earlier than its project was created, so only projects
+        // created before the cutoff can be stale: the state index narrows to those.
+        let cutoff = clock::format(&claimed_before);
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT body FROM items
+                     WHERE tbl = 'projects' AND state = 'CREATED' AND created_key < ?1
+                     ORDER BY created_key",
+                )
+                .and_then(|mut stmt| stmt.query_map(params![cutoff], |row| row.get(0))?.collect())
+                .map_err(sql_error)
+            })
+            .await?;
+        let mut stale = bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str::<ProjectMeta>(b)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .filter(|m| {
+                m.as_ref()
+                    .map_or(true, |m| m.run_claimed_at() < claimed_before)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        stale.sort_by_key(|m| m.run_claimed_at());
+        stale.truncate(limit as usize);
+        Ok(stale)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -17,3 +17,7 @@ mod keys {
 mod slots {
     zts_conformance::connection_slots_conformance!(optional zts_tests::dynamodb::store);
 }
+
+mod runs {
+    zts_conformance::run_identity_conformance!(optional zts_tests::dynamodb::store);
+}

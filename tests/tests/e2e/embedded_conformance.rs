@@ -17,6 +17,7 @@ mod durable {
     zts_conformance::connection_store_conformance!(make);
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
+    zts_conformance::run_identity_conformance!(make);
 }
 
 mod in_memory {
@@ -31,4 +32,5 @@ mod in_memory {
     zts_conformance::connection_store_conformance!(make);
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
+    zts_conformance::run_identity_conformance!(make);
 }

@@ -475,11 +475,21 @@ async fn the_reconciler_starts_a_project_left_created() {
         store.create_project(new).await.unwrap();
         id
     };
-    let stack = zts::start(config(zts::DataLocation::Dir(dir)))
-        .await
-        .unwrap();
-    let status = Http::new(&stack).wait_terminal(&id).await;
+    // Run 1 was claimed at the create and never started; with no deadline to wait out,
+    // the reconciler's first pass claims run 2 and starts it.
+    let mut config = config(zts::DataLocation::Dir(dir));
+    config.reconcile.start_deadline = std::time::Duration::ZERO;
+    let stack = zts::start(config).await.unwrap();
+    let http = Http::new(&stack);
+    let status = http.wait_terminal(&id).await;
     assert_eq!(status["state"], "COMPLETED");
+    let meta = stack
+        .store
+        .get_meta(&zts_domain::ProjectId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(meta.run, 2, "the reconciler's run completed it");
     stack.shutdown().await;
 }
 

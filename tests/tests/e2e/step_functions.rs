@@ -53,6 +53,7 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
     let start = WorkflowStart {
         project_id: ProjectId::generate(),
         correlation_id: "c-1".into(),
+        run: 1,
     };
     assert_eq!(starter.start(&start).await.unwrap(), StartOutcome::Started);
     // The same start again: Step Functions answers it idempotently (same name, same input,
@@ -74,10 +75,11 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
         .await
         .unwrap();
     let names: Vec<&str> = executions.executions().iter().map(|e| e.name()).collect();
+    let expected = format!("{}-1", start.project_id);
     assert_eq!(
         names,
-        vec![start.project_id.as_str()],
-        "one execution, named by the project id"
+        vec![expected.as_str()],
+        "one execution, named by the project id and run"
     );
     let described = sfn
         .describe_execution()
@@ -88,6 +90,27 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
     let input: serde_json::Value = serde_json::from_str(described.input().unwrap()).unwrap();
     assert_eq!(input["project_id"], start.project_id.as_str());
     assert_eq!(input["correlation_id"], "c-1");
+    assert_eq!(
+        input["run"], 1,
+        "the run reaches the steps' Parameters as $.run"
+    );
+
+    // A later run of the same project is a new execution: Standard refuses a reused name
+    // for 90 days, so a retry under the first name would never run.
+    let second = WorkflowStart {
+        run: 2,
+        ..start.clone()
+    };
+    assert_eq!(starter.start(&second).await.unwrap(), StartOutcome::Started);
+    let count = sfn
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .len();
+    assert_eq!(count, 2);
 
     let missing = StepFunctionsStarter::new(sfn, arn.replace(&name, "no-such-machine"));
     assert!(missing.ready().await.is_err());

@@ -710,3 +710,215 @@ fn the_websocket_cap_reaches_the_authorizer_and_both_sides_may_write_the_slots()
         "tickets are consumed with DeleteItem"
     );
 }
+
+/// The longest an attempt-and-retry chain of one Task state can take: every attempt runs
+/// to its TimeoutSeconds, every retrier is used up (each keeps its own count), and every
+/// wait is the longest back-off allows (full jitter only ever shortens it).
+fn task_worst_case_seconds(name: &str, state: &serde_json::Value) -> f64 {
+    let timeout = state["TimeoutSeconds"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name}: a Task without TimeoutSeconds can hang for a year"));
+    let mut attempts = 1.0;
+    let mut waits = 0.0;
+    for retrier in state["Retry"].as_array().into_iter().flatten() {
+        let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+        let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+        let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+        let max = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+        for n in 0..max {
+            waits += (interval * rate.powi(n as i32)).min(cap);
+            attempts += 1.0;
+        }
+    }
+    attempts * timeout + waits
+}
+
+/// The worst case of the slowest path from `from` to the end, following Next, Default,
+/// Choices and Catch.
+fn slowest_path(states: &serde_json::Value, from: &str, seen: &mut Vec<String>) -> f64 {
+    assert!(!seen.contains(&from.to_string()), "a cycle through {from}");
+    seen.push(from.to_string());
+    let state = &states[from];
+    let own = if state["Type"] == "Task" {
+        task_worst_case_seconds(from, state)
+    } else {
+        0.0
+    };
+    let mut next: Vec<&str> = Vec::new();
+    for key in ["Next", "Default"] {
+        if let Some(n) = state[key].as_str() {
+            next.push(n);
+        }
+    }
+    for list in ["Choices", "Catch"] {
+        for c in state[list].as_array().into_iter().flatten() {
+            next.push(c["Next"].as_str().unwrap());
+        }
+    }
+    let rest = next
+        .into_iter()
+        .map(|n| slowest_path(states, n, seen))
+        .fold(0.0, f64::max);
+    seen.pop();
+    own + rest
+}
+
+#[test]
+fn every_path_fits_expresss_five_minutes_so_record_failure_always_runs() {
+    // An Express execution is stopped at 300 s (and the machine's own TimeoutSeconds ends
+    // a run without its Catch): the worst case of every path, RecordFailure included, has
+    // to end before either (ARCHITECTURE.md §7).
+    const EXPRESS_LIMIT_SECONDS: f64 = 300.0;
+    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
+    let machine_timeout = asl["TimeoutSeconds"].as_f64().expect("a machine timeout");
+    assert!(machine_timeout <= EXPRESS_LIMIT_SECONDS);
+    let start = asl["StartAt"].as_str().unwrap();
+    let worst = slowest_path(&asl["States"], start, &mut Vec::new());
+    assert!(
+        worst <= machine_timeout,
+        "the slowest path takes up to {worst} s; the machine stops at {machine_timeout} s"
+    );
+    // RecordFailure sits on that path: a failure at the last task still gets recorded.
+    let validate_alone = task_worst_case_seconds("Validate", &asl["States"]["Validate"]);
+    assert!(
+        worst >= 4.0 * validate_alone - 1e-9,
+        "{worst} vs {validate_alone}"
+    );
+}
+
+#[test]
+fn the_reconciler_waits_out_the_whole_run_before_superseding_it() {
+    // A run still CREATED after the deadline has ended on either workflow type (the
+    // machine's timeout is shorter), so the reconciler never races a live first step.
+    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
+    let machine_timeout = asl["TimeoutSeconds"].as_u64().unwrap();
+    let deadline = zts_domain::reconcile::ReconcilePolicy::DEFAULT.start_deadline;
+    assert!(deadline.as_secs() > machine_timeout, "{deadline:?}");
+}
+
+#[test]
+fn superseded_runs_end_quietly_and_do_not_count_as_failed_executions() {
+    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
+    let states = asl["States"].as_object().unwrap();
+    for (name, state) in states.iter().filter(|(_, s)| s["Type"] == "Task") {
+        if name == "RecordFailure" {
+            continue; // finalize answers a superseded run's RecordFailure with success
+        }
+        let first = &state["Catch"][0];
+        assert_eq!(
+            first["ErrorEquals"],
+            serde_json::json!([zts_domain::step::SUPERSEDED]),
+            "{name}"
+        );
+        assert_eq!(
+            states[first["Next"].as_str().unwrap()]["Type"],
+            "Succeed",
+            "{name}"
+        );
+        assert_eq!(state["Parameters"]["run.$"], "$.run", "{name}");
+    }
+}
+
+#[test]
+fn the_workflow_type_is_documented_as_chosen_at_creation() {
+    // Changing StateMachineType replaces the machine; with a fixed name CloudFormation
+    // refuses, which is what we want (deleting a Standard machine ends its runs).
+    let doc = template();
+    let description = doc["Parameters"]["WorkflowType"]["Description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.contains("Chosen when the stack is created"),
+        "{description}"
+    );
+    let machine = &doc["Resources"]["Workflow"]["Properties"];
+    assert!(
+        !machine["Name"].is_null(),
+        "the fixed name is what keeps a type change from replacing the machine"
+    );
+}
+
+#[test]
+fn the_reconciler_runs_on_a_schedule_eventbridge_accepts_with_what_it_needs() {
+    let doc = template();
+    let reconciler = &doc["Resources"]["ReconcilerFunction"]["Properties"];
+    let schedules: Vec<&str> = reconciler["Events"]
+        .as_mapping()
+        .expect("the reconciler has events")
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("Schedule"))
+        .map(|e| e["Properties"]["Schedule"].as_str().unwrap())
+        .collect();
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    // EventBridge: rate(value unit), the unit singular for 1 and plural above.
+    let inner = schedules[0]
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .expect("a rate expression");
+    let (value, unit) = inner.split_once(' ').unwrap();
+    let value: u32 = value.parse().unwrap();
+    let singular = ["minute", "hour", "day"];
+    if value == 1 {
+        assert!(singular.contains(&unit), "{inner}");
+    } else {
+        assert!(singular.iter().any(|u| format!("{u}s") == unit), "{inner}");
+    }
+    // Its pass needs the pending index (Query), META (BatchGetItem, GetItem), the claim
+    // (a transaction of Puts and ConditionChecks) and StartExecution.
+    let granted = dynamodb_actions_on(&doc, "ReconcilerFunction", "ProjectsTable");
+    for action in [
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    ] {
+        assert!(granted.contains(action), "{action}: {granted:?}");
+    }
+    let yaml = serde_norway::to_string(&reconciler["Policies"]).unwrap();
+    assert!(yaml.contains("states:StartExecution"), "{yaml}");
+    assert!(
+        yaml.contains("/index/*"),
+        "Query on an index needs the index ARN: {yaml}"
+    );
+    assert_eq!(
+        tag_of(&reconciler["Environment"]["Variables"]["ZTS_STATE_MACHINE_ARN"]).as_deref(),
+        Some("!Ref")
+    );
+}
+
+#[test]
+fn no_function_reserves_concurrency_because_a_new_accounts_pool_cannot_spare_it() {
+    // Lambda refuses a reservation that leaves less than 10 unreserved executions, and a
+    // new account's whole limit can be 10: the deploy would roll back.
+    let doc = template();
+    for (id, function) in resources(&doc, "AWS::Serverless::Function") {
+        assert!(
+            function["Properties"]["ReservedConcurrentExecutions"].is_null(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_pending_run_index_is_the_one_the_store_queries_with_the_keys_it_writes() {
+    let doc = template();
+    let props = &doc["Resources"]["ProjectsTable"]["Properties"];
+    let index = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|g| g["IndexName"].as_str() == Some(zts_aws::PENDING_INDEX))
+        .expect("the pending-run index");
+    let keys: Vec<&str> = index["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| k["AttributeName"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["gsi2pk", "gsi2sk"]);
+    assert_eq!(
+        index["Projection"]["ProjectionType"].as_str(),
+        Some("KEYS_ONLY")
+    );
+}

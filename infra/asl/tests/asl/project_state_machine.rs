@@ -1,6 +1,7 @@
 //! The project's own `statemachine.asl.json`, run with stub tasks: success, success after
-//! transient failures, a rejected idea (recorded, the execution succeeds), and the Fail
-//! state after a system failure (the execution fails: what the workflow alarm counts).
+//! transient failures, a rejected idea (recorded, the execution succeeds), a superseded run
+//! (ends quietly), and the Fail state after a system failure (the execution fails: what
+//! the workflow alarm counts).
 
 use crate::support::*;
 use asl::{Machine, Status, TaskError};
@@ -22,7 +23,7 @@ fn project_machine() -> Machine {
 }
 
 fn input() -> Value {
-    json!({"project_id": "p-1", "correlation_id": "c-1"})
+    json!({"project_id": "p-1", "correlation_id": "c-1", "run": 1})
 }
 
 fn ok_tasks() -> Tasks {
@@ -51,6 +52,7 @@ async fn runs_to_success_passing_ids_and_retry_counts() {
     assert_eq!(v["execution_id"], json!(ex.id));
     assert_eq!(v["state"], "Validate");
     assert_eq!(v["retry_count"], 0);
+    assert_eq!(v["run"], 1, "every step commits as its run");
     assert_eq!(tasks.inputs("advisory")[0]["state"], "Advise");
     let finals = tasks.inputs("finalize");
     assert_eq!(finals.len(), 1);
@@ -141,7 +143,7 @@ async fn a_rejected_idea_is_recorded_and_the_execution_succeeds() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_crashed_or_timed_out_function_is_retried_twice_then_fails_the_execution() {
+async fn a_crashed_or_timed_out_function_is_retried_once_then_fails_the_execution() {
     for error in ["Lambda.Unknown", "Sandbox.Timedout"] {
         let tasks = ok_tasks().on("validator", move |_, _| {
             Err(TaskError::new(error, "Task timed out after 50.00 seconds"))
@@ -149,8 +151,8 @@ async fn a_crashed_or_timed_out_function_is_retried_twice_then_fails_the_executi
         let ex = run(&project_machine(), input(), &tasks, &Recorder::default()).await;
         assert_eq!(
             tasks.inputs("validator").len(),
-            3,
-            "{error}: one attempt, two retries"
+            2,
+            "{error}: one attempt, one retry (the budget fits Express's 5 minutes)"
         );
         assert_eq!(tasks.inputs("finalize")[0]["error"]["Error"], error);
         assert!(
@@ -195,8 +197,8 @@ async fn exhausted_transient_retries_end_in_fail() {
     let ex = run(&project_machine(), input(), &tasks, &Recorder::default()).await;
     assert_eq!(
         tasks.inputs("advisory").len(),
-        5,
-        "one attempt and four retries"
+        4,
+        "one attempt and three retries"
     );
     assert_eq!(
         tasks.inputs("finalize")[0]["error"]["Error"],
@@ -221,4 +223,22 @@ fn every_task_has_a_timeout_and_the_machine_has_one() {
             );
         }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_superseded_run_ends_quietly_without_recording_a_failure() {
+    let tasks = ok_tasks().on("validator", |_, _| {
+        Err(TaskError::new(
+            "ZeroToShip.Superseded",
+            "run 1 is not the project's current run (2)",
+        ))
+    });
+    let ex = run(&project_machine(), input(), &tasks, &Recorder::default()).await;
+    assert_eq!(tasks.inputs("validator").len(), 1, "not retried");
+    assert!(tasks.inputs("finalize").is_empty(), "nothing recorded");
+    assert!(
+        matches!(&ex.status, Status::Succeeded { .. }),
+        "a superseded run is not a failed execution: {:?}",
+        ex.status
+    );
 }

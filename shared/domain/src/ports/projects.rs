@@ -34,6 +34,9 @@ impl NewProject {
             version: 1,
             last_seq: 1,
             correlation_id: self.correlation_id.clone(),
+            // The create claims run 1 in the same atomic write (ARCHITECTURE.md §7).
+            run: 1,
+            run_claimed_at: Some(self.created_at),
             runs: BTreeMap::new(),
             created_at: self.created_at,
             updated_at: self.created_at,
@@ -221,6 +224,16 @@ pub trait ProjectStore: Send + Sync {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError>;
+
+    /// Projects still CREATED whose current run was claimed before `claimed_before`,
+    /// oldest claim first, at most `limit`: runs whose start was lost, or that ended before
+    /// their first step. The reconciler's question (ARCHITECTURE.md §7); answered from an
+    /// index, never a scan.
+    async fn stale_runs(
+        &self,
+        claimed_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError>;
 
     /// Readiness: the store answers a trivial read.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -2,17 +2,38 @@ use crate::ids::ProjectId;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// The input of one workflow execution; the execution is named by the project id.
+/// The input of one workflow execution: one run of one project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowStart {
     pub project_id: ProjectId,
     pub correlation_id: String,
+    /// The run this execution is (claimed on META before the start).
+    pub run: u32,
+}
+
+impl WorkflowStart {
+    /// The execution's name: project id and run number. Standard workflows refuse a
+    /// reused name for 90 days, so every run needs its own; 36 + 1 + at most 10
+    /// characters, within Step Functions' 80.
+    pub fn execution_name(&self) -> String {
+        format!("{}-{}", self.project_id, self.run)
+    }
+
+    /// The execution's input, as statemachine.asl.json reads it (`$.project_id`, …).
+    pub fn input_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "project_id": self.project_id,
+            "correlation_id": self.correlation_id,
+            "run": self.run,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartOutcome {
     Started,
-    /// An execution with this name exists: starting is idempotent.
+    /// An execution with this name exists (Standard and the local engine; Express never
+    /// says so, which is why a run is claimed on META before it is started).
     AlreadyStarted,
 }
 

@@ -33,10 +33,20 @@ fn step(
     meta: &ProjectMeta,
     t: Transition,
 ) -> Result<(ProjectMeta, Option<Event>), TransitionError> {
+    step_in_run(meta, meta.run, t)
+}
+
+/// Applies `t` as a commit of run `run`.
+fn step_in_run(
+    meta: &ProjectMeta,
+    run: u32,
+    t: Transition,
+) -> Result<(ProjectMeta, Option<Event>), TransitionError> {
     let commit = StepCommit {
         project_id: meta.project_id.clone(),
         dedupe: DedupeKey::for_transition("exec", "S", &t),
         correlation_id: "c".into(),
+        run,
         transition: t,
         at: clock::now(),
     };
@@ -306,4 +316,61 @@ fn dedupe_keys_separate_every_part() {
     ] {
         assert_ne!(base, other);
     }
+}
+
+const VALIDATE: Transition = Transition::StepStarted {
+    step: StepName::Validator,
+    attempt: 1,
+};
+
+#[test]
+fn a_project_starts_with_run_one_claimed_at_its_creation() {
+    let m = fresh();
+    assert_eq!(m.run, 1);
+    assert_eq!(m.run_claimed_at(), m.created_at);
+}
+
+#[test]
+fn the_next_run_is_claimed_only_while_created_and_only_as_the_next_number() {
+    let m = fresh();
+    // Skipping a number, or claiming the current run again, is refused.
+    assert_eq!(
+        step_in_run(&m, 3, Transition::RunClaimed).unwrap_err(),
+        TransitionError::NotCurrentRun { run: 3, current: 1 }
+    );
+    assert!(step_in_run(&m, 1, Transition::RunClaimed).is_err());
+    let (claimed, event) = step_in_run(&m, 2, Transition::RunClaimed).unwrap();
+    assert_eq!(claimed.run, 2);
+    assert_eq!(claimed.state, State::Created);
+    assert_eq!(claimed.version, m.version + 1);
+    assert!(event.is_none(), "a claim is not an event clients see");
+    assert_eq!(claimed.last_seq, m.last_seq);
+    // A run that made progress is never taken over.
+    let (running, _) = step(&claimed, VALIDATE).unwrap();
+    assert!(matches!(
+        step_in_run(&running, 3, Transition::RunClaimed),
+        Err(TransitionError::WrongState { .. })
+    ));
+}
+
+#[test]
+fn a_superseded_run_changes_nothing() {
+    let m = fresh();
+    let (claimed, _) = step_in_run(&m, 2, Transition::RunClaimed).unwrap();
+    for t in [
+        VALIDATE,
+        Transition::Completed,
+        Transition::Failed {
+            error: ErrorInfo::new("ZeroToShip.Internal", "boom"),
+        },
+    ] {
+        assert_eq!(
+            step_in_run(&claimed, 1, t).unwrap_err(),
+            TransitionError::NotCurrentRun { run: 1, current: 2 }
+        );
+    }
+    // The current run goes on as usual, its events numbered after the create's.
+    let (running, event) = step_in_run(&claimed, 2, VALIDATE).unwrap();
+    assert_eq!(running.state, State::IdeaValidation);
+    assert_eq!(event.unwrap().seq, 2);
 }
