@@ -148,6 +148,13 @@ def tables_from_template(moto, suffix):
     return names
 
 
+def cursor_secret_on(moto):
+    """The api reads its cursor secret from Secrets Manager at init: one on moto."""
+    sm = boto3.client("secretsmanager", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    name = f"zts-coldstart-cursor-{uuid.uuid4().hex[:8]}"
+    return sm.create_secret(Name=name, SecretString=uuid.uuid4().hex + uuid.uuid4().hex)["ARN"]
+
+
 def run_once(name, bootstrap, env):
     runtime = Runtime([event_for(name), event_for(name)])
     env = dict(env, AWS_LAMBDA_RUNTIME_API=runtime.address, AWS_LAMBDA_FUNCTION_NAME=f"zts-{name}")
@@ -209,7 +216,7 @@ def main():
         "ZTS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:zts-coldstart",
         "ZTS_WS_URL": "wss://example.invalid/prod",
         "ZTS_WS_MANAGEMENT_ENDPOINT": moto,
-        "ZTS_CURSOR_SECRET": "coldstart-only-not-a-secret",
+        "ZTS_CURSOR_SECRET_ARN": cursor_secret_on(moto),
         "ZTS_CORS_ORIGINS": "",
         "ZTS_RATE_PER_SECOND": "10",
         "ZTS_RATE_BURST": "20",

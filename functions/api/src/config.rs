@@ -3,7 +3,7 @@
 
 use crate::HttpConfig;
 use zts_aws::Tables;
-use zts_aws::deploy::{ConfigError, Env, Secret, vars};
+use zts_aws::deploy::{ConfigError, Env, vars};
 use zts_domain::auth::Limits;
 use zts_domain::pii::PiiPolicy;
 
@@ -16,8 +16,9 @@ pub struct Config {
     pub state_machine_arn: String,
     /// The WebSocket URL clients get in `links.websocket`.
     pub websocket_url: String,
-    /// Signs list cursors; every instance shares it.
-    pub cursor_secret: Secret,
+    /// The secret that signs list cursors (its ARN): read from Secrets Manager at init
+    /// (`zts_aws::lambda::secret`, at least [`CURSOR_SECRET_MIN_BYTES`]).
+    pub cursor_secret_arn: String,
     pub http: HttpConfig,
     /// Limits for keys created without their own.
     pub default_limits: Limits,
@@ -31,7 +32,7 @@ impl Config {
             tables: env.tables()?,
             state_machine_arn: env.required(vars::STATE_MACHINE_ARN)?,
             websocket_url: env.required(vars::WS_URL)?,
-            cursor_secret: env.secret(vars::CURSOR_SECRET, CURSOR_SECRET_MIN_BYTES)?,
+            cursor_secret_arn: env.required(vars::CURSOR_SECRET_ARN)?,
             http: http_config(env),
             default_limits: default_limits(env)?,
             pii: pii_policy(env)?,
@@ -102,7 +103,10 @@ mod tests {
             vars::WS_URL,
             "wss://example.execute-api.us-east-1.amazonaws.com/dev",
         ),
-        (vars::CURSOR_SECRET, "0123456789abcdef-not-printed"),
+        (
+            vars::CURSOR_SECRET_ARN,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:zts-dev-cursor-secret-AbCdEf",
+        ),
         (
             vars::CORS_ORIGINS,
             " https://a.example , ,https://b.example",
@@ -112,7 +116,7 @@ mod tests {
     ];
 
     #[test]
-    fn reads_every_setting_and_never_prints_the_secret() {
+    fn reads_every_setting() {
         let config = Config::from_env(&env(COMPLETE)).unwrap();
         assert_eq!(
             config.http.cors_origins,
@@ -121,16 +125,15 @@ mod tests {
         assert_eq!(config.default_limits.burst, 3);
         assert_eq!(config.default_limits.rate, Limits::DEFAULT.rate);
         assert_eq!(config.pii.regions(), ["GB", "DE"]);
-        assert_eq!(
-            config.cursor_secret.expose(),
-            "0123456789abcdef-not-printed"
+        assert!(
+            config
+                .cursor_secret_arn
+                .ends_with("zts-dev-cursor-secret-AbCdEf")
         );
-        let printed = format!("{config:?}");
-        assert!(!printed.contains("not-printed"), "{printed}");
     }
 
     #[test]
-    fn a_missing_or_short_setting_is_named() {
+    fn a_missing_setting_is_named() {
         for (missing, _) in COMPLETE.iter().take(6) {
             let pairs: Vec<_> = COMPLETE
                 .iter()
@@ -140,13 +143,6 @@ mod tests {
             let err = Config::from_env(&env(&pairs)).unwrap_err();
             assert_eq!(err, ConfigError::Missing(missing), "{missing}");
         }
-        let mut short: Vec<_> = COMPLETE.to_vec();
-        short.retain(|(k, _)| *k != vars::CURSOR_SECRET);
-        short.push((vars::CURSOR_SECRET, "too-short"));
-        assert!(matches!(
-            Config::from_env(&env(&short)),
-            Err(ConfigError::Invalid { name, .. }) if name == vars::CURSOR_SECRET
-        ));
     }
 
     #[test]

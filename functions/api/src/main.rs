@@ -1,5 +1,5 @@
 //! The HTTP API on Lambda (API Gateway HTTP API, payload 2.0): the configuration, the
-//! stores, the Step Functions client and the router are built once during init;
+//! cursor secret (from Secrets Manager), the stores, the Step Functions client and the router are built once during init;
 //! `lambda_http` turns each event into a request for the same router the local stack serves.
 
 use api::config::Config;
@@ -16,10 +16,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     // create that arrives before it is done waits for the rest.
     let pii = config.pii.clone();
     std::thread::spawn(move || pii.warm_up());
+    let cursor_secret = zts_aws::lambda::secret(
+        &sdk,
+        &config.cursor_secret_arn,
+        api::config::CURSOR_SECRET_MIN_BYTES,
+    )
+    .await?;
     let store = Arc::new(zts_aws::lambda::listing_dynamo_store(
         &sdk,
         config.tables.clone(),
-        &config.cursor_secret,
+        &cursor_secret,
     ));
     let workflow = StepFunctionsStarter::new(
         aws_sdk_sfn::Client::new(&sdk),

@@ -14,8 +14,9 @@ pub mod vars {
     pub const WS_MANAGEMENT_ENDPOINT: &str = "ZTS_WS_MANAGEMENT_ENDPOINT";
     /// The public WebSocket URL given to clients in `links.websocket`.
     pub const WS_URL: &str = "ZTS_WS_URL";
-    /// Signs list cursors; every instance of the api must share it.
-    pub const CURSOR_SECRET: &str = "ZTS_CURSOR_SECRET";
+    /// The Secrets Manager secret (ARN) that signs list cursors; the api reads its value at
+    /// init, so every instance shares it and it is never in the environment.
+    pub const CURSOR_SECRET_ARN: &str = "ZTS_CURSOR_SECRET_ARN";
     /// Comma-separated origins allowed by CORS.
     pub const CORS_ORIGINS: &str = "ZTS_CORS_ORIGINS";
     /// Default per-key limits: requests per second and burst.
@@ -138,18 +139,6 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 })
             })
             .transpose()
-    }
-
-    /// A secret of at least `min_len` bytes.
-    pub fn secret(&self, name: &'static str, min_len: usize) -> Result<Secret, ConfigError> {
-        let value = self.required(name)?;
-        if value.len() < min_len {
-            return Err(ConfigError::Invalid {
-                name,
-                reason: format!("a secret needs at least {min_len} bytes"),
-            });
-        }
-        Ok(Secret(value))
     }
 
     pub fn tables(&self) -> Result<Tables, ConfigError> {

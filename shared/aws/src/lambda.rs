@@ -36,6 +36,15 @@ pub fn listing_dynamo_store(
     )
 }
 
+/// A secret's value from Secrets Manager (read once, at init).
+pub async fn secret(
+    config: &aws_config::SdkConfig,
+    id: &str,
+    min_len: usize,
+) -> Result<Secret, crate::secrets::SecretError> {
+    crate::secrets::read_secret(&aws_sdk_secretsmanager::Client::new(config), id, min_len).await
+}
+
 /// The ApiKeys table alone (the `$connect` authorizer).
 pub fn key_store(config: &aws_config::SdkConfig, api_keys_table: &str) -> DynamoKeyStore {
     DynamoKeyStore::new(aws_sdk_dynamodb::Client::new(config), api_keys_table)

@@ -11,6 +11,7 @@ mod item;
 mod keys;
 mod projects;
 mod push;
+pub mod secrets;
 mod slots;
 mod workflow;
 

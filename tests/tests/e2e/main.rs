@@ -12,6 +12,7 @@ mod embedded_conformance;
 mod hardening;
 mod local_stack;
 mod push_adapter;
+mod secrets;
 mod security;
 mod step_functions;
 mod template_rules;

@@ -214,6 +214,9 @@ fn published() -> BTreeMap<(&'static str, &'static str), Vec<BTreeSet<&'static s
     ] {
         m.insert(("AWS/SQS", metric), vec![set(&["QueueName"])]);
     }
+    // Published by the template's own metric filter (HttpServerErrorsFilter), without
+    // dimensions; the namespace carries the stage.
+    m.insert(("ZeroToShip/${Stage}", "HttpServerErrors"), vec![set(&[])]);
     m
 }
 
@@ -233,7 +236,9 @@ fn alarm_metrics(doc: &Value) -> Vec<MetricUse> {
     };
     for (id, alarm) in resources(doc, "AWS::CloudWatch::Alarm") {
         let p = &alarm["Properties"];
-        if let (Some(ns), Some(name)) = (p["Namespace"].as_str(), p["MetricName"].as_str()) {
+        if let (Some(ns), Some(name)) =
+            (untagged(&p["Namespace"]).as_str(), p["MetricName"].as_str())
+        {
             out.push((ns.into(), name.into(), dims(&p["Dimensions"]), id.clone()));
         }
         for q in p["Metrics"].as_sequence().into_iter().flatten() {
@@ -920,5 +925,144 @@ fn the_pending_run_index_is_the_one_the_store_queries_with_the_keys_it_writes() 
     assert_eq!(
         index["Projection"]["ProjectionType"].as_str(),
         Some("KEYS_ONLY")
+    );
+}
+
+#[test]
+fn no_secret_is_resolved_into_a_function_environment_and_the_api_reads_only_its_own() {
+    // A `{{resolve:secretsmanager:…}}` in Environment is readable in plain text through
+    // GetFunctionConfiguration and only changes on a redeploy.
+    let doc = template();
+    let mut all = Vec::new();
+    for (id, function) in resources(&doc, "AWS::Serverless::Function") {
+        let mut found = Vec::new();
+        strings(&function["Properties"]["Environment"], &mut found);
+        for s in &found {
+            assert!(!s.contains("resolve:secretsmanager"), "{id}: {s}");
+        }
+        all.extend(found);
+    }
+    let globals = &doc["Globals"]["Function"]["Environment"];
+    let mut found = Vec::new();
+    strings(globals, &mut found);
+    assert!(found.iter().all(|s| !s.contains("resolve:")), "{found:?}");
+
+    let api = &doc["Resources"]["ApiFunction"]["Properties"];
+    assert_eq!(
+        tag_of(&api["Environment"]["Variables"]["ZTS_CURSOR_SECRET_ARN"]).as_deref(),
+        Some("!Ref")
+    );
+    assert_eq!(
+        untagged(&api["Environment"]["Variables"]["ZTS_CURSOR_SECRET_ARN"]).as_str(),
+        Some("CursorSecret")
+    );
+    // GetSecretValue on that one secret, and no function is given it on "*".
+    let mut readers = Vec::new();
+    for (id, function) in resources(&doc, "AWS::Serverless::Function") {
+        for policy in function["Properties"]["Policies"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default()
+        {
+            for statement in policy["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let yaml = serde_norway::to_string(&statement["Action"]).unwrap();
+                if yaml.contains("secretsmanager:") {
+                    assert_eq!(
+                        untagged(&statement["Resource"]).as_str(),
+                        Some("CursorSecret"),
+                        "{id}"
+                    );
+                    readers.push(id.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(readers, ["ApiFunction"]);
+}
+
+/// An HTTP API access-log line as API Gateway writes it from the stage's `Format`, with
+/// these `$context` values (the rest empty).
+fn access_log_line(doc: &Value, values: &[(&str, &str)]) -> serde_json::Value {
+    let format = doc["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .expect("the HTTP API's access log format");
+    let mut vars: Vec<String> = Vec::new();
+    let mut rest = format;
+    while let Some(at) = rest.find("$context.") {
+        let tail = &rest[at..];
+        let end = tail[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+            .map_or(tail.len(), |e| e + 1);
+        vars.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    // Longest first, so `$context.status` never replaces a prefix of a longer name.
+    vars.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut line = format.to_string();
+    for var in vars {
+        let value = values
+            .iter()
+            .find(|(k, _)| *k == var)
+            .map_or("", |(_, v)| *v);
+        line = line.replace(&var, value);
+    }
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+#[test]
+fn the_5xx_alarm_leaves_the_readiness_probe_out_because_its_503_is_the_probe_working() {
+    let doc = template();
+    let alarm = &doc["Resources"]["HttpApi5xxAlarm"]["Properties"];
+    let filter = &doc["Resources"]["HttpServerErrorsFilter"]["Properties"];
+    let published = &filter["MetricTransformations"][0];
+    assert_eq!(alarm["MetricName"], published["MetricName"]);
+    assert_eq!(
+        untagged(&alarm["Namespace"]),
+        untagged(&published["MetricNamespace"])
+    );
+    assert!(
+        alarm["Dimensions"].is_null(),
+        "the filter publishes no dimensions"
+    );
+    assert_eq!(
+        untagged(&filter["LogGroupName"]).as_str(),
+        Some("HttpApiAccessLogs")
+    );
+    let pattern = filter["FilterPattern"].as_str().unwrap();
+    assert!(pattern.contains("$.status >= 500"), "{pattern}");
+    assert!(
+        pattern.contains(r#"$.routeKey != "GET /health/ready""#),
+        "{pattern}"
+    );
+    // A numeric comparison in a JSON filter pattern only matches a JSON number: the log
+    // line must carry status unquoted, and the route key the pattern names.
+    let sample = |route: &str, status: &str| {
+        access_log_line(
+            &doc,
+            &[
+                ("$context.routeKey", route),
+                ("$context.status", status),
+                ("$context.responseLatency", "12"),
+            ],
+        )
+    };
+    let probe = sample("GET /health/ready", "503");
+    assert_eq!(probe["status"], 503, "{probe}");
+    assert_eq!(probe["routeKey"], "GET /health/ready");
+    let create = sample("POST /api/v1/projects", "500");
+    assert!(create["status"].is_number() && create["latencyMs"].is_number());
+    // The probe's route is a route the API really has.
+    let ready = &doc["Resources"]["ApiFunction"]["Properties"]["Events"]["Ready"]["Properties"];
+    assert_eq!(
+        format!(
+            "{} {}",
+            ready["Method"].as_str().unwrap(),
+            ready["Path"].as_str().unwrap()
+        ),
+        "GET /health/ready"
     );
 }

@@ -62,7 +62,10 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
             "arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev",
         ),
         (vars::WS_URL, WS_URL),
-        (vars::CURSOR_SECRET, "0123456789abcdef0123456789abcdef"),
+        (
+            vars::CURSOR_SECRET_ARN,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:zts-dev-cursor-secret-AbCdEf",
+        ),
         (
             vars::CORS_ORIGINS,
             "https://app.example.com, https://admin.example.com",
