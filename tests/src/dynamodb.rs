@@ -67,7 +67,7 @@ fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
 }
 
 /// Creates the table the template's `logical_id` defines, named `name`.
-async fn create_table(client: &Client, logical_id: &str, name: &str) {
+pub async fn create_table(client: &Client, logical_id: &str, name: &str) {
     let doc: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
     let props = &doc["Resources"][logical_id]["Properties"];
     assert_eq!(

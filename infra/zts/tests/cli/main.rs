@@ -6,5 +6,6 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+mod emulate_template;
 mod keys_cli;
 mod restart;
