@@ -18,6 +18,9 @@ read -r moto_pid moto_url < <(bash infra/scripts/moto.sh)
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 export ZTS_MOTO_ENDPOINT="$moto_url"
 
+# Every function's binary first: the emulation's tests run them as Lambda runs a package
+# (same features as the tests, so nothing is built twice).
+cargo build --workspace --all-features --bins --locked
 cargo test --workspace --all-features --locked
 
 # The API against its own OpenAPI document (the zts binary was built by cargo test).

@@ -3,5 +3,7 @@
 //! steps; so far: reading the template's functions and their environment, and a Lambda
 //! Runtime API that runs each packaged `bootstrap` as Lambda does.
 
+pub mod http_api;
 pub mod runtime;
+pub mod states;
 pub mod template;

@@ -277,6 +277,35 @@ impl<'t> Resolver<'t> {
         self.resolve(value, At { resource, property })
     }
 
+    /// A property holding a map of strings (DefinitionSubstitutions), each value resolved.
+    pub fn resolve_map_property(
+        &self,
+        resource: &str,
+        property: &str,
+    ) -> Result<BTreeMap<String, String>, TemplateError> {
+        let value = self
+            .template
+            .resource(resource)
+            .map(|r| &r["Properties"][property])
+            .unwrap_or(&Value::Null);
+        let mut out = BTreeMap::new();
+        for (k, v) in value.as_mapping().into_iter().flatten() {
+            let Some(k) = k.as_str() else { continue };
+            let path = format!("{property}.{k}");
+            out.insert(
+                k.to_string(),
+                self.resolve(
+                    v,
+                    At {
+                        resource,
+                        property: &path,
+                    },
+                )?,
+            );
+        }
+        Ok(out)
+    }
+
     fn resolve(&self, value: &Value, at: At<'_>) -> Result<String, TemplateError> {
         let (inner, tag) = untagged(value);
         match tag.as_deref() {

@@ -1,0 +1,258 @@
+//! Step Functions, emulated: `statemachine.asl.json` with the template's
+//! `DefinitionSubstitutions`, run by the `asl` interpreter, each Task an invocation of the
+//! function its ARN resolves to (errors named as Step Functions names them for a Lambda
+//! task), and the StartExecution / DescribeStateMachine API the functions' SDK calls
+//! (`AWS_ENDPOINT_URL_SFN` points at it). Standard refuses a second execution with a
+//! running or finished name; Express does not (as on AWS).
+
+use super::runtime::FunctionPool;
+use super::template::{Resolver, TemplateError};
+use asl::{Clock, Execution, Machine, NoObserver, Status, TaskError, TaskHandler};
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The functions by ARN, as a state machine's Task states name them.
+pub struct EmulatedFunctions {
+    by_arn: BTreeMap<String, Arc<FunctionPool>>,
+}
+
+impl EmulatedFunctions {
+    pub fn new(by_arn: BTreeMap<String, Arc<FunctionPool>>) -> Self {
+        EmulatedFunctions { by_arn }
+    }
+}
+
+#[async_trait]
+impl TaskHandler for EmulatedFunctions {
+    async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
+        let pool = self.by_arn.get(resource).ok_or_else(|| {
+            TaskError::new(
+                "Lambda.ResourceNotFoundException",
+                format!("no emulated function {resource}"),
+            )
+        })?;
+        pool.invoke(&input).await.map_err(|e| {
+            let error = e.states_error();
+            let cause = json!({"errorType": error, "errorMessage": e.to_string()}).to_string();
+            TaskError::new(error, cause)
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowType {
+    Standard,
+    Express,
+}
+
+/// Counts of executions, for the exit summary and the tests.
+#[derive(Debug, Default)]
+pub struct ExecutionCounts {
+    pub started: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub struct StepFunctionsEmulator {
+    machine: Machine,
+    definition: String,
+    arn: String,
+    name: String,
+    kind: WorkflowType,
+    tasks: Arc<dyn TaskHandler>,
+    clock: Box<dyn Clock>,
+    names: Mutex<HashSet<String>>,
+    pub counts: ExecutionCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("Execution Already Exists: '{0}'")]
+    AlreadyExists(String),
+    #[error("State Machine Does Not Exist: '{0}'")]
+    NoSuchMachine(String),
+}
+
+impl StepFunctionsEmulator {
+    /// The template's state machine (`logical_id`), its definition file's `${…}` filled
+    /// from `DefinitionSubstitutions`.
+    pub fn from_template(
+        resolver: &Resolver<'_>,
+        logical_id: &str,
+        definition: &str,
+        tasks: Arc<dyn TaskHandler>,
+    ) -> Result<Self, TemplateError> {
+        let substitutions = resolver.resolve_map_property(logical_id, "DefinitionSubstitutions")?;
+        let kind = match resolver.resolve_property(logical_id, "Type")?.as_str() {
+            "EXPRESS" => WorkflowType::Express,
+            _ => WorkflowType::Standard,
+        };
+        let name = resolver.resolve_property(logical_id, "Name")?;
+        let loaded =
+            asl::load(definition, &substitutions).map_err(|e| TemplateError::Unsupported {
+                resource: logical_id.to_string(),
+                property: "DefinitionUri".into(),
+                what: e.to_string(),
+            })?;
+        let pseudo = resolver.pseudo();
+        Ok(StepFunctionsEmulator {
+            machine: Machine::new(loaded, name.clone()),
+            definition: definition.to_string(),
+            arn: format!(
+                "arn:aws:states:{}:{}:stateMachine:{name}",
+                pseudo.region, pseudo.account
+            ),
+            name,
+            kind,
+            tasks,
+            clock: Box::new(asl::TokioClock::new()),
+            names: Mutex::new(HashSet::new()),
+            counts: ExecutionCounts::default(),
+        })
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    pub fn workflow_type(&self) -> WorkflowType {
+        self.kind
+    }
+
+    /// Starts an execution and drives it on its own task; returns its ARN.
+    pub fn start_execution(
+        self: &Arc<Self>,
+        state_machine_arn: &str,
+        name: &str,
+        input: Value,
+    ) -> Result<String, StartError> {
+        if state_machine_arn != self.arn {
+            return Err(StartError::NoSuchMachine(state_machine_arn.to_string()));
+        }
+        let fresh = self
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_string());
+        if !fresh && self.kind == WorkflowType::Standard {
+            return Err(StartError::AlreadyExists(name.to_string()));
+        }
+        let mut ex: Execution = self.machine.start(name, input, &*self.clock, &NoObserver);
+        let arn = ex.id.clone();
+        self.counts.started.fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        tokio::spawn(async move {
+            while me
+                .machine
+                .step(&mut ex, &*me.tasks, &NoObserver, &*me.clock)
+                .await
+            {}
+            match &ex.status {
+                Status::Succeeded { .. } => me.counts.succeeded.fetch_add(1, Ordering::Relaxed),
+                _ => {
+                    tracing::info!(execution = %ex.name, status = ?ex.status, "execution failed");
+                    me.counts.failed.fetch_add(1, Ordering::Relaxed)
+                }
+            };
+        });
+        Ok(arn)
+    }
+
+    /// The Step Functions API (JSON 1.0 protocol) for the calls the functions make.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new().route("/", post(api)).with_state(self)
+    }
+}
+
+fn aws_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/x-amz-json-1.0")],
+        json!({"__type": kind, "message": message}).to_string(),
+    )
+        .into_response()
+}
+
+fn epoch_now() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+async fn api(
+    State(sfn): State<Arc<StepFunctionsEmulator>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let ok = |v: Value| {
+        (
+            StatusCode::OK,
+            [("content-type", "application/x-amz-json-1.0")],
+            v.to_string(),
+        )
+            .into_response()
+    };
+    match target {
+        "AWSStepFunctions.StartExecution" => {
+            let arn = request["stateMachineArn"].as_str().unwrap_or_default();
+            let name = request["name"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| zts_domain::ProjectId::generate().to_string());
+            let input: Value = request["input"]
+                .as_str()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_else(|| json!({}));
+            match sfn.start_execution(arn, &name, input) {
+                Ok(execution_arn) => {
+                    ok(json!({"executionArn": execution_arn, "startDate": epoch_now()}))
+                }
+                Err(e @ StartError::AlreadyExists(_)) => aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "ExecutionAlreadyExists",
+                    &e.to_string(),
+                ),
+                Err(e @ StartError::NoSuchMachine(_)) => aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "StateMachineDoesNotExist",
+                    &e.to_string(),
+                ),
+            }
+        }
+        "AWSStepFunctions.DescribeStateMachine" => {
+            if request["stateMachineArn"].as_str() != Some(sfn.arn()) {
+                return aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "StateMachineDoesNotExist",
+                    "no such state machine",
+                );
+            }
+            ok(json!({
+                "stateMachineArn": sfn.arn,
+                "name": sfn.name,
+                "status": "ACTIVE",
+                "definition": sfn.definition,
+                "roleArn": "arn:aws:iam::123456789012:role/emulated",
+                "type": match sfn.kind { WorkflowType::Standard => "STANDARD", WorkflowType::Express => "EXPRESS" },
+                "creationDate": epoch_now(),
+            }))
+        }
+        other => aws_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("the emulation does not serve {other:?}"),
+        ),
+    }
+}
