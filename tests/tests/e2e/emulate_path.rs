@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use zts::emulate::http_api::{HttpApiEmulator, routes};
-use zts::emulate::runtime::{FunctionPool, Launch};
+use zts::emulate::runtime::{Fault, FunctionPool, Launch};
 use zts::emulate::states::{EmulatedFunctions, StepFunctionsEmulator};
 use zts::emulate::template::{Pseudo, TEMPLATE, Template, api_id};
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus};
@@ -53,14 +53,19 @@ async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_completed() {
-    let Some(bins) = binaries(&["api", "validator", "advisory", "finalize"]) else {
-        return;
-    };
-    let Some(moto) = zts_tests::dynamodb::endpoint() else {
-        return;
-    };
+/// The emulated deployment of one test: its base URL, its functions by logical id, its
+/// Step Functions.
+struct Emulated {
+    base: String,
+    functions: BTreeMap<String, Arc<FunctionPool>>,
+    sfn: Arc<StepFunctionsEmulator>,
+}
+
+/// Everything CloudFormation would create for a fresh stage, on moto, with the parameters
+/// `overrides`; `None` (skip) outside CI when moto or the binaries are missing.
+async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulated> {
+    let bins = binaries(&["api", "validator", "advisory", "finalize"])?;
+    let moto = zts_tests::dynamodb::endpoint()?;
     let stage = format!("e{}", &zts_domain::ProjectId::generate().as_str()[24..36]);
     let template = Template::parse(TEMPLATE).unwrap();
 
@@ -88,11 +93,13 @@ async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_com
         .unwrap()
         .arn
         .unwrap();
+    let mut parameters: BTreeMap<String, String> = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    parameters.insert("Stage".into(), stage.clone());
     let resolver = template
-        .resolver(
-            &BTreeMap::from([("Stage".to_string(), stage.clone())]),
-            Pseudo::default(),
-        )
+        .resolver(&parameters, Pseudo::default())
         .unwrap()
         .with_physical("CursorSecret", &secret_arn);
     let ddb = zts_tests::dynamodb::client(&moto);
@@ -165,6 +172,16 @@ async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_com
     let http = HttpApiEmulator::new(routes(&template), by_logical.clone(), api_id("HttpApi"));
     let base = serve(http.router()).await;
 
+    Some(Emulated {
+        base,
+        functions: by_logical,
+        sfn,
+    })
+}
+
+/// Creates a project over HTTP and waits for its run to end; returns its id, final state
+/// and events.
+async fn create_and_wait(base: &str) -> (String, String, serde_json::Value) {
     let client = reqwest::Client::new();
     let created = client
         .post(format!("{base}/api/v1/projects"))
@@ -194,7 +211,6 @@ async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_com
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(state, "COMPLETED");
     let events: serde_json::Value = client
         .get(format!("{base}/api/v1/projects/{id}/events"))
         .header("x-api-key", KEY)
@@ -204,13 +220,32 @@ async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_com
         .json()
         .await
         .unwrap();
-    let seqs: Vec<u64> = events["events"]
+    (id, state, events)
+}
+
+fn seqs(events: &serde_json::Value) -> Vec<u64> {
+    events["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "{events}");
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_completed() {
+    let Some(Emulated {
+        base,
+        functions: by_logical,
+        sfn,
+    }) = emulate(&[]).await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (id, state, events) = create_and_wait(&base).await;
+    assert_eq!(state, "COMPLETED");
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
     let project: serde_json::Value = client
         .get(format!("{base}/api/v1/projects/{id}"))
         .header("x-api-key", KEY)
@@ -229,11 +264,70 @@ async fn a_project_goes_from_an_http_event_through_the_packaged_functions_to_com
     for (id, pool) in &by_logical {
         assert!(pool.stats.inits.load(Ordering::Relaxed) <= 1, "{id}");
     }
-    // Without a key the catch-all and every route still reach the api, which refuses.
+    // Without a key the route still reaches the api, which refuses (API Gateway does not
+    // authenticate this API; the api does).
     let unknown = client
         .get(format!("{base}/api/v1/projects/{id}/status"))
         .send()
         .await
         .unwrap();
-    assert_eq!(unknown.status(), 401, "the catch-all route reaches the api");
+    assert_eq!(unknown.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_failing_transiently_twice_is_retried_per_the_asl_and_completes_once() {
+    let Some(emulated) = emulate(&[]).await else {
+        return;
+    };
+    let validator = &emulated.functions["ValidatorFunction"];
+    for nth in [1, 2] {
+        validator.inject(
+            nth,
+            Fault::Error {
+                error_type: "ZeroToShip.Transient".into(),
+                message: "injected at the Runtime API".into(),
+            },
+        );
+    }
+    let (_, state, events) = create_and_wait(&emulated.base).await;
+    assert_eq!(state, "COMPLETED");
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
+    assert_eq!(validator.stats.invocations.load(Ordering::Relaxed), 3);
+    assert_eq!(validator.stats.errors.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_answer_never_comes_is_retried_as_a_lambda_timeout() {
+    let Some(emulated) = emulate(&[]).await else {
+        return;
+    };
+    // The advisory step does its work but its answer is held past the function's Timeout
+    // (8 s): Lambda reports Sandbox.Timedout, the ASL retries, the retry finds the step done.
+    let advisory = &emulated.functions["AdvisoryFunction"];
+    advisory.inject(1, Fault::Hold);
+    let (_, state, events) = create_and_wait(&emulated.base).await;
+    assert_eq!(state, "COMPLETED");
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
+    assert_eq!(advisory.stats.timeouts.load(Ordering::Relaxed), 1);
+    assert_eq!(advisory.stats.invocations.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        advisory.stats.inits.load(Ordering::Relaxed),
+        2,
+        "the timed-out environment was replaced"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_workflow_runs_the_same_path_once() {
+    let Some(emulated) = emulate(&[("WorkflowType", "EXPRESS")]).await else {
+        return;
+    };
+    assert_eq!(
+        emulated.sfn.workflow_type(),
+        zts::emulate::states::WorkflowType::Express
+    );
+    let (_, state, events) = create_and_wait(&emulated.base).await;
+    assert_eq!(state, "COMPLETED");
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
+    assert_eq!(emulated.sfn.counts.started.load(Ordering::Relaxed), 1);
 }
