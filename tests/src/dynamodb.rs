@@ -7,11 +7,6 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-};
-use serde_norway::Value;
 use zts_aws::{DynamoStore, Tables};
 
 pub const ENDPOINT_ENV: &str = "ZTS_MOTO_ENDPOINT";
@@ -46,87 +41,13 @@ pub fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("template.yaml: {key} is missing or not text"))
-}
-
-fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
-    v.as_sequence()
-        .expect("a KeySchema list")
-        .iter()
-        .map(|k| {
-            KeySchemaElement::builder()
-                .attribute_name(text(k, "AttributeName"))
-                .key_type(KeyType::from(text(k, "KeyType")))
-                .build()
-                .expect("a key schema element")
-        })
-        .collect()
-}
-
-/// Creates the table the template's `logical_id` defines, named `name`.
+/// Creates the table the template's `logical_id` defines, named `name` (the emulation's
+/// own code: `zts::emulate::tables`).
 pub async fn create_table(client: &Client, logical_id: &str, name: &str) {
-    let doc: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
-    let props = &doc["Resources"][logical_id]["Properties"];
-    assert_eq!(
-        doc["Resources"][logical_id]["Type"].as_str(),
-        Some("AWS::DynamoDB::Table"),
-        "{logical_id}"
-    );
-    let mut create = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::from(text(props, "BillingMode")));
-    for a in props["AttributeDefinitions"]
-        .as_sequence()
-        .expect("AttributeDefinitions")
-    {
-        create = create.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(text(a, "AttributeName"))
-                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")))
-                .build()
-                .expect("an attribute definition"),
-        );
-    }
-    create = create.set_key_schema(Some(key_schema(&props["KeySchema"])));
-    for g in props
-        .get("GlobalSecondaryIndexes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        create = create.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(text(g, "IndexName"))
-                .set_key_schema(Some(key_schema(&g["KeySchema"])))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(text(
-                            &g["Projection"],
-                            "ProjectionType",
-                        )))
-                        .build(),
-                )
-                .build()
-                .expect("an index"),
-        );
-    }
-    if let Some(stream) = props.get("StreamSpecification") {
-        create = create.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(text(stream, "StreamViewType")))
-                .build()
-                .expect("a stream specification"),
-        );
-    }
-    create
-        .send()
+    let template = zts::emulate::template::Template::parse(TEMPLATE).expect("template.yaml parses");
+    zts::emulate::tables::create(client, &template, logical_id, name)
         .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+        .unwrap_or_else(|e| panic!("create {name}: {e}"));
 }
 
 /// A store on fresh tables (unique names, so tests never share data).

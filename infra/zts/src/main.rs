@@ -135,6 +135,34 @@ enum Command {
         )]
         api_keys_table: Option<String>,
     },
+    /// Run the AWS deployment on this machine: the packaged functions wired as template.yaml
+    /// wires them (first cut: the HTTP API, Step Functions and the functions; README:
+    /// `zts emulate`). Needs a zts built with `--features aws` and a moto server.
+    Emulate {
+        /// Where the HTTP API listens.
+        #[arg(long, default_value = "127.0.0.1:4000")]
+        addr: SocketAddr,
+        /// The function packages: `<dir>/<function>/bootstrap` (infra/scripts/package.sh).
+        #[arg(long, default_value = "target/lambda")]
+        functions: PathBuf,
+        /// The DynamoDB and Secrets Manager endpoint (a moto server: `bash infra/scripts/moto.sh`).
+        #[arg(long, env = "ZTS_DYNAMODB_ENDPOINT")]
+        dynamodb_endpoint: String,
+        /// Register this API key (owner `local`) in the emulated ApiKeys table.
+        #[arg(long, env = "ZTS_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// Per-key defaults, as the template's KeyRatePerSecond and KeyBurst parameters.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long)]
+        burst: Option<u32>,
+        /// Any other template parameter: NAME=VALUE (repeat for more).
+        #[arg(long = "parameter", value_parser = parse_parameter)]
+        parameters: Vec<(String, String)>,
+        /// Most processes per function (concurrent invocations; more are throttled).
+        #[arg(long, default_value_t = 10)]
+        max_processes: usize,
+    },
     /// Load-test a running stack: N projects at concurrency C, each watched to the end
     /// over its WebSocket; prints throughput, latency percentiles and events lost.
     Load {
@@ -209,6 +237,32 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Emulate {
+            addr,
+            functions,
+            dynamodb_endpoint,
+            api_key,
+            rate,
+            burst,
+            mut parameters,
+            max_processes,
+        } => {
+            if let Some(rate) = rate {
+                parameters.push(("KeyRatePerSecond".into(), rate.to_string()));
+            }
+            if let Some(burst) = burst {
+                parameters.push(("KeyBurst".into(), burst.to_string()));
+            }
+            emulate(
+                addr,
+                functions,
+                dynamodb_endpoint,
+                api_key,
+                parameters,
+                max_processes,
+            )
+            .await
+        }
         Command::Load {
             url,
             api_key,
@@ -229,6 +283,64 @@ async fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn parse_parameter(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{pair:?} is not NAME=VALUE"))
+}
+
+#[cfg(feature = "aws")]
+async fn emulate(
+    addr: SocketAddr,
+    functions: PathBuf,
+    aws_endpoint: String,
+    api_key: Option<String>,
+    parameters: Vec<(String, String)>,
+    max_processes: usize,
+) -> ExitCode {
+    use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
+    let key = api_key.unwrap_or_else(zts_domain::auth::new_key);
+    let config = EmulateConfig {
+        addr,
+        functions: FunctionsDir::Packages(functions),
+        aws_endpoint,
+        parameters: parameters.into_iter().collect(),
+        api_keys: vec![(zts::local_owner().to_string(), key.clone())],
+        max_processes,
+    };
+    let emulation = match start(config).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("zts emulate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "zts emulate: HTTP API {} (stage {})",
+        emulation.base_url, emulation.stage
+    );
+    println!("zts emulate: API key {key}");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("{}", emulation.summary());
+    ExitCode::SUCCESS
+}
+
+#[cfg(not(feature = "aws"))]
+async fn emulate(
+    _addr: SocketAddr,
+    _functions: PathBuf,
+    _aws_endpoint: String,
+    _api_key: Option<String>,
+    _parameters: Vec<(String, String)>,
+    _max_processes: usize,
+) -> ExitCode {
+    eprintln!(
+        "zts emulate needs a zts built with the AWS SDK: \
+         cargo run --release -p zts --features aws -- emulate ..."
+    );
+    ExitCode::FAILURE
 }
 
 fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {

@@ -5,5 +5,9 @@
 
 pub mod http_api;
 pub mod runtime;
+#[cfg(feature = "aws")]
+pub mod stack;
 pub mod states;
+#[cfg(feature = "aws")]
+pub mod tables;
 pub mod template;

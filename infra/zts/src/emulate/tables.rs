@@ -1,0 +1,111 @@
+//! Tables made from `template.yaml` itself (feature `aws`): the emulation creates the
+//! deployment's tables this way, and so do the tests, so the template and the code cannot
+//! drift apart.
+
+use super::template::Template;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use serde_norway::Value;
+
+fn text(v: &Value, key: &str) -> Result<String, String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("{key} is missing or not text"))
+}
+
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
+    v.as_sequence()
+        .ok_or("KeySchema is not a list")?
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName")?)
+                .key_type(KeyType::from(text(k, "KeyType")?.as_str()))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Creates the table the template's `logical_id` defines, named `name`: its keys,
+/// attributes, indexes, billing mode and stream.
+pub async fn create(
+    client: &Client,
+    template: &Template,
+    logical_id: &str,
+    name: &str,
+) -> Result<(), String> {
+    let resource = template
+        .resource(logical_id)
+        .ok_or_else(|| format!("no resource {logical_id}"))?;
+    if resource["Type"].as_str() != Some("AWS::DynamoDB::Table") {
+        return Err(format!("{logical_id} is not an AWS::DynamoDB::Table"));
+    }
+    let props = &resource["Properties"];
+    let mut create = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(text(props, "BillingMode")?.as_str()));
+    for a in props["AttributeDefinitions"]
+        .as_sequence()
+        .ok_or("AttributeDefinitions is not a list")?
+    {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(
+                    text(a, "AttributeType")?.as_str(),
+                ))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    create = create.set_key_schema(Some(key_schema(&props["KeySchema"])?));
+    for g in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(g, "IndexName")?)
+                .set_key_schema(Some(key_schema(&g["KeySchema"])?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(
+                            text(&g["Projection"], "ProjectionType")?.as_str(),
+                        ))
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(stream) = props.get("StreamSpecification") {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(
+                    text(stream, "StreamViewType")?.as_str(),
+                ))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    match create.send().await {
+        Ok(_) => Ok(()),
+        // A second emulation of the same stage on the same endpoint reuses its tables.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
