@@ -498,7 +498,7 @@ impl ProjectStore for DynamoStore {
             .batch_get_meta(&keys)
             .await?
             .into_iter()
-            .filter(|m| m.state == State::Created && m.run_claimed_at() < claimed_before)
+            .filter(|m| m.run_is_stale(claimed_before))
             .collect())
     }
 

@@ -193,6 +193,12 @@ impl ProjectMeta {
         self.run_claimed_at.unwrap_or(self.created_at)
     }
 
+    /// Whether the reconciler may claim the next run: still CREATED, its run claimed before
+    /// `claimed_before` (the one rule both stores' `stale_runs` apply).
+    pub fn run_is_stale(&self, claimed_before: Timestamp) -> bool {
+        self.state == State::Created && self.run_claimed_at() < claimed_before
+    }
+
     /// Attempts summed over the steps, as `GET …/status` reports them.
     pub fn attempts(&self) -> u32 {
         self.runs.values().map(|r| r.attempts).sum()

@@ -334,10 +334,7 @@ impl ProjectStore for EmbeddedStore {
                 serde_json::from_str::<ProjectMeta>(b)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
-            .filter(|m| {
-                m.as_ref()
-                    .map_or(true, |m| m.run_claimed_at() < claimed_before)
-            })
+            .filter(|m| m.as_ref().map_or(true, |m| m.run_is_stale(claimed_before)))
             .collect::<Result<Vec<_>, _>>()?;
         stale.sort_by_key(|m| m.run_claimed_at());
         stale.truncate(limit as usize);
