@@ -13,6 +13,13 @@ for f in "${functions[@]}"; do packages+=(-p "$f"); done
 # (ziglang is 400 MB of Python wheel); `sam build` for arm64 uses cargo-lambda's zig.
 cargo lambda build --release --locked --compiler cargo --target "$(uname -m)-unknown-linux-gnu" \
   --output-format zip "${packages[@]}"
+# Each zip's bootstrap beside it, as Lambda unpacks it: the emulation and its tests run
+# exactly what the zip holds (never a bootstrap left by an earlier build).
+for f in "${functions[@]}"; do
+  rm -f "target/lambda/$f/bootstrap"
+  python3 -m zipfile -e "target/lambda/$f/bootstrap.zip" "target/lambda/$f/"
+  chmod +x "target/lambda/$f/bootstrap"
+done
 printf '%-12s %12s\n' function "zip bytes"
 for f in "${functions[@]}"; do
   size=$(stat -c %s "target/lambda/$f/bootstrap.zip")

@@ -18,9 +18,11 @@ read -r moto_pid moto_url < <(bash infra/scripts/moto.sh)
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 export ZTS_MOTO_ENDPOINT="$moto_url"
 
-# Every function's binary first: the emulation's tests run them as Lambda runs a package
-# (same features as the tests, so nothing is built twice).
-cargo build --workspace --all-features --bins --locked
+# The function packages first (release, as deployed; a no-op when they are current): the
+# emulation's tests run them as Lambda runs a package, and CI reports their sizes. No
+# separate debug build of the binaries: `cargo build` resolves features without the
+# dev-dependencies, so it would compile every crate a second time beside `cargo test`.
+bash infra/scripts/package.sh
 cargo test --workspace --all-features --locked
 
 # The API against its own OpenAPI document (the zts binary was built by cargo test).

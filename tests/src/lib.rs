@@ -8,6 +8,7 @@
 )]
 
 pub mod dynamodb;
+pub mod packages;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -296,4 +297,43 @@ pub fn offline_sdk_config() -> aws_config::SdkConfig {
             "zts-tests",
         )))
         .build()
+}
+
+/// Checks what a subscriber of `project` received against `expected` (the seqs it should
+/// end with). A client keeps a seq above the last it kept and drops the rest, so the kept
+/// seqs must be exactly `expected`. Seqs after the replay's `last_seq` come only from live
+/// pushes and must each arrive once. `exactly_once` (the local gateway's per-connection
+/// sequencer) also forbids any duplicate; on AWS an event committed between a subscribe's
+/// subscription write and its replay can be both replayed and pushed (ARCHITECTURE.md §2).
+pub fn assert_delivered(messages: &[Value], project: &str, expected: &[u64], exactly_once: bool) {
+    let seqs = seqs_of(messages, project);
+    let mut kept: Vec<u64> = Vec::new();
+    for &seq in &seqs {
+        if kept.last().is_none_or(|&last| seq > last) {
+            kept.push(seq);
+        }
+    }
+    assert_eq!(kept, expected, "kept seqs; received {seqs:?}: {messages:?}");
+    let replayed_through = messages
+        .iter()
+        .find(|m| m["event"] == "replay_complete" && m["project_id"] == project)
+        .and_then(|m| m["last_seq"].as_u64())
+        .unwrap_or(0);
+    let live: Vec<u64> = seqs
+        .iter()
+        .copied()
+        .filter(|&s| s > replayed_through)
+        .collect();
+    let want: Vec<u64> = expected
+        .iter()
+        .copied()
+        .filter(|&s| s > replayed_through)
+        .collect();
+    assert_eq!(
+        live, want,
+        "live seqs after the replay's last_seq {replayed_through}: {seqs:?}"
+    );
+    if exactly_once {
+        assert_eq!(seqs, expected, "every seq once, in order");
+    }
 }

@@ -307,8 +307,10 @@ async fn emulate(
         functions: FunctionsDir::Packages(functions),
         aws_endpoint,
         parameters: parameters.into_iter().collect(),
-        api_keys: vec![(zts::local_owner().to_string(), key.clone())],
+        api_keys: vec![(zts::local_owner().to_string(), key.clone(), None)],
         max_processes,
+        connection_limits: Default::default(),
+        schedule_every: None,
     };
     let emulation = match start(config).await {
         Ok(e) => e,
@@ -321,6 +323,13 @@ async fn emulate(
         "zts emulate: HTTP API {} (stage {})",
         emulation.base_url, emulation.stage
     );
+    if emulation.websocket.is_some() {
+        println!(
+            "zts emulate: WebSocket API {}/{} (connect with ?ticket= from POST /api/v1/ws-tickets)",
+            emulation.base_url.replacen("http://", "ws://", 1),
+            emulation.stage
+        );
+    }
     println!("zts emulate: API key {key}");
     let _ = tokio::signal::ctrl_c().await;
     println!("{}", emulation.summary());

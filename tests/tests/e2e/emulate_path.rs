@@ -5,7 +5,6 @@
 //! functions, all on moto's DynamoDB — until the project is COMPLETED with its six events.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use zts::emulate::runtime::Fault;
@@ -13,41 +12,11 @@ use zts::emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
 
 const KEY: &str = "zts_emulated_path_key_000000000000000000";
 
-/// The workspace's build of each function's binary; outside CI a missing one skips.
-fn binaries(names: &[&str]) -> Option<BTreeMap<String, PathBuf>> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()?
-        .join("debug");
-    let mut out = BTreeMap::new();
-    for name in names {
-        let path = dir.join(name);
-        if !path.exists() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{} is missing: run the workspace's tests", path.display());
-            }
-            eprintln!("skipped: {} is not built", path.display());
-            return None;
-        }
-        out.insert((*name).to_string(), path);
-    }
-    Some(out)
-}
-
 /// The emulated deployment of one test (`zts::emulate::stack`) on a fresh stage, with the
 /// parameters `overrides`; `None` (skip) outside CI when moto or the binaries are missing.
 async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
-    let bins = binaries(&[
-        "api",
-        "ws",
-        "authorizer",
-        "validator",
-        "advisory",
-        "finalize",
-        "broadcaster",
-        "reconciler",
-    ])?;
+    let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
     let moto = zts_tests::dynamodb::endpoint()?;
-    let dir = bins["api"].parent().unwrap().to_path_buf();
     let mut parameters: BTreeMap<String, String> = overrides
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -56,11 +25,13 @@ async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
     parameters.insert("Stage".into(), stage);
     let emulation = start(EmulateConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
-        functions: FunctionsDir::Binaries(dir),
+        functions: FunctionsDir::Packages(dir),
         aws_endpoint: moto,
         parameters,
-        api_keys: vec![("acme".into(), KEY.into())],
+        api_keys: vec![("acme".into(), KEY.into(), None)],
         max_processes: 4,
+        connection_limits: Default::default(),
+        schedule_every: None,
     })
     .await
     .unwrap();

@@ -1,5 +1,5 @@
 //! The emulation's Lambda Runtime API running a real function package (the validator's
-//! `bootstrap`, built by this test run) against moto: the function's own errors, Lambda's
+//! package, built by infra/scripts/package.sh before the tests) against moto: the function's own errors, Lambda's
 //! timeout and crash reports, one process per concurrent invocation under a cap, init
 //! counted once per process, and faults injected at the Runtime API.
 
@@ -11,23 +11,9 @@ use std::time::Duration;
 use zts::emulate::runtime::{Fault, FunctionPool, InvokeError, Launch};
 use zts::emulate::template::{Pseudo, TEMPLATE, Template};
 
-/// The validator's binary from this workspace's build (`cargo test --workspace` builds
-/// every function's binary before running tests). Outside CI a missing one skips.
+/// The validator's package (see `zts_tests::packages`). Outside CI a missing one skips.
 fn validator_binary() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()?
-        .join("debug/validator");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing: run the workspace's tests (infra/scripts/test.sh)",
-            path.display()
-        );
-    }
-    eprintln!("skipped: {} is not built", path.display());
-    None
+    Some(zts_tests::packages::dir(&["validator"])?.join("validator/bootstrap"))
 }
 
 /// The validator as the template deploys it, on fresh moto tables named for a unique stage.

@@ -1,13 +1,18 @@
 //! `zts emulate`: the AWS deployment as one running system on one machine — the packaged
-//! functions wired exactly as `template.yaml` wires them (README: `zts emulate`). Built in
-//! steps; so far: reading the template's functions and their environment, and a Lambda
-//! Runtime API that runs each packaged `bootstrap` as Lambda does.
+//! functions wired exactly as `template.yaml` wires them (README: `zts emulate`): the
+//! template read with its intrinsics resolved, a Lambda Runtime API running each packaged
+//! `bootstrap`, Step Functions, the HTTP API, the WebSocket API with its Management API,
+//! and the Projects table's stream mapping.
 
 pub mod http_api;
 pub mod runtime;
+pub mod schedule;
 #[cfg(feature = "aws")]
 pub mod stack;
 pub mod states;
 #[cfg(feature = "aws")]
+pub mod stream;
+#[cfg(feature = "aws")]
 pub mod tables;
 pub mod template;
+pub mod websocket;

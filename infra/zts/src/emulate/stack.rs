@@ -1,13 +1,15 @@
 //! The emulated deployment assembled (feature `aws`: it creates what CloudFormation would —
 //! the tables and the cursor secret — on a DynamoDB/Secrets Manager endpoint, moto): every
-//! function of the template as a pool of its packaged `bootstrap`, Step Functions, and the
-//! HTTP API on one address. The WebSocket API, the stream mapping and the schedule are
-//! still to come (README: `zts emulate`).
+//! function of the template as a pool of its packaged `bootstrap`, Step Functions, the
+//! stream mappings, and the HTTP and WebSocket APIs on one address (README: `zts emulate`).
 
 use super::http_api::{HttpApiEmulator, routes};
 use super::runtime::{FunctionPool, Launch};
+use super::schedule::Schedule;
 use super::states::{EmulatedFunctions, StepFunctionsEmulator};
+use super::stream::{MotoJson, StreamMapping, StreamPoller};
 use super::template::{Pseudo, TEMPLATE, Template, TemplateError, api_id};
+use super::websocket::{ConnectionLimits, WebSocketEmulator, WebSocketSpec};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -22,29 +24,33 @@ pub struct EmulateConfig {
     /// Where the HTTP API listens.
     pub addr: SocketAddr,
     /// Each function's package: `<dir>/<binary>/bootstrap` (what `infra/scripts/package.sh`
-    /// builds), or a single directory holding one binary per function (a cargo build).
+    /// builds).
     pub functions: FunctionsDir,
     /// The DynamoDB and Secrets Manager endpoint (moto).
     pub aws_endpoint: String,
     /// Template parameters that differ from their defaults.
     pub parameters: BTreeMap<String, String>,
-    /// API keys to register in the emulated ApiKeys table: (owner, key).
-    pub api_keys: Vec<(String, String)>,
+    /// API keys to register in the emulated ApiKeys table: (owner, key, limits; None: the
+    /// template's defaults).
+    pub api_keys: Vec<(String, String, Option<zts_domain::auth::Limits>)>,
     /// Most processes per function.
     pub max_processes: usize,
+    /// The WebSocket API's idle and age limits (API Gateway's by default).
+    pub connection_limits: ConnectionLimits,
+    /// Scheduled functions run at this period instead of their schedule's (None: as the
+    /// template says).
+    pub schedule_every: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]
 pub enum FunctionsDir {
     Packages(PathBuf),
-    Binaries(PathBuf),
 }
 
 impl FunctionsDir {
     fn bootstrap(&self, binary: &str) -> PathBuf {
         match self {
             FunctionsDir::Packages(dir) => dir.join(binary).join("bootstrap"),
-            FunctionsDir::Binaries(dir) => dir.join(binary),
         }
     }
 }
@@ -71,6 +77,10 @@ pub struct Emulation {
     /// Every function by logical id.
     pub functions: BTreeMap<String, Arc<FunctionPool>>,
     pub sfn: Arc<StepFunctionsEmulator>,
+    /// The WebSocket API, when the template has one: `ws://…/<stage>`.
+    pub websocket: Option<Arc<WebSocketEmulator>>,
+    /// Each stream event source mapping's poller.
+    pub streams: Vec<Arc<StreamPoller>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -106,6 +116,32 @@ impl Emulation {
                 } else {
                     init_ms / inits as f64
                 }
+            );
+        }
+        if let Some(ws) = &self.websocket {
+            let c = &ws.counts;
+            let _ = writeln!(
+                out,
+                "websocket: {} connected, {} refused, {} messages, {} pushes, {} gone",
+                c.connects.load(Ordering::Relaxed),
+                c.refused.load(Ordering::Relaxed),
+                c.messages.load(Ordering::Relaxed),
+                c.pushes.load(Ordering::Relaxed),
+                c.gone.load(Ordering::Relaxed)
+            );
+        }
+        for poller in &self.streams {
+            let c = &poller.counts;
+            let _ = writeln!(
+                out,
+                "stream → {}: {} records read, {} filtered out, {} batches, {} retries, {} bisects, {} records to the on-failure destination",
+                poller.mapping.function,
+                c.records_read.load(Ordering::Relaxed),
+                c.records_filtered_out.load(Ordering::Relaxed),
+                c.batches.load(Ordering::Relaxed),
+                c.retries.load(Ordering::Relaxed),
+                c.bisects.load(Ordering::Relaxed),
+                c.records_sent_to_failure.load(Ordering::Relaxed)
             );
         }
         let c = &self.sfn.counts;
@@ -183,12 +219,31 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
             .await
             .map_err(|e| provision(&format!("table {name}"), &endpoint, e))?;
     }
+    let moto = MotoJson::new(&endpoint, &pseudo.region);
+    let mut queue_urls = BTreeMap::new();
+    for queue in template.resources_of("AWS::SQS::Queue") {
+        let name = resolver.resolve_property(&queue, "QueueName")?;
+        let created = moto
+            .call(
+                "sqs",
+                "AmazonSQS.CreateQueue",
+                serde_json::json!({ "QueueName": name }),
+            )
+            .await
+            .map_err(|e| provision(&format!("queue {name}"), &endpoint, e))?;
+        let url = created["QueueUrl"].as_str().unwrap_or_default().to_string();
+        queue_urls.insert(queue, url);
+    }
+    let mut resolver = resolver;
+    for (queue, url) in &queue_urls {
+        resolver = resolver.with_physical(queue, url);
+    }
     if !config.api_keys.is_empty() {
         let keys = zts_aws::DynamoKeyStore::new(
             ddb.clone(),
             resolver.resolve_property("ApiKeysTable", "TableName")?,
         );
-        for (owner, key) in &config.api_keys {
+        for (owner, key, limits) in &config.api_keys {
             let owner = zts_domain::Owner::parse(owner).ok_or_else(|| {
                 provision("an API key", &endpoint, format!("invalid owner {owner:?}"))
             })?;
@@ -196,7 +251,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
                 key_hash: auth::hash(key),
                 owner,
                 status: KeyStatus::Active,
-                limits: None,
+                limits: *limits,
                 created_at: zts_domain::clock::now(),
                 expires_at: None,
                 revoked_at: None,
@@ -206,6 +261,16 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         }
     }
 
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| EmulateError::Listen {
+            addr: config.addr,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| EmulateError::Listen {
+        addr: config.addr,
+        reason: e.to_string(),
+    })?;
     // Step Functions' endpoint first: the functions' SDK is pointed at it.
     let sfn_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -232,9 +297,38 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         ("AWS_DEFAULT_REGION".into(), pseudo.region.clone()),
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
     ]);
+    let websocket_spec = WebSocketSpec::from_template(&template)?;
+    // The APIs' URLs (`https://{api id}.execute-api.{region}.amazonaws.com/…`, as the
+    // template builds them) point at this address: the one documented rewrite of a value
+    // the template gives (README: zts emulate).
+    let api_hosts: Vec<String> = template
+        .resources_of("AWS::ApiGatewayV2::Api")
+        .into_iter()
+        .chain(template.resources_of("AWS::Serverless::HttpApi"))
+        .map(|id| {
+            format!(
+                "{}.execute-api.{}.amazonaws.com",
+                api_id(&id),
+                pseudo.region
+            )
+        })
+        .collect();
+    let local = |value: &str| -> String {
+        for host in &api_hosts {
+            for (scheme, local_scheme) in [("wss://", "ws://"), ("https://", "http://")] {
+                if let Some(rest) = value.strip_prefix(&format!("{scheme}{host}")) {
+                    return format!("{local_scheme}{addr}{rest}");
+                }
+            }
+        }
+        value.to_string()
+    };
     let mut functions = BTreeMap::new();
     let mut by_arn = BTreeMap::new();
-    for spec in resolver.functions()? {
+    for mut spec in resolver.functions()? {
+        for value in spec.environment.values_mut() {
+            *value = local(value);
+        }
         let bootstrap = config.functions.bootstrap(&spec.binary);
         if !bootstrap.exists() {
             return Err(EmulateError::MissingPackage(
@@ -279,17 +373,64 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         .next()
         .unwrap_or_else(|| "HttpApi".to_string());
     let http = HttpApiEmulator::new(routes(&template), functions.clone(), api_id(&http_api));
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| EmulateError::Listen {
-            addr: config.addr,
-            reason: e.to_string(),
-        })?;
-    let addr = listener.local_addr().map_err(|e| EmulateError::Listen {
-        addr: config.addr,
-        reason: e.to_string(),
-    })?;
-    let app = http.router();
+    let websocket = match websocket_spec {
+        Some(spec) => Some(WebSocketEmulator::new(
+            api_id(&spec.logical_id),
+            stage.clone(),
+            spec,
+            functions.clone(),
+            config.connection_limits,
+        )),
+        None => None,
+    };
+    let mut streams = Vec::new();
+    for mapping in StreamMapping::from_template(&template)? {
+        let table = resolver.resolve_property(&mapping.table, "TableName")?;
+        let stream_arn = ddb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .map_err(|e| provision(&format!("the stream of {table}"), &endpoint, e))?
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or_else(|| provision(&format!("the stream of {table}"), &endpoint, "no stream"))?;
+        let Some(function) = functions.get(&mapping.function).cloned() else {
+            continue;
+        };
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            pseudo.region, pseudo.account, function.spec.name
+        );
+        let queue = mapping
+            .on_failure
+            .as_ref()
+            .and_then(|q| queue_urls.get(q).cloned());
+        let poller = StreamPoller::new(
+            mapping,
+            function,
+            function_arn,
+            stream_arn,
+            queue,
+            moto.clone(),
+        );
+        tasks.push(poller.clone().start().await);
+        streams.push(poller);
+    }
+    for schedule in Schedule::from_template(&template)? {
+        if let Some(function) = functions.get(&schedule.function).cloned() {
+            tasks.push(schedule.run(
+                function,
+                config.schedule_every,
+                pseudo.region.clone(),
+                pseudo.account.clone(),
+            ));
+        }
+    }
+    let app = match &websocket {
+        Some(ws) => ws.clone().router().merge(http.router()),
+        None => http.router(),
+    };
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(
             listener,
@@ -302,6 +443,8 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         stage,
         functions,
         sfn,
+        websocket,
+        streams,
         tasks,
     })
 }

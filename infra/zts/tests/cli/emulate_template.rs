@@ -126,3 +126,163 @@ fn an_intrinsic_it_cannot_honour_is_refused_naming_resource_and_property() {
         .unwrap_err();
     assert!(err.to_string().contains("CursorSecret"), "{err}");
 }
+
+/// The template with one text replaced (the replacement must apply).
+fn edited(from: &str, to: &str) -> Template {
+    assert!(TEMPLATE.contains(from), "{from}");
+    Template::parse(&TEMPLATE.replacen(from, to, 1)).unwrap()
+}
+
+#[test]
+fn the_websocket_api_is_read_with_its_routes_authorizer_and_route_selection() {
+    use zts::emulate::websocket::WebSocketSpec;
+    let template = Template::parse(TEMPLATE).unwrap();
+    let spec = WebSocketSpec::from_template(&template).unwrap().unwrap();
+    assert_eq!(spec.logical_id, "WebSocketApi");
+    assert_eq!(spec.selection_field, "action");
+    let routes: Vec<(&str, &str)> = spec
+        .routes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("$connect", "WsFunction"),
+            ("$default", "WsFunction"),
+            ("$disconnect", "WsFunction"),
+            ("subscribe", "WsFunction"),
+        ]
+    );
+    let auth = spec.authorizer.as_ref().unwrap();
+    assert_eq!(auth.function, "ConnectAuthorizerFunction");
+    assert_eq!(auth.query, ["ticket"]);
+    assert!(auth.headers.is_empty());
+    // Messages go by their action to a route that exists, else to $default.
+    assert_eq!(
+        spec.route_for(r#"{"action":"subscribe"}"#),
+        Some("subscribe")
+    );
+    assert_eq!(
+        spec.route_for(r#"{"action":"unsubscribe"}"#),
+        Some("$default")
+    );
+    assert_eq!(spec.route_for(r#"{"action":"$connect"}"#), Some("$default"));
+    assert_eq!(spec.route_for("not json"), Some("$default"));
+}
+
+#[test]
+fn a_websocket_api_it_cannot_honour_is_refused_naming_resource_and_property() {
+    use zts::emulate::websocket::WebSocketSpec;
+    let refused = |template: Template| match WebSocketSpec::from_template(&template) {
+        Err(TemplateError::Unsupported {
+            resource, property, ..
+        }) => (resource, property),
+        other => panic!("not refused: {other:?}"),
+    };
+    assert_eq!(
+        refused(edited(
+            r#"RouteSelectionExpression: "$request.body.action""#,
+            r#"RouteSelectionExpression: "${request.body.action}""#
+        )),
+        (
+            "WebSocketApi".to_string(),
+            "RouteSelectionExpression".to_string()
+        )
+    );
+    assert_eq!(
+        refused(edited(
+            "IdentitySource: [route.request.querystring.ticket]",
+            "IdentitySource: [context.requestId]"
+        )),
+        (
+            "ConnectAuthorizer".to_string(),
+            "IdentitySource".to_string()
+        )
+    );
+    assert_eq!(
+        refused(edited(
+            "IntegrationType: AWS_PROXY",
+            "IntegrationType: HTTP_PROXY"
+        )),
+        ("WsIntegration".to_string(), "IntegrationType".to_string())
+    );
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn the_stream_mapping_is_read_as_the_template_configures_it() {
+    use serde_json::json;
+    use zts::emulate::stream::StreamMapping;
+    let mappings = StreamMapping::from_template(&Template::parse(TEMPLATE).unwrap()).unwrap();
+    assert_eq!(mappings.len(), 1);
+    let m = &mappings[0];
+    assert_eq!(
+        (m.function.as_str(), m.table.as_str()),
+        ("BroadcasterFunction", "ProjectsTable")
+    );
+    assert_eq!(m.batch_size, 100);
+    assert_eq!(m.batching_window, Duration::ZERO);
+    assert_eq!(m.max_retries, Some(5));
+    assert!(m.bisect && m.report_item_failures && m.latest);
+    assert_eq!(m.on_failure.as_deref(), Some("StreamFailureQueue"));
+    // The filter: inserted EVENT# items only.
+    let record = |name: &str, sk: &str| json!({"eventName": name, "dynamodb": {"Keys": {"pk": {"S": "PROJECT#p"}, "sk": {"S": sk}}}});
+    assert!(m.accepts(&record("INSERT", "EVENT#00000000000000000001")));
+    assert!(!m.accepts(&record("MODIFY", "EVENT#00000000000000000001")));
+    assert!(!m.accepts(&record("INSERT", "META")));
+    assert!(!m.accepts(&record("REMOVE", "EVENT#00000000000000000001")));
+    assert!(!m.accepts(&json!({"eventName": "INSERT"})));
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn a_filter_operator_it_cannot_match_is_refused_naming_the_mapping() {
+    use zts::emulate::stream::StreamMapping;
+    let template = edited(r#"[{"prefix": "EVENT#"}]"#, r#"[{"anything-but": "META"}]"#);
+    match StreamMapping::from_template(&template) {
+        Err(TemplateError::Unsupported {
+            resource,
+            property,
+            what,
+        }) => {
+            assert_eq!(resource, "BroadcasterFunction.Events.ProjectEvents");
+            assert_eq!(property, "FilterCriteria");
+            assert!(what.contains("anything-but"), "{what}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn scheduled_functions_are_read_with_their_rate_and_a_cron_or_bad_unit_is_refused() {
+    use zts::emulate::schedule::{Schedule, parse_rate};
+    let schedules = Schedule::from_template(&Template::parse(TEMPLATE).unwrap()).unwrap();
+    assert_eq!(
+        schedules,
+        [Schedule {
+            function: "ReconcilerFunction".into(),
+            rule: "EveryMinute".into(),
+            every: Duration::from_secs(60),
+        }]
+    );
+    assert_eq!(parse_rate("rate(5 minutes)"), Ok(Duration::from_secs(300)));
+    assert_eq!(parse_rate("rate(1 hour)"), Ok(Duration::from_secs(3_600)));
+    for bad in [
+        "rate(1 minutes)",
+        "rate(2 minute)",
+        "rate(0 minutes)",
+        "rate(x minutes)",
+    ] {
+        assert!(parse_rate(bad).is_err(), "{bad}");
+    }
+    match Schedule::from_template(&edited("rate(1 minute)", "cron(0/1 * * * ? *)")) {
+        Err(TemplateError::Unsupported {
+            resource, property, ..
+        }) => assert_eq!(
+            (resource.as_str(), property.as_str()),
+            ("ReconcilerFunction.Events.EveryMinute", "Schedule")
+        ),
+        other => panic!("not refused: {other:?}"),
+    }
+}

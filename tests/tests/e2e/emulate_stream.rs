@@ -1,0 +1,276 @@
+//! The Projects table's stream → broadcaster mapping of the emulated deployment, with
+//! faults injected at the broadcaster's Runtime API: a failed batch is redelivered (the
+//! client sees every event once, in order); a batch that keeps failing is given up on after
+//! `MaximumRetryAttempts` and described on the on-failure queue; `FilterCriteria` keeps
+//! every item but inserted `EVENT#`s away from the function.
+
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+use zts::emulate::runtime::Fault;
+use zts::emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
+use zts::emulate::stream::MotoJson;
+use zts_tests::{Http, Ws, assert_delivered, idea, is_terminal};
+
+const KEY: &str = "zts_emulated_stream_key_00000000000000";
+
+async fn emulate() -> Option<(Emulation, String)> {
+    let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
+    let moto = zts_tests::dynamodb::endpoint()?;
+    let stage = format!("s{}", &zts_domain::ProjectId::generate().as_str()[24..36]);
+    let emulation = start(EmulateConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        functions: FunctionsDir::Packages(dir),
+        aws_endpoint: moto.clone(),
+        parameters: [("Stage".to_string(), stage)].into(),
+        api_keys: vec![("acme".into(), KEY.into(), None)],
+        max_processes: 4,
+        connection_limits: Default::default(),
+        schedule_every: None,
+    })
+    .await
+    .unwrap();
+    Some((emulation, moto))
+}
+
+async fn watch(http: &Http) -> Ws {
+    let (status, ticket) = http
+        .post_raw("/api/v1/ws-tickets", "application/json", "")
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    Ws::try_connect(ticket["websocket_url"].as_str().unwrap(), None)
+        .await
+        .unwrap()
+}
+
+fn broadcaster_fault() -> Fault {
+    Fault::Error {
+        error_type: "Runtime.ExitError".into(),
+        message: "injected at the Runtime API".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_is_redelivered_and_the_client_loses_nothing_and_gets_nothing_twice_from_it()
+{
+    let Some((emulated, _)) = emulate().await else {
+        return;
+    };
+    let broadcaster = &emulated.functions["BroadcasterFunction"];
+    broadcaster.inject(1, broadcaster_fault());
+    broadcaster.inject(2, broadcaster_fault());
+    let http = Http::with_key(&emulated.base_url, Some(KEY));
+    let mut ws = watch(&http).await;
+    let id = http.create(&idea("redelivered")).await;
+    ws.subscribe(&id, 0).await;
+    let seen = ws.until(|m| is_terminal(m, &id)).await;
+    // Nothing lost, and nothing the redelivery repeated: every seq after the replay came
+    // exactly once.
+    assert_delivered(&seen, &id, &[1, 2, 3, 4, 5, 6], false);
+    assert_eq!(broadcaster.stats.errors.load(Ordering::Relaxed), 2);
+    let stream = &emulated.streams[0];
+    assert!(stream.counts.retries.load(Ordering::Relaxed) >= 2);
+    assert_eq!(
+        stream
+            .counts
+            .records_sent_to_failure
+            .load(Ordering::Relaxed),
+        0
+    );
+    // Only inserted EVENT# items reached the function: META, artifacts and the rest were
+    // read from the stream and filtered out.
+    assert!(stream.counts.records_filtered_out.load(Ordering::Relaxed) > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_keeps_failing_goes_to_the_on_failure_queue_after_its_retries() {
+    let Some((emulated, moto)) = emulate().await else {
+        return;
+    };
+    let broadcaster = &emulated.functions["BroadcasterFunction"];
+    for nth in 1..=200 {
+        broadcaster.inject(nth, broadcaster_fault());
+    }
+    let http = Http::with_key(&emulated.base_url, Some(KEY));
+    let id = http.create(&idea("given up")).await;
+    let status = http.wait_terminal(&id).await;
+    assert_eq!(status["state"], "COMPLETED");
+    let stream = &emulated.streams[0];
+    // Six EVENT# inserts, each retried up to MaximumRetryAttempts (5) and then given up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stream
+        .counts
+        .records_sent_to_failure
+        .load(Ordering::Relaxed)
+        < 6
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "records never given up on"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stream
+            .counts
+            .records_sent_to_failure
+            .load(Ordering::Relaxed),
+        6
+    );
+    // No record was delivered: every invocation was a failure.
+    let invocations = broadcaster.stats.invocations.load(Ordering::Relaxed);
+    assert_eq!(
+        broadcaster.stats.errors.load(Ordering::Relaxed),
+        invocations
+    );
+    assert!(invocations >= 6, "{invocations}");
+
+    // The queue holds Lambda's batch descriptions, covering six records.
+    let sqs = MotoJson::new(&moto, "us-east-1");
+    let stage = &emulated.stage;
+    let queue = sqs
+        .call(
+            "sqs",
+            "AmazonSQS.GetQueueUrl",
+            json!({ "QueueName": format!("zts-{stage}-stream-failures") }),
+        )
+        .await
+        .unwrap()["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut described = 0;
+    let mut bodies = Vec::new();
+    while described < 6 {
+        let page = sqs
+            .call(
+                "sqs",
+                "AmazonSQS.ReceiveMessage",
+                json!({ "QueueUrl": queue, "MaxNumberOfMessages": 10 }),
+            )
+            .await
+            .unwrap();
+        let messages = page["Messages"].as_array().cloned().unwrap_or_default();
+        assert!(
+            !messages.is_empty(),
+            "the queue ran dry at {described}: {bodies:?}"
+        );
+        for m in messages {
+            let body: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                body["requestContext"]["condition"],
+                "RetryAttemptsExhausted"
+            );
+            let info = &body["DDBStreamBatchInfo"];
+            assert!(
+                info["streamArn"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("zts-{stage}-projects"))
+            );
+            described += info["batchSize"].as_u64().unwrap();
+            bodies.push(body);
+        }
+    }
+    assert_eq!(described, 6, "{bodies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_function_runs_on_its_schedule_with_eventbridges_event() {
+    let Some(dir) = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS) else {
+        return;
+    };
+    let Some(moto) = zts_tests::dynamodb::endpoint() else {
+        return;
+    };
+    let stage = format!("r{}", &zts_domain::ProjectId::generate().as_str()[24..36]);
+    let emulated = start(EmulateConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        functions: FunctionsDir::Packages(dir),
+        aws_endpoint: moto,
+        parameters: [("Stage".to_string(), stage)].into(),
+        api_keys: Vec::new(),
+        max_processes: 2,
+        connection_limits: Default::default(),
+        // The template's rate(1 minute), shortened so the test sees several passes.
+        schedule_every: Some(std::time::Duration::from_millis(400)),
+    })
+    .await
+    .unwrap();
+    let reconciler = &emulated.functions["ReconcilerFunction"];
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        reconciler.stats.invocations.load(Ordering::Relaxed),
+        0,
+        "the first pass comes one period after the start"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while reconciler.stats.invocations.load(Ordering::Relaxed) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The real reconciler accepted every scheduled event (a pass on empty tables).
+    assert_eq!(reconciler.stats.errors.load(Ordering::Relaxed), 0);
+    // Nothing else runs on a schedule.
+    assert_eq!(
+        emulated.functions["ValidatorFunction"]
+            .stats
+            .invocations
+            .load(Ordering::Relaxed),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_connection_is_answered_410_and_its_record_removed() {
+    use zts_domain::ports::ConnectionStore;
+    let Some((emulated, moto)) = emulate().await else {
+        return;
+    };
+    // The client's $disconnect is lost (its invocation fails), so the Connections table
+    // still lists it when the run's later events are pushed.
+    let ws_function = &emulated.functions["WsFunction"];
+    // Invocations of the ws function: 1 $connect, 2 subscribe, 3 $disconnect.
+    ws_function.inject(3, broadcaster_fault());
+    // Each step's answer is held past its timeout once, so the run's events come well after
+    // the client has gone, and after the broadcaster's 10 s grace for young connections.
+    emulated.functions["ValidatorFunction"].inject(1, Fault::Hold);
+    emulated.functions["AdvisoryFunction"].inject(1, Fault::Hold);
+    let http = Http::with_key(&emulated.base_url, Some(KEY));
+    let id = http.create(&idea("gone")).await;
+    let mut ws = watch(&http).await;
+    ws.subscribe(&id, 0).await;
+    ws.until(|m| m["event"] == "replay_complete").await;
+    drop(ws);
+
+    let store = zts_aws::DynamoStore::without_listing(
+        zts_tests::dynamodb::client(&moto),
+        zts_aws::Tables {
+            projects: format!("zts-{}-projects", emulated.stage),
+            connections: format!("zts-{}-connections", emulated.stage),
+            api_keys: format!("zts-{}-apikeys", emulated.stage),
+        },
+    );
+    let project = zts_domain::ProjectId::parse(&id).unwrap();
+    assert_eq!(store.subscribers(&project).await.unwrap().len(), 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let (_, status) = http.get(&format!("/api/v1/projects/{id}/status")).await;
+        let gone = emulated
+            .websocket
+            .as_ref()
+            .unwrap()
+            .counts
+            .gone
+            .load(Ordering::Relaxed);
+        if status["state"] == "COMPLETED" && store.subscribers(&project).await.unwrap().is_empty() {
+            assert!(gone >= 1, "{gone}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status} gone={gone}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(ws_function.stats.errors.load(Ordering::Relaxed), 1);
+}

@@ -1,0 +1,259 @@
+//! One suite that talks only through URLs — the HTTP API, a ticket, the WebSocket URL the
+//! ticket comes with, subscribe messages — run against the local stack (`zts serve`) and
+//! against the emulated deployment (`zts emulate`: the packaged functions behind the
+//! emulated HTTP API, WebSocket API, Step Functions and the stream → broadcaster mapping).
+//! Only the setup differs: which keys exist, registered as each deployment registers them.
+
+use serde_json::Value;
+use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
+use zts_domain::ports::KeyStore;
+use zts_tests::{Http, Ws, assert_delivered, idea, is_terminal, seqs_of};
+
+/// A deployment's URL and the keys the suite uses.
+struct Target {
+    base: String,
+    /// Owner "acme", generous limits.
+    acme: String,
+    /// Owner "globex": another tenant.
+    globex: String,
+    /// Owner "tight": a burst of 2 and a rate that refills one request a minute.
+    tight: String,
+    /// Whether the deployment delivers each event exactly once around a subscribe (the
+    /// local gateway does; the AWS path does at least once there: ARCHITECTURE.md §2).
+    exactly_once: bool,
+    /// Keeps the deployment alive for the test.
+    _alive: Box<dyn std::any::Any + Send>,
+}
+
+const ACME: &str = "zts_url_suite_acme_key_000000000000000";
+const GLOBEX: &str = "zts_url_suite_globex_key_0000000000000";
+const TIGHT: &str = "zts_url_suite_tight_key_00000000000000";
+
+fn keys() -> [(&'static str, &'static str, Option<Limits>); 3] {
+    let generous = Limits {
+        rate: 1_000.0,
+        burst: 1_000,
+    };
+    let tight = Limits {
+        rate: 1.0 / 60.0,
+        burst: 2,
+    };
+    [
+        ("acme", ACME, Some(generous)),
+        ("globex", GLOBEX, Some(generous)),
+        ("tight", TIGHT, Some(tight)),
+    ]
+}
+
+fn target(base: String, exactly_once: bool, alive: Box<dyn std::any::Any + Send>) -> Target {
+    Target {
+        base,
+        exactly_once,
+        acme: ACME.into(),
+        globex: GLOBEX.into(),
+        tight: TIGHT.into(),
+        _alive: alive,
+    }
+}
+
+/// `zts serve`, in memory, with the suite's keys in its store.
+async fn serve() -> Target {
+    let stack = zts::start(zts_tests::config(zts::DataLocation::InMemory))
+        .await
+        .unwrap();
+    for (owner, key, limits) in keys() {
+        stack
+            .store
+            .put_key(ApiKeyRecord {
+                key_hash: auth::hash(key),
+                owner: zts_domain::Owner::parse(owner).unwrap(),
+                status: KeyStatus::Active,
+                limits,
+                created_at: zts_domain::clock::now(),
+                expires_at: None,
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+    }
+    target(stack.http_url(), true, Box::new(stack))
+}
+
+/// `zts emulate` on moto with the suite's keys; None (skip) outside CI without moto or the
+/// packages.
+async fn emulate() -> Option<Target> {
+    use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
+    let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
+    let moto = zts_tests::dynamodb::endpoint()?;
+    let stage = format!("u{}", &zts_domain::ProjectId::generate().as_str()[24..36]);
+    let emulation = start(EmulateConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        functions: FunctionsDir::Packages(dir),
+        aws_endpoint: moto,
+        parameters: [("Stage".to_string(), stage)].into(),
+        api_keys: keys()
+            .into_iter()
+            .map(|(o, k, l)| (o.to_string(), k.to_string(), l))
+            .collect(),
+        max_processes: 4,
+        connection_limits: Default::default(),
+        schedule_every: None,
+    })
+    .await
+    .unwrap();
+    Some(target(
+        emulation.base_url.clone(),
+        false,
+        Box::new(emulation),
+    ))
+}
+
+/// A WebSocket opened the way a client does: a ticket, then the URL it comes with.
+async fn watch(http: &Http) -> Ws {
+    let (status, ticket) = http
+        .post_raw("/api/v1/ws-tickets", "application/json", "")
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    let url = ticket["websocket_url"].as_str().unwrap();
+    Ws::try_connect(url, None)
+        .await
+        .unwrap_or_else(|status| panic!("{url} refused with {status}"))
+}
+
+fn kinds(messages: &[Value], project: &str) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m["project_id"] == project && m["seq"].is_u64())
+        .fold(Vec::<&Value>::new(), |mut kept, m| {
+            // What a client keeps: each seq once (see assert_delivered).
+            if kept
+                .last()
+                .is_none_or(|k| m["seq"].as_u64() > k["seq"].as_u64())
+            {
+                kept.push(m);
+            }
+            kept
+        })
+        .into_iter()
+        .map(|m| match m["event"].as_str().unwrap_or_default() {
+            "status_update" => format!("status:{}:{}", m["state"].as_str().unwrap(), m["progress"]),
+            "step_complete" => format!("done:{}:{}", m["agent"].as_str().unwrap(), m["progress"]),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Create → exactly six events in order over the WebSocket → COMPLETED with both
+/// artifacts; then a second client replays what came after seq 3; a second subscriber of
+/// the same project sees the same six.
+async fn a_run_is_watched_live_and_replayed_after_a_reconnect(t: &Target) {
+    let http = Http::with_key(&t.base, Some(&t.acme));
+    let mut first = watch(&http).await;
+    let mut second = watch(&http).await;
+    let id = http.create(&idea("url suite")).await;
+    first.subscribe(&id, 0).await;
+    second.subscribe(&id, 0).await;
+    let seen = first.until(|m| is_terminal(m, &id)).await;
+    assert_delivered(&seen, &id, &[1, 2, 3, 4, 5, 6], t.exactly_once);
+    assert_eq!(
+        kinds(&seen, &id),
+        [
+            "status:CREATED:0",
+            "status:IDEA_VALIDATION:10",
+            "done:validator:50",
+            "status:ADVISORY:60",
+            "done:advisory:90",
+            "status:COMPLETED:100"
+        ],
+        "{seen:?}"
+    );
+    let also = second.until(|m| is_terminal(m, &id)).await;
+    assert_delivered(&also, &id, &[1, 2, 3, 4, 5, 6], t.exactly_once);
+
+    let (status, project) = http.get(&format!("/api/v1/projects/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(project["state"], "COMPLETED", "{project}");
+    let artifacts: Vec<&String> = project["artifacts"].as_object().unwrap().keys().collect();
+    assert_eq!(artifacts, ["advisory", "validator"], "{project}");
+
+    // A client that reconnects asks for what came after the last seq it saw.
+    drop(first);
+    let mut again = watch(&http).await;
+    again.subscribe(&id, 3).await;
+    let replayed = again.until(|m| is_terminal(m, &id)).await;
+    assert_eq!(seqs_of(&replayed, &id), [4, 5, 6], "{replayed:?}");
+}
+
+/// Another tenant's project does not exist for a key, by any route.
+async fn another_tenants_project_is_not_found(t: &Target) {
+    let acme = Http::with_key(&t.base, Some(&t.acme));
+    let globex = Http::with_key(&t.base, Some(&t.globex));
+    let id = acme.create(&idea("acme's")).await;
+    for path in [
+        format!("/api/v1/projects/{id}"),
+        format!("/api/v1/projects/{id}/status"),
+        format!("/api/v1/projects/{id}/events"),
+    ] {
+        let (status, body) = globex.get(&path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    // Nor over the WebSocket.
+    let mut ws = watch(&globex).await;
+    ws.subscribe(&id, 0).await;
+    let refused = ws.until(|m| m["event"] == "error").await;
+    assert_eq!(refused.last().unwrap()["error"]["code"], "not_found");
+}
+
+/// A key past its burst is answered 429 in the error shape, with Retry-After.
+async fn a_rate_limited_key_gets_429(t: &Target) {
+    let tight = Http::with_key(&t.base, Some(&t.tight));
+    for _ in 0..2 {
+        let (status, body) = tight.get("/api/v1/projects").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let res = tight
+        .client()
+        .get(format!("{}/api/v1/projects", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+}
+
+macro_rules! url_suite {
+    ($target:ident, $setup:expr) => {
+        mod $target {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_run_is_watched_live_and_replayed_after_a_reconnect() {
+                let Some(t) = $setup else { return };
+                super::a_run_is_watched_live_and_replayed_after_a_reconnect(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn another_tenants_project_is_not_found() {
+                let Some(t) = $setup else { return };
+                super::another_tenants_project_is_not_found(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_rate_limited_key_gets_429() {
+                let Some(t) = $setup else { return };
+                super::a_rate_limited_key_gets_429(&t).await;
+            }
+        }
+    };
+}
+
+url_suite!(on_zts_serve, Some(serve().await));
+url_suite!(on_zts_emulate, emulate().await);
