@@ -1,6 +1,8 @@
 //! The load generator: N projects at concurrency C against a running stack. Each project
 //! is created (POST), watched on its WebSocket until COMPLETED or FAILED, and its events
 //! checked for gaps and duplicates. Prints throughput, latency percentiles, losses.
+//! [`Watch::Ticket`] watches the way a deployed client must (a ticket, the URL it comes
+//! with, a subscribe message), so the same run measures `zts serve` and `zts emulate`.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -84,11 +86,21 @@ struct Sample {
     duplicates: u64,
 }
 
+/// How each project's events are watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// The project's own WebSocket link, with the key header (the local stack's).
+    ProjectLink,
+    /// `POST /api/v1/ws-tickets`, its `websocket_url`, then `subscribe` (every deployment).
+    Ticket,
+}
+
 pub async fn run(
     url: &str,
     api_key: &str,
     projects: usize,
     concurrency: usize,
+    watch: Watch,
 ) -> Result<Report, String> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -119,7 +131,8 @@ pub async fn run(
             .map_err(|e| e.to_string())?;
         let (client, url, key) = (client.clone(), url.to_string(), api_key.to_string());
         tasks.spawn(async move {
-            let result = tokio::time::timeout(PROJECT_TIMEOUT, one(&client, &url, &key, i)).await;
+            let result =
+                tokio::time::timeout(PROJECT_TIMEOUT, one(&client, &url, &key, i, watch)).await;
             drop(permit);
             match result {
                 Ok(r) => r,
@@ -168,6 +181,7 @@ async fn one(
     url: &str,
     api_key: &str,
     i: usize,
+    watch: Watch,
 ) -> Result<Sample, String> {
     let started = Instant::now();
     let body = json!({
@@ -187,19 +201,50 @@ async fn one(
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let ws_url = created["links"]["websocket"]
-        .as_str()
-        .ok_or("no websocket link")?;
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url)
+    let (mut socket, _) = match watch {
+        Watch::ProjectLink => {
+            let ws_url = created["links"]["websocket"]
+                .as_str()
+                .ok_or("no websocket link")?;
+            let mut request =
+                tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                    ws_url,
+                )
+                .map_err(|e| e.to_string())?;
+            request.headers_mut().insert(
+                "x-api-key",
+                api_key.parse().map_err(|_| "a bad API key".to_string())?,
+            );
+            tokio_tungstenite::connect_async(request)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Watch::Ticket => {
+            let project = created["project_id"].as_str().ok_or("no project id")?;
+            let ticket: Value = client
+                .post(format!("{url}/api/v1/ws-tickets"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .error_for_status()
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let ws_url = ticket["websocket_url"].as_str().ok_or("no websocket_url")?;
+            let mut connected = tokio_tungstenite::connect_async(ws_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let subscribe = json!({"action": "subscribe", "project_id": project, "after_seq": 0});
+            futures_util::SinkExt::send(
+                &mut connected.0,
+                Message::Text(subscribe.to_string().into()),
+            )
+            .await
             .map_err(|e| e.to_string())?;
-    request.headers_mut().insert(
-        "x-api-key",
-        api_key.parse().map_err(|_| "a bad API key".to_string())?,
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| e.to_string())?;
+            connected
+        }
+    };
     let mut seqs = Vec::new();
     let mut terminal = None;
     while let Some(message) = socket.next().await {

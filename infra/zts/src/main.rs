@@ -136,18 +136,20 @@ enum Command {
         api_keys_table: Option<String>,
     },
     /// Run the AWS deployment on this machine: the packaged functions wired as template.yaml
-    /// wires them (first cut: the HTTP API, Step Functions and the functions; README:
-    /// `zts emulate`). Needs a zts built with `--features aws` and a moto server.
+    /// wires them — HTTP and WebSocket APIs, Step Functions, the stream mapping, schedules
+    /// (README: `zts emulate`). Needs a zts built with `--features aws`.
     Emulate {
         /// Where the HTTP API listens.
         #[arg(long, default_value = "127.0.0.1:4000")]
         addr: SocketAddr,
-        /// The function packages: `<dir>/<function>/bootstrap` (infra/scripts/package.sh).
+        /// The function packages: `<dir>/<function>/bootstrap` (infra/scripts/package.sh,
+        /// which is run when they are missing from a checkout's default directory).
         #[arg(long, default_value = "target/lambda")]
         functions: PathBuf,
-        /// The DynamoDB and Secrets Manager endpoint (a moto server: `bash infra/scripts/moto.sh`).
+        /// A moto server to use (DynamoDB, Streams, SQS, Secrets Manager); without it one is
+        /// started on a free loopback port and stopped at exit.
         #[arg(long, env = "ZTS_DYNAMODB_ENDPOINT")]
-        dynamodb_endpoint: String,
+        dynamodb_endpoint: Option<String>,
         /// Register this API key (owner `local`) in the emulated ApiKeys table.
         #[arg(long, env = "ZTS_API_KEY", hide_env_values = true)]
         api_key: Option<String>,
@@ -174,6 +176,10 @@ enum Command {
         projects: usize,
         #[arg(long, short = 'c', default_value_t = 50)]
         concurrency: usize,
+        /// Watch as a deployed client must: a ticket, its `websocket_url`, a subscribe
+        /// message (works against `zts emulate` and AWS, not only `zts serve`).
+        #[arg(long)]
+        via_ticket: bool,
     },
 }
 
@@ -268,20 +274,28 @@ async fn main() -> ExitCode {
             api_key,
             projects,
             concurrency,
-        } => match zts::load::run(&url, &api_key, projects, concurrency).await {
-            Ok(report) => {
-                println!("{report}");
-                if report.lost_events == 0 && report.failed == 0 {
-                    ExitCode::SUCCESS
-                } else {
+            via_ticket,
+        } => {
+            let watch = if via_ticket {
+                zts::load::Watch::Ticket
+            } else {
+                zts::load::Watch::ProjectLink
+            };
+            match zts::load::run(&url, &api_key, projects, concurrency, watch).await {
+                Ok(report) => {
+                    println!("{report}");
+                    if report.lost_events == 0 && report.failed == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("zts load: {e}");
                     ExitCode::FAILURE
                 }
             }
-            Err(e) => {
-                eprintln!("zts load: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
     }
 }
 
@@ -295,12 +309,55 @@ fn parse_parameter(pair: &str) -> Result<(String, String), String> {
 async fn emulate(
     addr: SocketAddr,
     functions: PathBuf,
-    aws_endpoint: String,
+    aws_endpoint: Option<String>,
     api_key: Option<String>,
     parameters: Vec<(String, String)>,
     max_processes: usize,
 ) -> ExitCode {
     use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
+    // The packages, built when a checkout has not built them yet.
+    let script = std::path::Path::new("infra/scripts/package.sh");
+    let missing = zts::emulate::template::Template::parse(zts::emulate::template::TEMPLATE)
+        .map(|t| {
+            t.resources_of("AWS::Serverless::Function")
+                .iter()
+                .filter_map(|id| t.resource(id))
+                .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
+                .any(|b| !functions.join(b).join("bootstrap").is_file())
+        })
+        .unwrap_or(false);
+    if missing && functions == std::path::Path::new("target/lambda") && script.is_file() {
+        eprintln!("zts emulate: building the function packages (bash infra/scripts/package.sh)");
+        match std::process::Command::new("bash").arg(script).status() {
+            Ok(s) if s.success() => {}
+            _ => {
+                eprintln!("zts emulate: packaging failed");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut _moto = None;
+    let aws_endpoint = match aws_endpoint {
+        Some(url) => url,
+        None => {
+            let started = match zts::emulate::moto::find() {
+                Ok(program) => zts::emulate::moto::MotoServer::start(&program).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(server) => {
+                    println!("zts emulate: moto at {}", server.url);
+                    let url = server.url.clone();
+                    _moto = Some(server);
+                    url
+                }
+                Err(e) => {
+                    eprintln!("zts emulate: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let key = api_key.unwrap_or_else(zts_domain::auth::new_key);
     let config = EmulateConfig {
         addr,
@@ -340,7 +397,7 @@ async fn emulate(
 async fn emulate(
     _addr: SocketAddr,
     _functions: PathBuf,
-    _aws_endpoint: String,
+    _aws_endpoint: Option<String>,
     _api_key: Option<String>,
     _parameters: Vec<(String, String)>,
     _max_processes: usize,

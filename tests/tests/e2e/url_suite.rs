@@ -229,6 +229,20 @@ async fn a_rate_limited_key_gets_429(t: &Target) {
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
 }
 
+/// The load generator, watching as a deployed client must (a ticket per project), counts
+/// every project to COMPLETED with nothing lost.
+async fn zts_load_via_tickets_sees_every_run_complete(t: &Target) {
+    let report = zts::load::run(&t.base, &t.acme, 6, 3, zts::load::Watch::Ticket)
+        .await
+        .unwrap();
+    assert_eq!((report.completed, report.failed), (6, 0), "{report}");
+    assert_eq!(report.lost_events, 0, "{report}");
+    if t.exactly_once {
+        assert_eq!(report.duplicate_events, 0, "{report}");
+    }
+    assert_eq!(report.latencies.len(), 6);
+}
+
 macro_rules! url_suite {
     ($target:ident, $setup:expr) => {
         mod $target {
@@ -244,6 +258,12 @@ macro_rules! url_suite {
             async fn another_tenants_project_is_not_found() {
                 let Some(t) = $setup else { return };
                 super::another_tenants_project_is_not_found(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn zts_load_via_tickets_sees_every_run_complete() {
+                let Some(t) = $setup else { return };
+                super::zts_load_via_tickets_sees_every_run_complete(&t).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! and the Projects table's stream mapping.
 
 pub mod http_api;
+pub mod moto;
 pub mod runtime;
 pub mod schedule;
 #[cfg(feature = "aws")]

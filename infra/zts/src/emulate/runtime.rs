@@ -66,6 +66,9 @@ pub struct FunctionStats {
     pub throttles: AtomicU64,
     pub inits: AtomicU64,
     pub init_micros: AtomicU64,
+    /// Invocations a process ran (after its init, if it had one) and their time in all.
+    pub runs: AtomicU64,
+    pub run_micros: AtomicU64,
 }
 
 /// A fault the emulation injects at its Runtime API for one invocation (never through the
@@ -220,7 +223,13 @@ impl FunctionPool {
                 }
             }
         };
+        let run_started = Instant::now();
         let result = self.run(&mut sandbox, payload, fault).await;
+        self.stats.runs.fetch_add(1, Ordering::Relaxed);
+        self.stats.run_micros.fetch_add(
+            u64::try_from(run_started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         match &result {
             // The environment survives a function error, as on Lambda.
             Ok(_) | Err(InvokeError::Function { .. }) => self

@@ -96,26 +96,34 @@ impl Emulation {
     /// Invocations, errors, timeouts, throttles and inits per function; executions.
     pub fn summary(&self) -> String {
         let mut out = String::from(
-            "function      invocations errors timeouts throttles inits init-ms(avg)\n",
+            "function      invocations errors timeouts throttles inits init-ms(avg) run-ms(avg)\n",
         );
+        let avg_ms = |micros: u64, n: u64| {
+            if n == 0 {
+                0.0
+            } else {
+                micros as f64 / 1000.0 / n as f64
+            }
+        };
         for pool in self.functions.values() {
             let s = &pool.stats;
-            let inits = s.inits.load(Ordering::Relaxed);
-            let init_ms = s.init_micros.load(Ordering::Relaxed) as f64 / 1000.0;
             let _ = writeln!(
                 out,
-                "{:<13} {:>11} {:>6} {:>8} {:>9} {:>5} {:>12.1}",
+                "{:<13} {:>11} {:>6} {:>8} {:>9} {:>5} {:>12.1} {:>11.1}",
                 pool.spec.binary,
                 s.invocations.load(Ordering::Relaxed),
                 s.errors.load(Ordering::Relaxed),
                 s.timeouts.load(Ordering::Relaxed),
                 s.throttles.load(Ordering::Relaxed),
-                inits,
-                if inits == 0 {
-                    0.0
-                } else {
-                    init_ms / inits as f64
-                }
+                s.inits.load(Ordering::Relaxed),
+                avg_ms(
+                    s.init_micros.load(Ordering::Relaxed),
+                    s.inits.load(Ordering::Relaxed)
+                ),
+                avg_ms(
+                    s.run_micros.load(Ordering::Relaxed),
+                    s.runs.load(Ordering::Relaxed)
+                ),
             );
         }
         if let Some(ws) = &self.websocket {

@@ -6,6 +6,8 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+#[cfg(feature = "aws")]
+mod emulate_cli;
 mod emulate_template;
 mod keys_cli;
 mod restart;
