@@ -100,6 +100,9 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = async { let _ = stop.wait_for(|s| *s).await; } => break,
         };
+        // Events are small frames written one by one: with Nagle's algorithm a frame waits
+        // for the previous one's ACK, which a client may delay by 40 ms.
+        let _ = stream.set_nodelay(true);
         if open.get() >= limits.max_connections {
             tokio::spawn(refuse(stream, limits.retry_after));
             continue;

@@ -196,3 +196,33 @@ async fn an_express_workflow_runs_the_same_path_once() {
     assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
     assert_eq!(emulated.sfn.counts.started.load(Ordering::Relaxed), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_process_keeps_crashing_fails_the_run_with_lambdas_error() {
+    let Some(emulated) = emulate(&[]).await else {
+        return;
+    };
+    // The validator's process is killed with the event in hand, twice: Lambda reports
+    // Lambda.Unknown, the ASL retries that once, then catches it into RecordFailure, which
+    // the packaged finalize function records. The step never started, so the run goes from
+    // CREATED to FAILED with the error Step Functions saw.
+    let validator = &emulated.functions["ValidatorFunction"];
+    validator.inject(1, Fault::Kill);
+    validator.inject(2, Fault::Kill);
+    let (_, state, events) = create_and_wait(&emulated.base_url).await;
+    assert_eq!(state, "FAILED", "{events}");
+    assert_eq!(seqs(&events), [1, 2], "{events}");
+    let failed = &events["events"][1];
+    assert_eq!(failed["state"], "FAILED", "{events}");
+    assert_eq!(failed["error"]["code"], "Lambda.Unknown", "{events}");
+    assert_eq!(validator.stats.invocations.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        emulated.functions["FinalizeFunction"]
+            .stats
+            .invocations
+            .load(Ordering::Relaxed),
+        1,
+        "one RecordFailure"
+    );
+    assert_eq!(emulated.sfn.counts.succeeded.load(Ordering::Relaxed), 0);
+}

@@ -440,6 +440,10 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         None => http.router(),
     };
     tasks.push(tokio::spawn(async move {
+        // Small WebSocket frames must not wait on Nagle's algorithm (see server.rs).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -238,8 +238,13 @@ pub struct MotoJson {
 
 impl MotoJson {
     pub fn new(endpoint: &str, region: &str) -> Self {
+        // A call that hangs (moto slows down as its data grows) must not stall a poller.
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
         MotoJson {
-            http: reqwest::Client::new(),
+            http,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region: region.to_string(),
         }
@@ -380,11 +385,15 @@ impl StreamPoller {
             self.open_shards(&mut iterators).await;
             for (shard, iterator) in &mut iterators {
                 let Some(it) = iterator.clone() else { continue };
-                let Ok(page) = self
+                let page = match self
                     .streams("GetRecords", json!({ "ShardIterator": it, "Limit": 1000 }))
                     .await
-                else {
-                    continue;
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::warn!(shard = %shard, error = %e, "GetRecords failed; polling again");
+                        continue;
+                    }
                 };
                 *iterator = page["NextShardIterator"].as_str().map(str::to_string);
                 for mut record in page["Records"].as_array().cloned().unwrap_or_default() {
