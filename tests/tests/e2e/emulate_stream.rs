@@ -274,3 +274,97 @@ async fn a_gone_connection_is_answered_410_and_its_record_removed() {
     }
     assert_eq!(ws_function.stats.errors.load(Ordering::Relaxed), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_api_and_connections_keep_api_gateways_limits() {
+    let Some(dir) = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS) else {
+        return;
+    };
+    let Some(moto) = zts_tests::dynamodb::endpoint() else {
+        return;
+    };
+    let stage = format!("m{}", &zts_domain::ProjectId::generate().as_str()[24..36]);
+    let emulated = start(EmulateConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        functions: FunctionsDir::Packages(dir),
+        aws_endpoint: moto,
+        parameters: [("Stage".to_string(), stage.clone())].into(),
+        api_keys: vec![("acme".into(), KEY.into(), None)],
+        max_processes: 2,
+        // API Gateway's 10 minutes idle, shortened for the test.
+        connection_limits: zts::emulate::websocket::ConnectionLimits {
+            idle: std::time::Duration::from_secs(3),
+            max_age: std::time::Duration::from_secs(7200),
+        },
+        schedule_every: None,
+    })
+    .await
+    .unwrap();
+    let gateway = emulated.websocket.clone().unwrap();
+    let http = Http::with_key(&emulated.base_url, Some(KEY));
+    // No ticket: refused before the authorizer runs.
+    let bare = format!("{}/{stage}", emulated.base_url.replacen("http", "ws", 1));
+    assert_eq!(Ws::try_connect(&bare, None).await.err(), Some(401));
+    assert_eq!(
+        emulated.functions["ConnectAuthorizerFunction"]
+            .stats
+            .invocations
+            .load(Ordering::Relaxed),
+        0
+    );
+    // A ticket that does not exist: the authorizer denies, 403.
+    assert_eq!(
+        Ws::try_connect(&format!("{bare}?ticket=wst_{}", "0".repeat(40)), None)
+            .await
+            .err(),
+        Some(403)
+    );
+
+    let mut ws = watch(&http).await;
+    let ids = gateway.connection_ids();
+    assert_eq!(ids.len(), 1);
+    // The id needs percent-encoding in a path, as API Gateway's do.
+    let encoded: String = ids[0]
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let at = format!("{}/{stage}/@connections/{encoded}", emulated.base_url);
+    let client = reqwest::Client::new();
+    let too_big = client
+        .post(&at)
+        .body(vec![b'x'; 128 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let sent = client
+        .post(&at)
+        .body(r#"{"hello":"there"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    assert_eq!(ws.next().await.unwrap(), json!({"hello": "there"}));
+    let info: Value = client.get(&at).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["Identity"]["SourceIp"], "127.0.0.1", "{info}");
+    assert!(info["ConnectedAt"].is_string(), "{info}");
+    // DELETE closes it; then the connection is gone (410).
+    assert_eq!(client.delete(&at).send().await.unwrap().status(), 204);
+    assert!(ws.next().await.is_none(), "closed by the Management API");
+    for _ in 0..50 {
+        if gateway.open_connections() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let after = client.post(&at).body("late").send().await.unwrap();
+    assert_eq!(after.status(), 410);
+
+    // An idle connection is closed with 1001, Going away.
+    let mut idle = watch(&http).await;
+    let (code, reason) = idle.close_reason().await.unwrap();
+    assert_eq!((code, reason.as_str()), (1001, "Going away"));
+}

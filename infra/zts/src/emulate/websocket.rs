@@ -330,6 +330,14 @@ impl WebSocketEmulator {
         self.connections.lock().map_or(0, |c| c.len())
     }
 
+    /// The ids of the open connections (what `$connect` events carried).
+    pub fn connection_ids(&self) -> Vec<String> {
+        self.connections
+            .lock()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn context(&self, route: &str, event_type: &str, id: &str, ip: &str) -> Map<String, Value> {
         let now = SystemTime::now();
         let mut c = Map::new();
