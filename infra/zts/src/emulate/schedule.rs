@@ -52,31 +52,18 @@ pub fn parse_rate(expression: &str) -> Result<Duration, String> {
 impl Schedule {
     pub fn from_template(template: &Template) -> Result<Vec<Self>, TemplateError> {
         let mut out = Vec::new();
-        for function in template.resources_of("AWS::Serverless::Function") {
-            let Some(resource) = template.resource(&function) else {
-                continue;
-            };
-            for (name, event) in resource["Properties"]["Events"]
-                .as_mapping()
-                .into_iter()
-                .flatten()
-            {
-                if event["Type"].as_str() != Some("Schedule") {
-                    continue;
-                }
-                let rule = name.as_str().unwrap_or_default().to_string();
-                let expression = event["Properties"]["Schedule"].as_str().unwrap_or_default();
-                let every = parse_rate(expression).map_err(|what| TemplateError::Unsupported {
-                    resource: format!("{function}.Events.{rule}"),
-                    property: "Schedule".into(),
-                    what,
-                })?;
-                out.push(Schedule {
-                    function: function.clone(),
-                    rule,
-                    every,
-                });
-            }
+        for (function, rule, event) in template.function_events("Schedule") {
+            let expression = event["Properties"]["Schedule"].as_str().unwrap_or_default();
+            let every = parse_rate(expression).map_err(|what| TemplateError::Unsupported {
+                resource: format!("{function}.Events.{rule}"),
+                property: "Schedule".into(),
+                what,
+            })?;
+            out.push(Schedule {
+                function: function.clone(),
+                rule,
+                every,
+            });
         }
         Ok(out)
     }

@@ -130,93 +130,78 @@ pub fn matches(pattern: &Value, record: &Value) -> bool {
 impl StreamMapping {
     pub fn from_template(template: &Template) -> Result<Vec<Self>, TemplateError> {
         let mut out = Vec::new();
-        for function in template.resources_of("AWS::Serverless::Function") {
-            let Some(resource) = template.resource(&function) else {
-                continue;
+        for (function, name, event) in template.function_events("DynamoDB") {
+            let at = format!("{function}.Events.{name}");
+            let p = &event["Properties"];
+            let (table, attr) = get_att_resource(&p["Stream"])
+                .ok_or_else(|| unsupported(&at, "Stream", "not !GetAtt Table.StreamArn"))?;
+            if attr != "StreamArn" || template.resource_type(&table) != Some("AWS::DynamoDB::Table")
+            {
+                return Err(unsupported(&at, "Stream", "not !GetAtt Table.StreamArn"));
+            }
+            let number = |key: &str, default: i64| -> Result<i64, TemplateError> {
+                match &p[key] {
+                    serde_norway::Value::Null => Ok(default),
+                    v => v
+                        .as_i64()
+                        .ok_or_else(|| unsupported(&at, key, "not a number")),
+                }
             };
-            for (name, event) in resource["Properties"]["Events"]
-                .as_mapping()
+            let flag = |key: &str| p[key].as_bool().unwrap_or(false);
+            let report_item_failures = p["FunctionResponseTypes"].as_sequence().is_some_and(|t| {
+                t.iter()
+                    .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+            });
+            let mut filters = Vec::new();
+            for filter in p["FilterCriteria"]["Filters"]
+                .as_sequence()
                 .into_iter()
                 .flatten()
             {
-                if event["Type"].as_str() != Some("DynamoDB") {
-                    continue;
-                }
-                let name = name.as_str().unwrap_or_default();
-                let at = format!("{function}.Events.{name}");
-                let p = &event["Properties"];
-                let (table, attr) = get_att_resource(&p["Stream"])
-                    .ok_or_else(|| unsupported(&at, "Stream", "not !GetAtt Table.StreamArn"))?;
-                if attr != "StreamArn"
-                    || template.resource_type(&table) != Some("AWS::DynamoDB::Table")
-                {
-                    return Err(unsupported(&at, "Stream", "not !GetAtt Table.StreamArn"));
-                }
-                let number = |key: &str, default: i64| -> Result<i64, TemplateError> {
-                    match &p[key] {
-                        serde_norway::Value::Null => Ok(default),
-                        v => v
-                            .as_i64()
-                            .ok_or_else(|| unsupported(&at, key, "not a number")),
-                    }
-                };
-                let flag = |key: &str| p[key].as_bool().unwrap_or(false);
-                let report_item_failures =
-                    p["FunctionResponseTypes"].as_sequence().is_some_and(|t| {
-                        t.iter()
-                            .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
-                    });
-                let mut filters = Vec::new();
-                for filter in p["FilterCriteria"]["Filters"]
-                    .as_sequence()
-                    .into_iter()
-                    .flatten()
-                {
-                    let text = filter["Pattern"].as_str().ok_or_else(|| {
-                        unsupported(&at, "FilterCriteria", "a Pattern that is not a string")
-                    })?;
-                    let pattern: Value = serde_json::from_str(text).map_err(|e| {
-                        unsupported(
-                            &at,
-                            "FilterCriteria",
-                            format!("a Pattern that is not JSON: {e}"),
-                        )
-                    })?;
-                    check_pattern(&pattern, "Pattern", &at)?;
-                    filters.push(pattern);
-                }
-                let on_failure = match &p["DestinationConfig"]["OnFailure"] {
-                    serde_norway::Value::Null => None,
-                    d => {
-                        let (queue, _) = get_att_resource(&d["Destination"])
-                            .filter(|(q, _)| template.resource_type(q) == Some("AWS::SQS::Queue"))
-                            .ok_or_else(|| {
-                                unsupported(
-                                    &at,
-                                    "DestinationConfig",
-                                    "only an SQS queue of this template is emulated",
-                                )
-                            })?;
-                        Some(queue)
-                    }
-                };
-                let retries = number("MaximumRetryAttempts", -1)?;
-                out.push(StreamMapping {
-                    function: function.clone(),
-                    table,
-                    batch_size: usize::try_from(number("BatchSize", 100)?.clamp(1, 10_000))
-                        .unwrap_or(100),
-                    batching_window: Duration::from_secs(
-                        u64::try_from(number("MaximumBatchingWindowInSeconds", 0)?).unwrap_or(0),
-                    ),
-                    max_retries: u32::try_from(retries).ok(),
-                    bisect: flag("BisectBatchOnFunctionError"),
-                    report_item_failures,
-                    filters,
-                    on_failure,
-                    latest: p["StartingPosition"].as_str() != Some("TRIM_HORIZON"),
-                });
+                let text = filter["Pattern"].as_str().ok_or_else(|| {
+                    unsupported(&at, "FilterCriteria", "a Pattern that is not a string")
+                })?;
+                let pattern: Value = serde_json::from_str(text).map_err(|e| {
+                    unsupported(
+                        &at,
+                        "FilterCriteria",
+                        format!("a Pattern that is not JSON: {e}"),
+                    )
+                })?;
+                check_pattern(&pattern, "Pattern", &at)?;
+                filters.push(pattern);
             }
+            let on_failure = match &p["DestinationConfig"]["OnFailure"] {
+                serde_norway::Value::Null => None,
+                d => {
+                    let (queue, _) = get_att_resource(&d["Destination"])
+                        .filter(|(q, _)| template.resource_type(q) == Some("AWS::SQS::Queue"))
+                        .ok_or_else(|| {
+                            unsupported(
+                                &at,
+                                "DestinationConfig",
+                                "only an SQS queue of this template is emulated",
+                            )
+                        })?;
+                    Some(queue)
+                }
+            };
+            let retries = number("MaximumRetryAttempts", -1)?;
+            out.push(StreamMapping {
+                function: function.clone(),
+                table,
+                batch_size: usize::try_from(number("BatchSize", 100)?.clamp(1, 10_000))
+                    .unwrap_or(100),
+                batching_window: Duration::from_secs(
+                    u64::try_from(number("MaximumBatchingWindowInSeconds", 0)?).unwrap_or(0),
+                ),
+                max_retries: u32::try_from(retries).ok(),
+                bisect: flag("BisectBatchOnFunctionError"),
+                report_item_failures,
+                filters,
+                on_failure,
+                latest: p["StartingPosition"].as_str() != Some("TRIM_HORIZON"),
+            });
         }
         Ok(out)
     }

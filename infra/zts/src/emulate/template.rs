@@ -132,6 +132,28 @@ impl Template {
             .collect()
     }
 
+    /// Every function event of type `kind` (`Events.<name>.Type`), in template order:
+    /// (function logical id, event name, the event).
+    pub fn function_events(&self, kind: &str) -> Vec<(String, String, &Value)> {
+        let mut out = Vec::new();
+        for function in self.resources_of("AWS::Serverless::Function") {
+            let Some(resource) = self.resource(&function) else {
+                continue;
+            };
+            for (name, event) in resource["Properties"]["Events"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+            {
+                if event["Type"].as_str() == Some(kind) {
+                    let name = name.as_str().unwrap_or_default().to_string();
+                    out.push((function.clone(), name, event));
+                }
+            }
+        }
+        out
+    }
+
     /// Every parameter's value: its default, or the override given for it. An override for a
     /// parameter the template does not have, or a value outside its AllowedValues, is refused.
     pub fn parameters(
