@@ -12,8 +12,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let pusher = zts_aws::lambda::pusher(&sdk, &config.management_endpoint);
     let (store, pusher) = (&store, &pusher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let (response, summary) =
-            broadcaster::stream::handle_batch(store, pusher, event.payload).await;
+        let (response, summary) = broadcaster::stream::handle_batch(
+            store,
+            store,
+            pusher,
+            event.payload,
+            broadcaster::Ordering::API_GATEWAY,
+        )
+        .await;
         tracing::info!(
             ?summary,
             failures = response.batch_item_failures.len(),

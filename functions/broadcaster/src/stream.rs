@@ -3,15 +3,16 @@
 //! slips through is skipped. Records are handled in order; when reading a project's
 //! subscribers fails, that record and every later one are reported as batch item failures
 //! (Lambda retries from the first), so no connection ever sees a project's events out of
-//! order. A record that can never be decoded (a poison record) is logged and skipped: a
+//! order; a retried record is never pushed twice, since each subscription's delivery mark
+//! already covers it (`crate::Ordering::ByMark`). A record that can never be decoded (a poison record) is logged and skipped: a
 //! retry cannot fix it, and clients fill any gap from `GET …/events`.
 
-use crate::{Delivery, broadcast};
+use crate::{Ordering, broadcast};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use zts_domain::events::Event;
 use zts_domain::items::EVENT_PREFIX;
-use zts_domain::ports::{ConnectionStore, EventPusher};
+use zts_domain::ports::{ConnectionStore, EventPusher, ProjectStore};
 
 /// What one batch did, besides the failures it reports.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct BatchSummary {
     pub broadcast: usize,
     pub skipped: usize,
     pub poison: usize,
-    pub delivery: Delivery,
+    pub delivery: crate::Delivery,
 }
 
 fn is_event_insert(record: &EventRecord) -> bool {
@@ -37,13 +38,16 @@ fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
     f
 }
 
-pub async fn handle_batch<C, P>(
+pub async fn handle_batch<C, S, P>(
     connections: &C,
+    projects: &S,
     pusher: &P,
     batch: StreamEvent,
+    ordering: Ordering,
 ) -> (DynamoDbEventResponse, BatchSummary)
 where
     C: ConnectionStore + ?Sized,
+    S: ProjectStore + ?Sized,
     P: EventPusher + ?Sized,
 {
     let mut response = DynamoDbEventResponse::default();
@@ -62,12 +66,10 @@ where
                 continue;
             }
         };
-        match broadcast(connections, pusher, &event).await {
+        match broadcast(connections, projects, pusher, &event, ordering).await {
             Ok(d) => {
                 summary.broadcast += 1;
-                summary.delivery.delivered += d.delivered;
-                summary.delivery.removed += d.removed;
-                summary.delivery.failed += d.failed;
+                summary.delivery.add(d);
             }
             Err(e) => {
                 tracing::warn!(error = %e, project_id = %event.project_id, seq = event.seq, "subscribers unreadable; the rest of the batch will be retried");

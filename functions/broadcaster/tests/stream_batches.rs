@@ -14,6 +14,7 @@ use aws_lambda_events::dynamodb::Event;
 use zts_conformance::RecordingPusher;
 use zts_domain::clock::{self, Timestamp};
 use zts_domain::ids::{ConnectionId, Owner, ProjectId};
+use zts_domain::items::SubscriptionRecord;
 use zts_domain::ports::{ConnectionRecord, ConnectionStore, PushError, StoreError};
 use zts_embedded::EmbeddedStore;
 
@@ -41,7 +42,32 @@ async fn subscriber(store: &EmbeddedStore, name: &str, connected_at: Timestamp) 
         .await
         .unwrap();
     store.subscribe(&id, &project()).await.unwrap();
+    // Its replay (of nothing) is sent: live from seq 1 on.
+    assert!(
+        store
+            .mark_delivered(&id, &project(), None, 1)
+            .await
+            .unwrap()
+    );
     id
+}
+
+async fn handle(
+    connections: &(impl ConnectionStore + ?Sized),
+    store: &EmbeddedStore,
+    pusher: &RecordingPusher,
+) -> (
+    aws_lambda_events::streams::DynamoDbEventResponse,
+    broadcaster::stream::BatchSummary,
+) {
+    broadcaster::stream::handle_batch(
+        connections,
+        store,
+        pusher,
+        batch(),
+        broadcaster::Ordering::API_GATEWAY,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -50,7 +76,7 @@ async fn good_events_reach_every_subscriber_in_order_and_the_poison_one_is_skipp
     let pusher = RecordingPusher::default();
     let a = subscriber(&store, "connA=", clock::now()).await;
     let b = subscriber(&store, "connB=", clock::now()).await;
-    let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    let (response, summary) = handle(&store, &store, &pusher).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         (summary.broadcast, summary.poison, summary.skipped),
@@ -77,7 +103,7 @@ async fn an_old_gone_connection_is_removed_and_a_young_one_kept() {
     let live = subscriber(&store, "live=", clock::now()).await;
     pusher.fail(&old, PushError::Gone);
     pusher.fail(&young, PushError::Gone);
-    let (response, summary) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    let (response, summary) = handle(&store, &store, &pusher).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "a failed push never fails the batch"
@@ -85,7 +111,13 @@ async fn an_old_gone_connection_is_removed_and_a_young_one_kept() {
     assert_eq!(summary.delivery.removed, 1);
     assert!(store.get_connection(&old).await.unwrap().is_none());
     assert!(store.get_connection(&young).await.unwrap().is_some());
-    let left = store.subscribers(&project()).await.unwrap();
+    let left: Vec<ConnectionId> = store
+        .subscribers(&project())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.connection_id)
+        .collect();
     assert!(left.contains(&young) && left.contains(&live) && !left.contains(&old));
     assert_eq!(pusher.sent_to(&live).len(), 2);
 }
@@ -113,8 +145,24 @@ impl ConnectionStore for Unreadable {
     async fn unsubscribe(&self, id: &ConnectionId, p: &ProjectId) -> Result<(), StoreError> {
         self.0.unsubscribe(id, p).await
     }
-    async fn subscribers(&self, _: &ProjectId) -> Result<Vec<ConnectionId>, StoreError> {
+    async fn subscribers(&self, _: &ProjectId) -> Result<Vec<SubscriptionRecord>, StoreError> {
         Err(StoreError::Unavailable("throttled".into()))
+    }
+    async fn subscription(
+        &self,
+        id: &ConnectionId,
+        p: &ProjectId,
+    ) -> Result<Option<SubscriptionRecord>, StoreError> {
+        self.0.subscription(id, p).await
+    }
+    async fn mark_delivered(
+        &self,
+        id: &ConnectionId,
+        p: &ProjectId,
+        expected: Option<u64>,
+        through: u64,
+    ) -> Result<bool, StoreError> {
+        self.0.mark_delivered(id, p, expected, through).await
     }
 }
 
@@ -122,7 +170,7 @@ impl ConnectionStore for Unreadable {
 async fn unreadable_subscribers_fail_that_record_and_every_later_one() {
     let store = Unreadable(EmbeddedStore::in_memory().unwrap());
     let pusher = RecordingPusher::default();
-    let (response, _) = broadcaster::stream::handle_batch(&store, &pusher, batch()).await;
+    let (response, _) = handle(&store, &store.0, &pusher).await;
     let failed: Vec<_> = response
         .batch_item_failures
         .iter()

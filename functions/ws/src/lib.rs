@@ -224,8 +224,10 @@ where
                 })
                 .await?);
             }
-            // Register first, then replay: an event committed meanwhile is either in the
-            // replay or pushed live (or both; clients de-duplicate by seq).
+            // Register first (without a delivery mark), then replay, then set the mark:
+            // the broadcaster waits while there is none and then pushes only what is
+            // above it, so every event arrives once, in order, after the replay
+            // (ARCHITECTURE.md §2).
             connections.subscribe(id, &project_id).await?;
             let mut last_seq = after_seq;
             loop {
@@ -241,10 +243,15 @@ where
                 }
             }
             reply(ServerMessage::ReplayComplete {
-                project_id,
+                project_id: project_id.clone(),
                 last_seq,
             })
             .await?;
+            // `false`: the connection subscribed again meanwhile (that replay sets its
+            // own mark) or went; either way nothing more is ours to do.
+            connections
+                .mark_delivered(id, &project_id, None, last_seq)
+                .await?;
         }
     }
     Ok(())

@@ -109,7 +109,14 @@ async fn subscribe_replays_own_projects_and_hides_others() {
         sent[1],
         json!({"event": "replay_complete", "project_id": mine.as_str(), "last_seq": 1})
     );
-    assert_eq!(store.subscribers(&mine).await.unwrap(), vec![conn()]);
+    let subs = store.subscribers(&mine).await.unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].connection_id, conn());
+    assert_eq!(
+        subs[0].delivered_through,
+        Some(1),
+        "after replay_complete the subscription's mark is the replay's last seq"
+    );
 
     let other = message(json!({"action": "subscribe", "project_id": theirs.as_str()}));
     assert_eq!(handle(&store, &pusher, other).await, 200);

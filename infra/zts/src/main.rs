@@ -259,14 +259,14 @@ async fn main() -> ExitCode {
             if let Some(burst) = burst {
                 parameters.push(("KeyBurst".into(), burst.to_string()));
             }
-            emulate(
+            emulate(zts::emulate::command::EmulateArgs {
                 addr,
                 functions,
-                dynamodb_endpoint,
+                aws_endpoint: dynamodb_endpoint,
                 api_key,
                 parameters,
                 max_processes,
-            )
+            })
             .await
         }
         Command::Load {
@@ -306,102 +306,18 @@ fn parse_parameter(pair: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(feature = "aws")]
-async fn emulate(
-    addr: SocketAddr,
-    functions: PathBuf,
-    aws_endpoint: Option<String>,
-    api_key: Option<String>,
-    parameters: Vec<(String, String)>,
-    max_processes: usize,
-) -> ExitCode {
-    use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
-    // The packages, built when a checkout has not built them yet.
-    let script = std::path::Path::new("infra/scripts/package.sh");
-    let missing = zts::emulate::template::Template::parse(zts::emulate::template::TEMPLATE)
-        .map(|t| {
-            t.resources_of("AWS::Serverless::Function")
-                .iter()
-                .filter_map(|id| t.resource(id))
-                .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
-                .any(|b| !functions.join(b).join("bootstrap").is_file())
-        })
-        .unwrap_or(false);
-    if missing && functions == std::path::Path::new("target/lambda") && script.is_file() {
-        eprintln!("zts emulate: building the function packages (bash infra/scripts/package.sh)");
-        match std::process::Command::new("bash").arg(script).status() {
-            Ok(s) if s.success() => {}
-            _ => {
-                eprintln!("zts emulate: packaging failed");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let mut _moto = None;
-    let aws_endpoint = match aws_endpoint {
-        Some(url) => url,
-        None => {
-            let started = match zts::emulate::moto::find() {
-                Ok(program) => zts::emulate::moto::MotoServer::start(&program).await,
-                Err(e) => Err(e),
-            };
-            match started {
-                Ok(server) => {
-                    println!("zts emulate: moto at {}", server.url);
-                    let url = server.url.clone();
-                    _moto = Some(server);
-                    url
-                }
-                Err(e) => {
-                    eprintln!("zts emulate: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-    };
-    let key = api_key.unwrap_or_else(zts_domain::auth::new_key);
-    let config = EmulateConfig {
-        addr,
-        functions: FunctionsDir::Packages(functions),
-        aws_endpoint,
-        parameters: parameters.into_iter().collect(),
-        api_keys: vec![(zts::local_owner().to_string(), key.clone(), None)],
-        max_processes,
-        connection_limits: Default::default(),
-        schedule_every: None,
-    };
-    let emulation = match start(config).await {
-        Ok(e) => e,
+async fn emulate(args: zts::emulate::command::EmulateArgs) -> ExitCode {
+    match zts::emulate::command::run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zts emulate: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    println!(
-        "zts emulate: HTTP API {} (stage {})",
-        emulation.base_url, emulation.stage
-    );
-    if emulation.websocket.is_some() {
-        println!(
-            "zts emulate: WebSocket API {}/{} (connect with ?ticket= from POST /api/v1/ws-tickets)",
-            emulation.base_url.replacen("http://", "ws://", 1),
-            emulation.stage
-        );
     }
-    println!("zts emulate: API key {key}");
-    let _ = tokio::signal::ctrl_c().await;
-    println!("{}", emulation.summary());
-    ExitCode::SUCCESS
 }
 
 #[cfg(not(feature = "aws"))]
-async fn emulate(
-    _addr: SocketAddr,
-    _functions: PathBuf,
-    _aws_endpoint: Option<String>,
-    _api_key: Option<String>,
-    _parameters: Vec<(String, String)>,
-    _max_processes: usize,
-) -> ExitCode {
+async fn emulate(_args: zts::emulate::command::EmulateArgs) -> ExitCode {
     eprintln!(
         "zts emulate needs a zts built with the AWS SDK: \
          cargo run --release -p zts --features aws -- emulate ..."

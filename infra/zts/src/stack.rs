@@ -273,7 +273,15 @@ fn spawn_broadcaster(store: Arc<EmbeddedStore>, gateway: Arc<Gateway>) {
         loop {
             match events.recv().await {
                 Ok(event) => {
-                    if let Err(e) = broadcaster::broadcast(&*store, &*gateway, &event).await {
+                    if let Err(e) = broadcaster::broadcast(
+                        &*store,
+                        &*store,
+                        &*gateway,
+                        &event,
+                        broadcaster::Ordering::ByGateway,
+                    )
+                    .await
+                    {
                         tracing::warn!(error = %e, project_id = %event.project_id, seq = event.seq, "broadcast failed; clients fill the gap by seq");
                     }
                 }

@@ -6,6 +6,7 @@ use super::DynamoStore;
 use super::errors::{self, Built, Reason};
 use super::item::{self, Item, key, keyed, n, s};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
@@ -139,23 +140,24 @@ impl ConnectionStore for DynamoStore {
             let Some(mut record) = self.get_connection(id).await? else {
                 return Err(StoreError::NotFound);
             };
+            let sub = SubscriptionRecord::replaying(id.clone(), clock::now(), record.ttl);
+            let sub_item = keyed(&items::project_pk(project), &items::sub_sk(id), &sub)?;
             if record.subscriptions.contains(project) {
+                // Followed already: only its delivery starts over, with a new replay.
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.projects)
+                    .set_item(Some(sub_item))
+                    .send()
+                    .await
+                    .map_err(errors::sdk)?;
                 return Ok(record.subscriptions.len());
             }
             let read_len = record.subscriptions.len();
             record.subscriptions.push(project.clone());
-            let sub = SubscriptionRecord {
-                connection_id: id.clone(),
-                subscribed_at: clock::now(),
-                ttl: record.ttl,
-            };
             let put_sub = Put::builder()
                 .table_name(&self.tables.projects)
-                .set_item(Some(keyed(
-                    &items::project_pk(project),
-                    &items::sub_sk(id),
-                    &sub,
-                )?))
+                .set_item(Some(sub_item))
                 .build()
                 .built()?;
             let actions = vec![
@@ -190,7 +192,10 @@ impl ConnectionStore for DynamoStore {
         ))
     }
 
-    async fn subscribers(&self, project: &ProjectId) -> Result<Vec<ConnectionId>, StoreError> {
+    async fn subscribers(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<SubscriptionRecord>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -207,12 +212,60 @@ impl ConnectionStore for DynamoStore {
                 .await
                 .map_err(errors::sdk)?;
             for item in page.items.unwrap_or_default() {
-                out.push(item::decode::<SubscriptionRecord>(item)?.connection_id);
+                out.push(item::decode::<SubscriptionRecord>(item)?);
             }
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(out),
             }
+        }
+    }
+
+    async fn subscription(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+    ) -> Result<Option<SubscriptionRecord>, StoreError> {
+        let found = self
+            .get_item(
+                &self.tables.projects,
+                key(&items::project_pk(project), &items::sub_sk(id)),
+            )
+            .await?;
+        found.map(item::decode).transpose()
+    }
+
+    async fn mark_delivered(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+        expected: Option<u64>,
+        through: u64,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.projects)
+            .set_key(Some(key(&items::project_pk(project), &items::sub_sk(id))))
+            .update_expression("SET delivered_through = :through")
+            .expression_attribute_values(":through", n(through));
+        let update = match expected {
+            Some(mark) => update
+                .condition_expression("attribute_exists(sk) AND delivered_through = :expected")
+                .expression_attribute_values(":expected", n(mark)),
+            None => update.condition_expression(
+                "attribute_exists(sk) AND attribute_not_exists(delivered_through)",
+            ),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error().and_then(|s| s.code())
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(errors::sdk(e)),
         }
     }
 }

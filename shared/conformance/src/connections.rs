@@ -28,6 +28,7 @@ async fn subscriber_set<S: ConnectionStore>(
         .await
         .unwrap()
         .into_iter()
+        .map(|s| s.connection_id)
         .collect()
 }
 
@@ -128,4 +129,132 @@ pub async fn unsubscribe_removes_one_subscription<S: ConnectionStore>(store: Arc
     assert_eq!(record.subscriptions, vec![p2]);
     // Unsubscribing what is not subscribed is a no-op.
     store.unsubscribe(&a.connection_id, &p1).await.unwrap();
+}
+
+async fn mark_of<S: ConnectionStore>(
+    store: &S,
+    id: &ConnectionId,
+    project: &ProjectId,
+) -> Option<Option<u64>> {
+    store
+        .subscription(id, project)
+        .await
+        .unwrap()
+        .map(|s| s.delivered_through)
+}
+
+/// The delivery mark (ARCHITECTURE.md §2): a new subscription has none; the replay's
+/// sender sets it, the broadcaster moves it on; a write from a stale value changes
+/// nothing; subscribing again clears it (a new replay follows); a gone subscription
+/// cannot be marked.
+pub async fn delivery_marks_move_only_from_what_was_read<S: ConnectionStore>(store: Arc<S>) {
+    let (a, b) = (connection("alice"), connection("alice"));
+    store.put_connection(a.clone()).await.unwrap();
+    store.put_connection(b.clone()).await.unwrap();
+    let project = ProjectId::generate();
+    let id = &a.connection_id;
+    store.subscribe(id, &project).await.unwrap();
+    store.subscribe(&b.connection_id, &project).await.unwrap();
+    assert_eq!(mark_of(&*store, id, &project).await, Some(None));
+    assert_eq!(
+        mark_of(&*store, id, &ProjectId::generate()).await,
+        None,
+        "no subscription there"
+    );
+
+    assert!(store.mark_delivered(id, &project, None, 2).await.unwrap());
+    assert!(
+        !store.mark_delivered(id, &project, None, 5).await.unwrap(),
+        "the replay's mark is set once"
+    );
+    assert!(
+        !store
+            .mark_delivered(id, &project, Some(1), 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .mark_delivered(id, &project, Some(2), 3)
+            .await
+            .unwrap()
+    );
+    assert_eq!(mark_of(&*store, id, &project).await, Some(Some(3)));
+
+    let listed = store.subscribers(&project).await.unwrap();
+    let marks: BTreeSet<(ConnectionId, Option<u64>)> = listed
+        .into_iter()
+        .map(|s| (s.connection_id, s.delivered_through))
+        .collect();
+    assert_eq!(
+        marks,
+        BTreeSet::from([(id.clone(), Some(3)), (b.connection_id.clone(), None)]),
+        "each subscription listed with its own mark"
+    );
+
+    assert_eq!(
+        store.subscribe(id, &project).await.unwrap(),
+        1,
+        "a repeat counts once"
+    );
+    assert_eq!(
+        mark_of(&*store, id, &project).await,
+        Some(None),
+        "subscribing again starts delivery over"
+    );
+    assert!(
+        !store
+            .mark_delivered(id, &project, Some(3), 4)
+            .await
+            .unwrap()
+    );
+
+    store.unsubscribe(id, &project).await.unwrap();
+    assert!(!store.mark_delivered(id, &project, None, 1).await.unwrap());
+    assert_eq!(mark_of(&*store, id, &project).await, None);
+    store.delete_connection(&b.connection_id).await.unwrap();
+    assert!(
+        !store
+            .mark_delivered(&b.connection_id, &project, None, 1)
+            .await
+            .unwrap(),
+        "a gone connection's subscription cannot be marked"
+    );
+}
+
+/// Eight writers moving the mark from the same value: exactly one wins, so two pushers
+/// can never both believe they delivered the same seq.
+pub async fn concurrent_marks_from_one_value_let_one_win<S: ConnectionStore + 'static>(
+    store: Arc<S>,
+) {
+    let a = connection("alice");
+    store.put_connection(a.clone()).await.unwrap();
+    let project = ProjectId::generate();
+    store.subscribe(&a.connection_id, &project).await.unwrap();
+    assert!(
+        store
+            .mark_delivered(&a.connection_id, &project, None, 1)
+            .await
+            .unwrap()
+    );
+    let writers: Vec<_> = (0..8u64)
+        .map(|i| {
+            let (store, id, project) = (store.clone(), a.connection_id.clone(), project.clone());
+            tokio::spawn(async move {
+                store
+                    .mark_delivered(&id, &project, Some(1), 2 + i)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for w in writers {
+        if w.await.unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    let mark = mark_of(&*store, &a.connection_id, &project).await;
+    assert!(matches!(mark, Some(Some(m)) if (2..10).contains(&m)));
 }

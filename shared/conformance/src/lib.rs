@@ -88,6 +88,8 @@ macro_rules! connection_store_conformance {
             subscribing_a_missing_connection_is_not_found,
             deleting_a_connection_removes_its_subscriptions,
             unsubscribe_removes_one_subscription,
+            delivery_marks_move_only_from_what_was_read,
+            concurrent_marks_from_one_value_let_one_win,
         );
     };
 }

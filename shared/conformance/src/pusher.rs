@@ -22,6 +22,11 @@ impl RecordingPusher {
             .insert(connection.clone(), error);
     }
 
+    /// From now on, pushes to `connection` succeed again.
+    pub fn heal(&self, connection: &ConnectionId) {
+        self.answers.lock().unwrap().remove(connection);
+    }
+
     /// Every message sent to `connection`, in order, parsed as JSON.
     pub fn sent_to(&self, connection: &ConnectionId) -> Vec<serde_json::Value> {
         self.sent

@@ -85,6 +85,23 @@ pub struct SubscriptionRecord {
     pub subscribed_at: Timestamp,
     /// Epoch seconds: a subscription never outlives its connection's TTL.
     pub ttl: i64,
+    /// The delivery mark: the connection has been sent the project's events through this
+    /// seq. Absent while the subscribe's replay is still being sent; the broadcaster waits
+    /// for it, then pushes only what is above it (ARCHITECTURE.md §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_through: Option<u64>,
+}
+
+impl SubscriptionRecord {
+    /// A subscription whose replay is about to be sent.
+    pub fn replaying(connection_id: ConnectionId, subscribed_at: Timestamp, ttl: i64) -> Self {
+        SubscriptionRecord {
+            connection_id,
+            subscribed_at,
+            ttl,
+            delivered_through: None,
+        }
+    }
 }
 
 /// ApiKeys table sort keys: a key (by hash), its rate window, a ticket (`TICKET#<hash>`).

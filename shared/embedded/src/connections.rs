@@ -78,20 +78,17 @@ impl ConnectionStore for EmbeddedStore {
                         &record,
                         Index::default(),
                     )?;
-                    let sub = SubscriptionRecord {
-                        connection_id: id.clone(),
-                        subscribed_at: clock::now(),
-                        ttl: record.ttl,
-                    };
-                    items_db::put(
-                        conn,
-                        PROJECTS,
-                        &items::project_pk(&project),
-                        &items::sub_sk(&id),
-                        &sub,
-                        Index::default(),
-                    )?;
                 }
+                // Written again on a repeat: its delivery starts over with a new replay.
+                let sub = SubscriptionRecord::replaying(id.clone(), clock::now(), record.ttl);
+                items_db::put(
+                    conn,
+                    PROJECTS,
+                    &items::project_pk(&project),
+                    &items::sub_sk(&id),
+                    &sub,
+                    Index::default(),
+                )?;
                 Ok((record.subscriptions.len(), Vec::new()))
             })
             .await
@@ -125,13 +122,44 @@ impl ConnectionStore for EmbeddedStore {
             .await
     }
 
-    async fn subscribers(&self, project: &ProjectId) -> Result<Vec<ConnectionId>, StoreError> {
+    async fn subscribers(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<SubscriptionRecord>, StoreError> {
         let pk = items::project_pk(project);
         self.db
-            .read(move |conn| {
-                let subs: Vec<SubscriptionRecord> =
-                    items_db::range(conn, PROJECTS, &pk, "SUB#", "SUB$", u32::MAX)?;
-                Ok(subs.into_iter().map(|s| s.connection_id).collect())
+            .read(move |conn| items_db::range(conn, PROJECTS, &pk, "SUB#", "SUB$", u32::MAX))
+            .await
+    }
+
+    async fn subscription(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+    ) -> Result<Option<SubscriptionRecord>, StoreError> {
+        let (pk, sk) = (items::project_pk(project), items::sub_sk(id));
+        self.db
+            .read(move |conn| items_db::get(conn, PROJECTS, &pk, &sk))
+            .await
+    }
+
+    async fn mark_delivered(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+        expected: Option<u64>,
+        through: u64,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = (items::project_pk(project), items::sub_sk(id));
+        self.db
+            .write(move |conn| {
+                let current: Option<SubscriptionRecord> = items_db::get(conn, PROJECTS, &pk, &sk)?;
+                let Some(mut sub) = current.filter(|s| s.delivered_through == expected) else {
+                    return Ok((false, Vec::new()));
+                };
+                sub.delivered_through = Some(through);
+                items_db::put(conn, PROJECTS, &pk, &sk, &sub, Index::default())?;
+                Ok((true, Vec::new()))
             })
             .await
     }

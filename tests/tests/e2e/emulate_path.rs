@@ -41,8 +41,13 @@ async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
 /// Creates a project over HTTP and waits for its run to end; returns its id, final state
 /// and events.
 async fn create_and_wait(base: &str) -> (String, String, serde_json::Value) {
-    let client = reqwest::Client::new();
-    let created = client
+    let id = create(base).await;
+    let (state, events) = wait_for_the_end(base, &id).await;
+    (id, state, events)
+}
+
+async fn create(base: &str) -> String {
+    let created = reqwest::Client::new()
         .post(format!("{base}/api/v1/projects"))
         .header("x-api-key", KEY)
         .json(&zts_tests::idea("emulated"))
@@ -51,8 +56,12 @@ async fn create_and_wait(base: &str) -> (String, String, serde_json::Value) {
         .unwrap();
     assert_eq!(created.status(), 202);
     let body: serde_json::Value = created.json().await.unwrap();
-    let id = body["project_id"].as_str().unwrap().to_string();
+    body["project_id"].as_str().unwrap().to_string()
+}
 
+/// Waits for the project's run to end; returns its final state and events.
+async fn wait_for_the_end(base: &str, id: &str) -> (String, serde_json::Value) {
+    let client = reqwest::Client::new();
     let mut state = String::new();
     for _ in 0..600 {
         let status: serde_json::Value = client
@@ -79,7 +88,7 @@ async fn create_and_wait(base: &str) -> (String, String, serde_json::Value) {
         .json()
         .await
         .unwrap();
-    (id, state, events)
+    (state, events)
 }
 
 fn seqs(events: &serde_json::Value) -> Vec<u64> {
@@ -225,4 +234,82 @@ async fn a_step_whose_process_keeps_crashing_fails_the_run_with_lambdas_error() 
         "one RecordFailure"
     );
     assert_eq!(emulated.sfn.counts.succeeded.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_fails_for_good_records_step_failed_and_the_run_ends_failed() {
+    let Some(emulated) = emulate(&[]).await else {
+        return;
+    };
+    // The validator's first three attempts fail transiently at the Runtime API (the
+    // function does not run; the ASL backs off between them), and meanwhile the project's
+    // INPUT item disappears from the table. The fourth attempt runs the real function: it
+    // records the step's start, finds no input (a permanent failure), records
+    // `step_failed` with `retryable: false` and fails with ZeroToShip.Invalid, which the ASL
+    // does not retry; RecordFailure (the packaged finalize) marks the project FAILED.
+    let validator = &emulated.functions["ValidatorFunction"];
+    for nth in 1..=3 {
+        validator.inject(
+            nth,
+            Fault::Error {
+                error_type: "ZeroToShip.Transient".into(),
+                message: "injected at the Runtime API".into(),
+            },
+        );
+    }
+    let id = create(&emulated.base_url).await;
+    let moto = zts_tests::dynamodb::endpoint().unwrap();
+    let project = zts_domain::ProjectId::parse(&id).unwrap();
+    zts_tests::dynamodb::client(&moto)
+        .delete_item()
+        .table_name(format!("zts-{}-projects", emulated.stage))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(zts_domain::items::project_pk(&project)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(zts_domain::items::INPUT.into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (state, events) = wait_for_the_end(&emulated.base_url, &id).await;
+    assert_eq!(state, "FAILED", "{events}");
+    let kinds: Vec<(u64, &str)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["seq"].as_u64().unwrap(), e["event"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (1, "status_update"),
+            (2, "status_update"),
+            (3, "step_failed"),
+            (4, "status_update")
+        ],
+        "{events}"
+    );
+    let step_failed = &events["events"][2];
+    assert_eq!(step_failed["agent"], "validator", "{events}");
+    assert_eq!(step_failed["retryable"], false, "{events}");
+    assert_eq!(
+        step_failed["error"]["code"], "ZeroToShip.Invalid",
+        "{events}"
+    );
+    assert_eq!(events["events"][3]["state"], "FAILED", "{events}");
+    assert_eq!(validator.stats.invocations.load(Ordering::Relaxed), 4);
+    assert_eq!(validator.stats.errors.load(Ordering::Relaxed), 4);
+    assert_eq!(
+        emulated.functions["FinalizeFunction"]
+            .stats
+            .invocations
+            .load(Ordering::Relaxed),
+        1,
+        "one RecordFailure"
+    );
+    // A rejected run is the run doing its job: the execution succeeds (no alarm).
+    assert_eq!(emulated.sfn.counts.succeeded.load(Ordering::Relaxed), 1);
 }

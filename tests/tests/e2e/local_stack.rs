@@ -278,11 +278,8 @@ async fn a_slow_consumer_is_disconnected_while_a_fast_one_gets_everything() {
     let project = zts_domain::ProjectId::parse(&id).unwrap();
     let mut slow = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     slow.until(|m| m["event"] == "replay_complete").await;
-    let slow_id = stack
-        .store
-        .subscribers(&project)
+    let slow_id = zts_tests::subscriber_ids(&*stack.store, &project)
         .await
-        .unwrap()
         .pop()
         .expect("the slow subscriber");
     let mut fast = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
@@ -323,11 +320,8 @@ async fn a_slow_consumer_is_disconnected_while_a_fast_one_gets_everything() {
     assert!(reason.contains("send queue overflow"), "{reason}");
     // Once closed, the slow connection and its subscription are gone; the fast one's stays.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while stack
-        .store
-        .subscribers(&project)
+    while zts_tests::subscriber_ids(&*stack.store, &project)
         .await
-        .unwrap()
         .contains(&slow_id)
     {
         assert!(
@@ -517,13 +511,11 @@ async fn the_management_api_sends_describes_and_disconnects() {
     let id = http.create(&idea("managed")).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
-    let conn = stack
-        .store
-        .subscribers(&zts_domain::ProjectId::parse(&id).unwrap())
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let conn =
+        zts_tests::subscriber_ids(&*stack.store, &zts_domain::ProjectId::parse(&id).unwrap())
+            .await
+            .pop()
+            .unwrap();
     let url = format!("{}/@connections/{conn}", http.base);
     let res = http
         .client()

@@ -27,18 +27,11 @@ fn fast_retry() -> PushRetry {
 
 /// A connected, subscribed client and its connection id.
 async fn client(stack: &zts::RunningStack, project: &str) -> (Ws, ConnectionId) {
-    let before = stack
-        .store
-        .subscribers(&ProjectId::parse(project).unwrap())
-        .await
-        .unwrap();
+    let before =
+        zts_tests::subscriber_ids(&*stack.store, &ProjectId::parse(project).unwrap()).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{project}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
-    let after = stack
-        .store
-        .subscribers(&ProjectId::parse(project).unwrap())
-        .await
-        .unwrap();
+    let after = zts_tests::subscriber_ids(&*stack.store, &ProjectId::parse(project).unwrap()).await;
     let id = after.into_iter().find(|c| !before.contains(c)).unwrap();
     (ws, id)
 }
@@ -113,9 +106,16 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
         ts: clock::now(),
         correlation_id: "push-test".into(),
     };
-    let delivery = broadcaster::broadcast(&*stack.store, &pusher, &event)
-        .await
-        .unwrap();
+    // Through the local gateway, which orders by itself (its sequencer).
+    let delivery = broadcaster::broadcast(
+        &*stack.store,
+        &*stack.store,
+        &pusher,
+        &event,
+        broadcaster::Ordering::ByGateway,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (delivery.delivered, delivery.removed, delivery.failed),
         (1, 1, 1)
@@ -138,7 +138,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
             .unwrap()
             .is_some()
     );
-    let left = stack.store.subscribers(&project).await.unwrap();
+    let left = zts_tests::subscriber_ids(&*stack.store, &project).await;
     assert!(left.contains(&live_id) && left.contains(&stale[1]) && !left.contains(&stale[0]));
     stack.shutdown().await;
 }

@@ -18,9 +18,6 @@ struct Target {
     globex: String,
     /// Owner "tight": a burst of 2 and a rate that refills one request a minute.
     tight: String,
-    /// Whether the deployment delivers each event exactly once around a subscribe (the
-    /// local gateway does; the AWS path does at least once there: ARCHITECTURE.md §2).
-    exactly_once: bool,
     /// Keeps the deployment alive for the test.
     _alive: Box<dyn std::any::Any + Send>,
 }
@@ -45,10 +42,9 @@ fn keys() -> [(&'static str, &'static str, Option<Limits>); 3] {
     ]
 }
 
-fn target(base: String, exactly_once: bool, alive: Box<dyn std::any::Any + Send>) -> Target {
+fn target(base: String, alive: Box<dyn std::any::Any + Send>) -> Target {
     Target {
         base,
-        exactly_once,
         acme: ACME.into(),
         globex: GLOBEX.into(),
         tight: TIGHT.into(),
@@ -76,7 +72,7 @@ async fn serve() -> Target {
             .await
             .unwrap();
     }
-    target(stack.http_url(), true, Box::new(stack))
+    target(stack.http_url(), Box::new(stack))
 }
 
 /// `zts emulate` on moto with the suite's keys; None (skip) outside CI without moto or the
@@ -101,11 +97,7 @@ async fn emulate() -> Option<Target> {
     })
     .await
     .unwrap();
-    Some(target(
-        emulation.base_url.clone(),
-        false,
-        Box::new(emulation),
-    ))
+    Some(target(emulation.base_url.clone(), Box::new(emulation)))
 }
 
 /// A WebSocket opened the way a client does: a ticket, then the URL it comes with.
@@ -124,17 +116,6 @@ fn kinds(messages: &[Value], project: &str) -> Vec<String> {
     messages
         .iter()
         .filter(|m| m["project_id"] == project && m["seq"].is_u64())
-        .fold(Vec::<&Value>::new(), |mut kept, m| {
-            // What a client keeps: each seq once (see assert_delivered).
-            if kept
-                .last()
-                .is_none_or(|k| m["seq"].as_u64() > k["seq"].as_u64())
-            {
-                kept.push(m);
-            }
-            kept
-        })
-        .into_iter()
         .map(|m| match m["event"].as_str().unwrap_or_default() {
             "status_update" => format!("status:{}:{}", m["state"].as_str().unwrap(), m["progress"]),
             "step_complete" => format!("done:{}:{}", m["agent"].as_str().unwrap(), m["progress"]),
@@ -154,7 +135,7 @@ async fn a_run_is_watched_live_and_replayed_after_a_reconnect(t: &Target) {
     first.subscribe(&id, 0).await;
     second.subscribe(&id, 0).await;
     let seen = first.until(|m| is_terminal(m, &id)).await;
-    assert_delivered(&seen, &id, &[1, 2, 3, 4, 5, 6], t.exactly_once);
+    assert_delivered(&seen, &id, &[1, 2, 3, 4, 5, 6]);
     assert_eq!(
         kinds(&seen, &id),
         [
@@ -168,7 +149,7 @@ async fn a_run_is_watched_live_and_replayed_after_a_reconnect(t: &Target) {
         "{seen:?}"
     );
     let also = second.until(|m| is_terminal(m, &id)).await;
-    assert_delivered(&also, &id, &[1, 2, 3, 4, 5, 6], t.exactly_once);
+    assert_delivered(&also, &id, &[1, 2, 3, 4, 5, 6]);
 
     let (status, project) = http.get(&format!("/api/v1/projects/{id}")).await;
     assert_eq!(status, 200);
@@ -237,9 +218,7 @@ async fn zts_load_via_tickets_sees_every_run_complete(t: &Target) {
         .unwrap();
     assert_eq!((report.completed, report.failed), (6, 0), "{report}");
     assert_eq!(report.lost_events, 0, "{report}");
-    if t.exactly_once {
-        assert_eq!(report.duplicate_events, 0, "{report}");
-    }
+    assert_eq!(report.duplicate_events, 0, "{report}");
     assert_eq!(report.latencies.len(), 6);
 }
 

@@ -4,6 +4,7 @@
 //! `bootstrap`, Step Functions, the HTTP API, the WebSocket API with its Management API,
 //! and the Projects table's stream mapping.
 
+pub mod command;
 pub mod http_api;
 pub mod moto;
 pub mod runtime;

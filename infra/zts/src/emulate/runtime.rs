@@ -73,7 +73,7 @@ pub struct FunctionStats {
 
 /// A fault the emulation injects at its Runtime API for one invocation (never through the
 /// packaged code): tests make a real function fail the way Lambda would report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Fault {
     /// Answer with this error type instead of invoking the process.
     Error { error_type: String, message: String },
@@ -81,6 +81,31 @@ pub enum Fault {
     Hold,
     /// Kill the process once it has the event.
     Kill,
+    /// Let the function run, then answer with what this makes of the event instead of
+    /// the function's answer (e.g. a stream batch's `batchItemFailures`): what the
+    /// function did stays done, as when its answer is lost or it reports a failure.
+    Answer(fn(&serde_json::Value) -> serde_json::Value),
+}
+
+/// How an invocation found its process, for the per-invocation debug line.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// Answered without a process (an injected error, a throttle).
+    None,
+    /// A new process, its init included.
+    Init,
+    /// A process that had finished an invocation before.
+    Warm,
+}
+
+impl Start {
+    fn as_str(self) -> &'static str {
+        match self {
+            Start::None => "none",
+            Start::Init => "init",
+            Start::Warm => "warm",
+        }
+    }
 }
 
 /// How processes are started: the packaged `bootstrap`, and the variables the emulation
@@ -168,12 +193,15 @@ impl FunctionPool {
     /// Invokes the function with `payload` and returns its answer (the JSON it posted).
     pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
         let started = Instant::now();
-        let result = self.invoke_bytes(Bytes::from(payload.to_string())).await;
+        let mut start = Start::None;
+        let result = self
+            .invoke_bytes(Bytes::from(payload.to_string()), &mut start)
+            .await;
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
             Err(e) => e.states_error(),
         };
-        tracing::debug!(function = %self.spec.binary, duration_ms = started.elapsed().as_millis() as u64, outcome, "invocation");
+        tracing::debug!(function = %self.spec.binary, duration_ms = started.elapsed().as_millis() as u64, start = start.as_str(), outcome, "invocation");
         let body = result?;
         serde_json::from_slice(&body).map_err(|e| InvokeError::Function {
             error_type: "Runtime.InvalidResponse".into(),
@@ -181,7 +209,7 @@ impl FunctionPool {
         })
     }
 
-    async fn invoke_bytes(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+    async fn invoke_bytes(&self, payload: Bytes, start: &mut Start) -> Result<Bytes, InvokeError> {
         let number = self.stats.invocations.fetch_add(1, Ordering::Relaxed) + 1;
         let fault = self
             .faults
@@ -205,7 +233,10 @@ impl FunctionPool {
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         let mut sandbox = match taken {
-            Some(s) => s,
+            Some(s) => {
+                *start = Start::Warm;
+                s
+            }
             None => {
                 let live = self.live.fetch_add(1, Ordering::Relaxed) as usize;
                 if live >= self.launch.max_processes {
@@ -213,6 +244,7 @@ impl FunctionPool {
                     self.stats.throttles.fetch_add(1, Ordering::Relaxed);
                     return Err(InvokeError::Throttled(self.launch.max_processes));
                 }
+                *start = Start::Init;
                 match self.spawn().await {
                     Ok(s) => s,
                     Err(e) => {
@@ -322,7 +354,11 @@ impl FunctionPool {
     ) -> Result<Bytes, InvokeError> {
         let timeout = self.spec.timeout;
         let (tx, rx) = oneshot::channel();
-        let fault_kills = fault == Some(Fault::Kill);
+        let fault_kills = matches!(fault, Some(Fault::Kill));
+        let event_for_answer = match &fault {
+            Some(Fault::Answer(_)) => serde_json::from_slice(&payload).ok(),
+            _ => None,
+        };
         // Registered before the event is posted, so the hand-over cannot be missed.
         let taken = sandbox.shared.taken.notified();
         tokio::pin!(taken);
@@ -363,6 +399,11 @@ impl FunctionPool {
         let answer = async move {
             match fault {
                 Some(Fault::Hold) => std::future::pending().await,
+                Some(Fault::Answer(make)) => {
+                    let event = event_for_answer.unwrap_or_default();
+                    rx.await
+                        .map(|done| done.map(|_| Bytes::from(make(&event).to_string())))
+                }
                 _ => rx.await,
             }
         };

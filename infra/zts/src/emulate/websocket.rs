@@ -553,8 +553,12 @@ impl WebSocketEmulator {
                     Some(Ok(Message::Close(frame))) => {
                         break frame.map_or((1005, String::new()), |f| (f.code, f.reason.to_string()));
                     }
-                    // A message over the quota ends the connection, as API Gateway does (1009).
-                    Some(Err(e)) => break (1009, e.to_string()),
+                    // A frame or message over its quota ends the connection with 1009, as
+                    // API Gateway's quotas page says (a client sees "Message too big").
+                    Some(Err(e)) => {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: 1009, reason: "Message too big".into() }))).await;
+                        break (1009, e.to_string());
+                    }
                     None => break (1006, "Connection closed abnormally".into()),
                 },
                 out = rx.recv() => {

@@ -1,6 +1,7 @@
 use super::StoreError;
 use crate::clock::Timestamp;
 use crate::ids::{ConnectionId, Owner, ProjectId};
+use crate::items::SubscriptionRecord;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -33,12 +34,33 @@ pub trait ConnectionStore: Send + Sync {
     /// Removes the connection and all its subscriptions. Removing a missing one is fine.
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError>;
 
-    /// Adds a subscription; `NotFound` if the connection is gone. Returns how many
-    /// projects the connection now follows. Subscribing twice is a no-op.
+    /// Adds a subscription whose replay is about to be sent (no delivery mark yet);
+    /// `NotFound` if the connection is gone. Returns how many projects the connection now
+    /// follows. Subscribing again to a followed project counts once and starts its
+    /// delivery over: a new replay follows.
     async fn subscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<usize, StoreError>;
 
     async fn unsubscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<(), StoreError>;
 
-    /// The connections following `project` (strongly consistent).
-    async fn subscribers(&self, project: &ProjectId) -> Result<Vec<ConnectionId>, StoreError>;
+    /// The subscriptions to `project`, with their delivery marks (strongly consistent).
+    async fn subscribers(&self, project: &ProjectId)
+    -> Result<Vec<SubscriptionRecord>, StoreError>;
+
+    /// One subscription (strongly consistent); `None` if there is none.
+    async fn subscription(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+    ) -> Result<Option<SubscriptionRecord>, StoreError>;
+
+    /// Moves the subscription's delivery mark to `through`, only if it is still
+    /// `expected` (`None`: no mark yet, the replay is being sent). `Ok(false)`, nothing
+    /// written, when it is not: the connection subscribed again, unsubscribed or went.
+    async fn mark_delivered(
+        &self,
+        id: &ConnectionId,
+        project: &ProjectId,
+        expected: Option<u64>,
+        through: u64,
+    ) -> Result<bool, StoreError>;
 }

@@ -1,0 +1,88 @@
+//! The `zts emulate` command: builds missing packages, starts moto unless given an
+//! endpoint, assembles the emulated deployment (`super::stack`), prints its URLs and key,
+//! and at Ctrl-C the per-function summary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What the command line says (README: `zts emulate`).
+pub struct EmulateArgs {
+    pub addr: SocketAddr,
+    /// The packages' directory (`target/lambda` by default).
+    pub functions: PathBuf,
+    /// An AWS endpoint to use instead of starting moto.
+    pub aws_endpoint: Option<String>,
+    pub api_key: Option<String>,
+    pub parameters: Vec<(String, String)>,
+    pub max_processes: usize,
+}
+
+#[cfg(feature = "aws")]
+pub async fn run(args: EmulateArgs) -> Result<(), String> {
+    use super::stack::{EmulateConfig, FunctionsDir, start};
+    build_missing_packages(&args.functions)?;
+    // Kept alive (and stopped on drop) for as long as the emulation runs.
+    let mut _moto = None;
+    let aws_endpoint = match args.aws_endpoint {
+        Some(url) => url,
+        None => {
+            let server = super::moto::MotoServer::start(&super::moto::find()?).await?;
+            println!("zts emulate: moto at {}", server.url);
+            let url = server.url.clone();
+            _moto = Some(server);
+            url
+        }
+    };
+    let key = args.api_key.unwrap_or_else(zts_domain::auth::new_key);
+    let emulation = start(EmulateConfig {
+        addr: args.addr,
+        functions: FunctionsDir::Packages(args.functions),
+        aws_endpoint,
+        parameters: args.parameters.into_iter().collect(),
+        api_keys: vec![(crate::local_owner().to_string(), key.clone(), None)],
+        max_processes: args.max_processes,
+        connection_limits: Default::default(),
+        schedule_every: None,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "zts emulate: HTTP API {} (stage {})",
+        emulation.base_url, emulation.stage
+    );
+    if emulation.websocket.is_some() {
+        println!(
+            "zts emulate: WebSocket API {}/{} (connect with ?ticket= from POST /api/v1/ws-tickets)",
+            emulation.base_url.replacen("http://", "ws://", 1),
+            emulation.stage
+        );
+    }
+    println!("zts emulate: API key {key}");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("{}", emulation.summary());
+    Ok(())
+}
+
+/// A checkout's default package directory lacking a function's `bootstrap` is built
+/// with the project's own packaging script; any other directory is used as it is.
+#[cfg(feature = "aws")]
+fn build_missing_packages(functions: &std::path::Path) -> Result<(), String> {
+    let script = std::path::Path::new("infra/scripts/package.sh");
+    let missing = super::template::Template::parse(super::template::TEMPLATE)
+        .map(|t| {
+            t.resources_of("AWS::Serverless::Function")
+                .iter()
+                .filter_map(|id| t.resource(id))
+                .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
+                .any(|b| !functions.join(b).join("bootstrap").is_file())
+        })
+        .unwrap_or(false);
+    if !(missing && functions == std::path::Path::new("target/lambda") && script.is_file()) {
+        return Ok(());
+    }
+    eprintln!("zts emulate: building the function packages (bash infra/scripts/package.sh)");
+    match std::process::Command::new("bash").arg(script).status() {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err("packaging failed".into()),
+    }
+}
