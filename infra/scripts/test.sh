@@ -10,6 +10,7 @@ export AWS_EC2_METADATA_DISABLED=true
 
 bash infra/scripts/check-layers.sh
 bash infra/scripts/check-layers.sh --self-test
+bash infra/scripts/zip-budget.sh --self-test
 bash infra/scripts/lint-asl.sh
 bash infra/scripts/lint-template.sh
 

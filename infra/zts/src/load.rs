@@ -2,7 +2,10 @@
 //! is created (POST), watched on its WebSocket until COMPLETED or FAILED, and its events
 //! checked for gaps and duplicates. Prints throughput, latency percentiles, losses.
 //! [`Watch::Ticket`] watches the way a deployed client must (a ticket, the URL it comes
-//! with, a subscribe message), so the same run measures `zts serve` and `zts emulate`.
+//! with, a subscribe message), so the same run measures `zts serve` and `zts emulate`;
+//! [`Watch::Prototype`] speaks the Python prototype's protocol, so one generator measures
+//! both side by side. Given the server's pid, it prints the server's CPU time per project
+//! beside its own, so a reader sees which of the two was the limit.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -29,11 +32,21 @@ pub struct Report {
     pub lost_events: u64,
     pub duplicate_events: u64,
     pub latencies: Vec<Duration>,
+    /// CPU time (user + system) the server used during the run, when its pid was given.
+    pub server_cpu: Option<Duration>,
+    /// CPU time this load generator used during the run.
+    pub generator_cpu: Option<Duration>,
 }
 
 impl Report {
     pub fn throughput(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Milliseconds of `cpu` per completed project.
+    pub fn per_project_ms(&self, cpu: Option<Duration>) -> Option<f64> {
+        let cpu = cpu?;
+        (self.completed > 0).then(|| cpu.as_secs_f64() * 1000.0 / self.completed as f64)
     }
 
     pub fn percentile(&self, p: f64) -> Duration {
@@ -71,10 +84,20 @@ impl fmt::Display for Report {
             ms(self.percentile(99.0)),
             ms(self.percentile(100.0))
         )?;
-        write!(
+        writeln!(
             f,
             "events        {} lost, {} duplicated",
             self.lost_events, self.duplicate_events
+        )?;
+        let cpu = |d: Option<Duration>| match self.per_project_ms(d) {
+            Some(ms) => format!("{ms:.3} ms/project"),
+            None => "not measured".to_string(),
+        };
+        write!(
+            f,
+            "cpu           server {} (--server-pid), generator {} (user + system)",
+            cpu(self.server_cpu),
+            cpu(self.generator_cpu)
         )
     }
 }
@@ -93,7 +116,16 @@ pub enum Watch {
     ProjectLink,
     /// `POST /api/v1/ws-tickets`, its `websocket_url`, then `subscribe` (every deployment).
     Ticket,
+    /// The Python prototype's `ws://HOST/ws/projects/{id}`: four frames without seqs, the
+    /// last `status_update COMPLETED`.
+    Prototype,
+    /// One ticket WebSocket per client following `per_socket` projects (each subscribed
+    /// with `after_seq` 0 right after its POST): N / `per_socket` clients, C at a time.
+    Shared { per_socket: usize },
 }
+
+/// The frames a prototype run sends.
+const PROTOTYPE_FRAMES: u64 = 4;
 
 pub async fn run(
     url: &str,
@@ -102,6 +134,23 @@ pub async fn run(
     concurrency: usize,
     watch: Watch,
 ) -> Result<Report, String> {
+    run_measured(url, api_key, projects, concurrency, watch, None).await
+}
+
+/// [`run`], with the server's CPU time measured from its pid.
+pub async fn run_measured(
+    url: &str,
+    api_key: &str,
+    projects: usize,
+    concurrency: usize,
+    watch: Watch,
+    server_pid: Option<u32>,
+) -> Result<Report, String> {
+    if let Some(pid) = server_pid
+        && crate::cpu::cpu_time(Some(pid)).is_none()
+    {
+        return Err(format!("no process {pid} to measure (--server-pid)"));
+    }
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "x-api-key",
@@ -121,9 +170,16 @@ pub async fn run(
         return Err(format!("{url}/health answered {}", health.status()));
     }
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let server_before = server_pid.and_then(|pid| crate::cpu::cpu_time(Some(pid)));
+    let generator_before = crate::cpu::cpu_time(None);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..projects {
+    let per_task = match watch {
+        Watch::Shared { per_socket } => per_socket.max(1),
+        _ => 1,
+    };
+    for first in (0..projects).step_by(per_task) {
+        let count = per_task.min(projects - first);
         let permit = limit
             .clone()
             .acquire_owned()
@@ -131,12 +187,19 @@ pub async fn run(
             .map_err(|e| e.to_string())?;
         let (client, url, key) = (client.clone(), url.to_string(), api_key.to_string());
         tasks.spawn(async move {
-            let result =
-                tokio::time::timeout(PROJECT_TIMEOUT, one(&client, &url, &key, i, watch)).await;
+            let work = async {
+                match watch {
+                    Watch::Shared { .. } => shared(&client, &url, first, count).await,
+                    _ => one(&client, &url, &key, first, watch)
+                        .await
+                        .map(|s| vec![s]),
+                }
+            };
+            let result = tokio::time::timeout(PROJECT_TIMEOUT, work).await;
             drop(permit);
             match result {
-                Ok(r) => r,
-                Err(_) => Err("timed out".to_string()),
+                Ok(r) => r.map_err(|e| (count, e)),
+                Err(_) => Err((count, "timed out".to_string())),
             }
         });
     }
@@ -149,27 +212,36 @@ pub async fn run(
         lost_events: 0,
         duplicate_events: 0,
         latencies: Vec::with_capacity(projects),
+        server_cpu: None,
+        generator_cpu: None,
     };
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        match joined.map_err(|e| e.to_string()).and_then(|r| r) {
-            Ok(sample) => {
-                report.lost_events += sample.lost;
-                report.duplicate_events += sample.duplicates;
-                if sample.completed {
-                    report.completed += 1;
-                    report.latencies.push(sample.latency);
-                } else {
-                    report.failed += 1;
+        match joined.map_err(|e| (1, e.to_string())).and_then(|r| r) {
+            Ok(samples) => {
+                for sample in samples {
+                    report.lost_events += sample.lost;
+                    report.duplicate_events += sample.duplicates;
+                    if sample.completed {
+                        report.completed += 1;
+                        report.latencies.push(sample.latency);
+                    } else {
+                        report.failed += 1;
+                    }
                 }
             }
-            Err(e) => {
-                report.failed += 1;
+            Err((count, e)) => {
+                report.failed += count;
                 first_error.get_or_insert(e);
             }
         }
     }
     report.elapsed = started.elapsed();
+    let spent = |before: Option<Duration>, pid: Option<u32>| {
+        Some(crate::cpu::cpu_time(pid)?.saturating_sub(before?))
+    };
+    report.server_cpu = server_pid.and_then(|pid| spent(server_before, Some(pid)));
+    report.generator_cpu = spent(generator_before, None);
     if let Some(e) = first_error {
         eprintln!("first failure: {e}");
     }
@@ -184,24 +256,18 @@ async fn one(
     watch: Watch,
 ) -> Result<Sample, String> {
     let started = Instant::now();
-    let body = json!({
-        "name": format!("load test idea {i}"),
-        "description": "Independent bookkeepers spend 6 hours a month chasing receipts from clients; we automate the chase by e-mail and SMS.",
-        "hypothesis": "At least 20% of 50 bookkeepers we contact will pre-order at $29/month within 2 weeks.",
-        "target_avatars": ["independent bookkeeper", "small agency owner"],
-    });
-    let created: Value = client
-        .post(format!("{url}/api/v1/projects"))
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .error_for_status()
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let created = create(client, url, i).await?;
     let (mut socket, _) = match watch {
+        Watch::Prototype => {
+            let project = created["project_id"].as_str().ok_or("no project id")?;
+            let ws_url = format!(
+                "{}/ws/projects/{project}",
+                url.replacen("http", "ws", 1).trim_end_matches('/')
+            );
+            tokio_tungstenite::connect_async(ws_url)
+                .await
+                .map_err(|e| e.to_string())?
+        }
         Watch::ProjectLink => {
             let ws_url = created["links"]["websocket"]
                 .as_str()
@@ -221,37 +287,21 @@ async fn one(
         }
         Watch::Ticket => {
             let project = created["project_id"].as_str().ok_or("no project id")?;
-            let ticket: Value = client
-                .post(format!("{url}/api/v1/ws-tickets"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .error_for_status()
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            let ws_url = ticket["websocket_url"].as_str().ok_or("no websocket_url")?;
-            let mut connected = tokio_tungstenite::connect_async(ws_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let subscribe = json!({"action": "subscribe", "project_id": project, "after_seq": 0});
-            futures_util::SinkExt::send(
-                &mut connected.0,
-                Message::Text(subscribe.to_string().into()),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let mut connected = connect_with_ticket(client, url).await?;
+            subscribe(&mut connected.0, project).await?;
             connected
         }
+        Watch::Shared { .. } => return Err("one() watches one project".into()),
     };
     let mut seqs = Vec::new();
+    let mut frames = 0u64;
     let mut terminal = None;
     while let Some(message) = socket.next().await {
         let Message::Text(text) = message.map_err(|e| e.to_string())? else {
             continue;
         };
         let event: Value = serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
+        frames += 1;
         if let Some(seq) = event["seq"].as_u64() {
             seqs.push(seq);
         }
@@ -264,21 +314,176 @@ async fn one(
     }
     let latency = started.elapsed();
     let _ = socket.close(None).await;
-    let mut unique = seqs.clone();
+    let completed = terminal.as_deref() == Some("COMPLETED");
+    if watch == Watch::Prototype {
+        // No seqs to tell a duplicate by: count the frames a run sends.
+        return Ok(Sample {
+            latency,
+            completed,
+            lost: PROTOTYPE_FRAMES.saturating_sub(frames),
+            duplicates: frames.saturating_sub(PROTOTYPE_FRAMES),
+        });
+    }
+    let (lost, duplicates) = losses(&seqs, completed);
+    Ok(Sample {
+        latency,
+        completed,
+        lost,
+        duplicates,
+    })
+}
+
+/// POSTs load test idea `i`; the answer's JSON.
+async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, String> {
+    let body = json!({
+        "name": format!("load test idea {i}"),
+        "description": "Independent bookkeepers spend 6 hours a month chasing receipts from clients; we automate the chase by e-mail and SMS.",
+        "hypothesis": "At least 20% of 50 bookkeepers we contact will pre-order at $29/month within 2 weeks.",
+        "target_avatars": ["independent bookkeeper", "small agency owner"],
+    });
+    client
+        .post(format!("{url}/api/v1/projects"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .error_for_status()
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A ticket, then the WebSocket URL it comes with (as every deployment's client does).
+async fn connect_with_ticket(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<
+    (
+        Socket,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    String,
+> {
+    let ticket: Value = client
+        .post(format!("{url}/api/v1/ws-tickets"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .error_for_status()
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ws_url = ticket["websocket_url"].as_str().ok_or("no websocket_url")?;
+    tokio_tungstenite::connect_async(ws_url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn subscribe<S>(sink: &mut S, project: &str) -> Result<(), String>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    let message = json!({"action": "subscribe", "project_id": project, "after_seq": 0});
+    futures_util::SinkExt::send(sink, Message::Text(message.to_string().into()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// What one project's watcher received: its seqs, and when its terminal event came
+/// (with whether it was COMPLETED).
+#[derive(Default, Clone)]
+struct Watched {
+    seqs: Vec<u64>,
+    terminal: Option<(Instant, bool)>,
+}
+
+/// One client: one ticket WebSocket, `count` projects created one after another, each
+/// subscribed right after its POST; a reader takes every frame meanwhile. Each project's
+/// latency runs from its POST to its terminal event reaching the reader.
+async fn shared(
+    client: &reqwest::Client,
+    url: &str,
+    first: usize,
+    count: usize,
+) -> Result<Vec<Sample>, String> {
+    let (socket, _) = connect_with_ticket(client, url).await?;
+    let (mut sink, mut stream) = socket.split();
+    let reader = tokio::spawn(async move {
+        let mut terminals = 0;
+        let mut seen: std::collections::HashMap<String, Watched> = std::collections::HashMap::new();
+        while terminals < count {
+            let Some(message) = stream.next().await else {
+                break;
+            };
+            let Ok(Message::Text(text)) = message else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+                continue;
+            };
+            let Some(project) = event["project_id"].as_str() else {
+                continue;
+            };
+            let entry = seen.entry(project.to_string()).or_default();
+            if let Some(seq) = event["seq"].as_u64() {
+                entry.seqs.push(seq);
+            }
+            if event["event"] == "status_update"
+                && let Some(state @ ("COMPLETED" | "FAILED")) = event["state"].as_str()
+            {
+                entry.terminal = Some((Instant::now(), state == "COMPLETED"));
+                terminals += 1;
+            }
+        }
+        (seen, stream)
+    });
+    let mut posted = Vec::with_capacity(count);
+    for i in first..first + count {
+        let started = Instant::now();
+        let created = create(client, url, i).await?;
+        let project = created["project_id"]
+            .as_str()
+            .ok_or("no project id")?
+            .to_string();
+        subscribe(&mut sink, &project).await?;
+        posted.push((project, started));
+    }
+    let (seen, stream) = reader.await.map_err(|e| e.to_string())?;
+    if let Ok(mut socket) = sink.reunite(stream) {
+        let _ = socket.close(None).await;
+    }
+    Ok(posted
+        .into_iter()
+        .map(|(project, started)| {
+            let Watched { seqs, terminal } = seen.get(&project).cloned().unwrap_or_default();
+            let (lost, duplicates) = losses(&seqs, terminal.is_some_and(|(_, ok)| ok));
+            Sample {
+                latency: terminal.map_or(Duration::ZERO, |(at, _)| at - started),
+                completed: terminal.is_some_and(|(_, ok)| ok),
+                lost,
+                duplicates,
+            }
+        })
+        .collect())
+}
+
+/// Seqs missing and seqs repeated in what one project's watcher received.
+fn losses(seqs: &[u64], completed: bool) -> (u64, u64) {
+    let mut unique = seqs.to_vec();
     unique.sort();
     unique.dedup();
     let duplicates = (seqs.len() - unique.len()) as u64;
     let last = unique.last().copied().unwrap_or(0);
-    let expected = if terminal.as_deref() == Some("COMPLETED") {
+    let expected = if completed {
         HAPPY_PATH_EVENTS.max(last)
     } else {
         last
     };
-    let lost = expected - unique.len() as u64;
-    Ok(Sample {
-        latency,
-        completed: terminal.as_deref() == Some("COMPLETED"),
-        lost,
-        duplicates,
-    })
+    (expected.saturating_sub(unique.len() as u64), duplicates)
 }

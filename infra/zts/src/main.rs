@@ -2,6 +2,11 @@
 //! generator (`zts load`).
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator: under load `zts serve` spent 18% of its CPU
+/// in glibc's malloc and free (README: Benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -170,16 +175,32 @@ enum Command {
     Load {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
-        #[arg(long, env = "ZTS_API_KEY", hide_env_values = true)]
-        api_key: String,
+        #[arg(
+            long,
+            env = "ZTS_API_KEY",
+            hide_env_values = true,
+            required_unless_present = "prototype"
+        )]
+        api_key: Option<String>,
         #[arg(long, short = 'n', default_value_t = 1_000)]
         projects: usize,
         #[arg(long, short = 'c', default_value_t = 50)]
         concurrency: usize,
         /// Watch as a deployed client must: a ticket, its `websocket_url`, a subscribe
         /// message (works against `zts emulate` and AWS, not only `zts serve`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prototype")]
         via_ticket: bool,
+        /// Speak the Python prototype's protocol (`../shared/bench/`): no key, its
+        /// `ws://…/ws/projects/{id}` and four frames, so one generator measures both.
+        #[arg(long)]
+        prototype: bool,
+        /// The server's pid: its CPU time per project is printed beside the generator's.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// One ticket WebSocket per client following this many projects (up to 10, a
+        /// connection's limit): `-n` projects make `-n / K` clients, `-c` of them at once.
+        #[arg(long, conflicts_with = "prototype", value_parser = clap::value_parser!(u16).range(1..=10))]
+        projects_per_socket: Option<u16>,
     },
 }
 
@@ -275,13 +296,25 @@ async fn main() -> ExitCode {
             projects,
             concurrency,
             via_ticket,
+            prototype,
+            server_pid,
+            projects_per_socket,
         } => {
-            let watch = if via_ticket {
+            let watch = if let Some(k) = projects_per_socket {
+                zts::load::Watch::Shared {
+                    per_socket: usize::from(k),
+                }
+            } else if prototype {
+                zts::load::Watch::Prototype
+            } else if via_ticket {
                 zts::load::Watch::Ticket
             } else {
                 zts::load::Watch::ProjectLink
             };
-            match zts::load::run(&url, &api_key, projects, concurrency, watch).await {
+            let api_key = api_key.unwrap_or_default();
+            match zts::load::run_measured(&url, &api_key, projects, concurrency, watch, server_pid)
+                .await
+            {
                 Ok(report) => {
                     println!("{report}");
                     if report.lost_events == 0 && report.failed == 0 {

@@ -1,7 +1,10 @@
 //! The local workflow engine: runs `statemachine.asl.json` with the `asl` interpreter,
-//! one tokio task per execution, persisting each execution after every step so a
-//! restarted stack resumes every run that was in flight. Steps are idempotent, so a step
-//! re-run after a crash (Step Functions' at-least-once) changes nothing twice.
+//! one tokio task per execution, persisting each execution when it starts and whenever it
+//! is about to wait (a retry's back-off, a Wait state), so a restarted stack resumes every
+//! run that was in flight with the retry counts it had. Between those saves nothing is
+//! written: a restart re-runs the steps since the last save, and steps are idempotent (a
+//! commit made before is recognised, a succeeded step returns at once), so a step re-run
+//! after a crash (Step Functions' at-least-once) changes nothing twice.
 
 use asl::{Clock, Execution, Machine, Observation, Observer, TaskHandler};
 use async_trait::async_trait;
@@ -71,6 +74,12 @@ struct Inner {
     counters: Arc<Counters>,
 }
 
+/// Whether the execution's next step starts with a wait (a retry's back-off or a Wait
+/// state): what it has counted so far must survive a restart, so it is saved now.
+fn about_to_wait(ex: &Execution) -> bool {
+    ex.position.as_ref().is_some_and(|p| p.not_before.is_some())
+}
+
 #[derive(Clone)]
 pub struct LocalWorkflow {
     inner: Arc<Inner>,
@@ -129,18 +138,22 @@ impl LocalWorkflow {
                 .machine
                 .step(&mut ex, &*inner.tasks, &inner.observer, &*inner.clock)
                 .await;
-            let saved = if running {
-                inner
-                    .store
-                    .save_execution(
-                        &ex.name,
-                        &serde_json::to_value(&ex).expect("executions serialise"),
-                    )
-                    .await
+            let saved = if !running {
+                Some(inner.store.delete_execution(&ex.name).await)
+            } else if about_to_wait(&ex) {
+                Some(
+                    inner
+                        .store
+                        .save_execution(
+                            &ex.name,
+                            &serde_json::to_value(&ex).expect("executions serialise"),
+                        )
+                        .await,
+                )
             } else {
-                inner.store.delete_execution(&ex.name).await
+                None
             };
-            if let Err(e) = saved {
+            if let Some(Err(e)) = saved {
                 // The run goes on; after a crash it would resume from its last saved step.
                 tracing::warn!(error = %e, execution = %ex.name, "could not persist an execution");
             }

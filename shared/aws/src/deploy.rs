@@ -151,10 +151,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 }
 
 /// The SDK configuration: credentials and region from the environment (Lambda sets them),
-/// endpoints from `AWS_ENDPOINT_URL*` when set (moto, the local gateway). Builds no
-/// connection: the first call opens one.
+/// endpoints from `AWS_ENDPOINT_URL*` when set (moto, the local gateway), the project's
+/// HTTP client (`crate::http`). Builds no connection: the first call opens one.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::http::https_client())
         .load()
         .await
 }

@@ -7,6 +7,7 @@
 mod connections;
 pub mod deploy;
 mod errors;
+pub mod http;
 mod item;
 mod keys;
 mod projects;

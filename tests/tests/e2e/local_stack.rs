@@ -619,3 +619,86 @@ async fn an_avatar_holding_personal_data_is_refused_and_nothing_is_stored() {
     assert_eq!(list["projects"].as_array().map(Vec::len), Some(0), "{list}");
     stack.shutdown().await;
 }
+
+/// The stored execution of `project`'s first run, if any.
+async fn stored_execution(stack: &zts::RunningStack, project: &str) -> Option<Value> {
+    stack
+        .store
+        .load_executions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(name, _)| name.starts_with(project))
+        .map(|(_, body)| body)
+}
+
+/// An execution is written when it starts and before it waits, never after a step: a
+/// restart re-runs the (idempotent) steps since. Here Advise is slow: while it runs, the
+/// stored execution is still the one saved at the start, at Validate; a step failing
+/// transiently is saved with its retry count before its back-off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_is_saved_at_its_start_and_before_a_wait_not_after_each_step() {
+    let stack = stack_with(
+        vec![
+            FaultRule {
+                step: StepName::Advisory,
+                name_contains: "slow".into(),
+                fault: Fault::Delay(Duration::from_millis(1_500)),
+            },
+            FaultRule {
+                step: StepName::Validator,
+                name_contains: "flaky".into(),
+                // Two failures, so two back-offs (each up to 1 s, fully jittered) to see.
+                fault: Fault::Transient(2),
+            },
+        ],
+        64,
+    )
+    .await;
+    let http = Http::new(&stack);
+
+    let slow = http.create(&idea("slow")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, status) = http.get(&format!("/api/v1/projects/{slow}/status")).await;
+        if status["state"] == "ADVISORY" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let saved = stored_execution(&stack, &slow)
+        .await
+        .expect("saved at its start");
+    // As saved at the start: in its first state, entered once (after Validate it would be
+    // at Advise with two transitions).
+    assert_eq!(saved["position"]["state"], "Validate", "{saved}");
+    assert_eq!(saved["transitions"], 1, "{saved}");
+
+    let flaky = http.create(&idea("flaky")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let during_back_off = loop {
+        if let Some(saved) = stored_execution(&stack, &flaky).await
+            && saved["position"]["retry_count"].as_u64() >= Some(1)
+        {
+            break saved;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the retry's back-off was never saved"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(during_back_off["position"]["state"], "Validate");
+    assert!(during_back_off["position"]["not_before"].is_string());
+
+    for id in [&slow, &flaky] {
+        let status = http.wait_terminal(id).await;
+        assert_eq!(status["state"], "COMPLETED", "{status}");
+        assert!(
+            stored_execution(&stack, id).await.is_none(),
+            "a finished execution is deleted"
+        );
+    }
+    stack.shutdown().await;
+}

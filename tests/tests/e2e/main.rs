@@ -13,6 +13,7 @@ mod emulate_path;
 mod emulate_runtime;
 mod emulate_stream;
 mod hardening;
+mod load_generator;
 mod local_stack;
 mod push_adapter;
 mod secrets;

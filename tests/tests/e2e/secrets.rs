@@ -10,6 +10,7 @@ const CURSOR_SECRET_MIN_BYTES: usize = 16;
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(zts_aws::http::https_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "zts-tests"))

@@ -11,6 +11,7 @@ const DEFINITION: &str = include_str!("../../../statemachine.asl.json");
 fn client(endpoint: &str) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(zts_aws::http::https_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "zts-tests"))

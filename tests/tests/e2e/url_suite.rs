@@ -222,6 +222,27 @@ async fn zts_load_via_tickets_sees_every_run_complete(t: &Target) {
     assert_eq!(report.latencies.len(), 6);
 }
 
+/// The second load shape: clients that each follow several projects on one WebSocket.
+async fn zts_load_with_shared_sockets_sees_every_run_complete(t: &Target) {
+    let report = zts::load::run(
+        &t.base,
+        &t.acme,
+        6,
+        2,
+        zts::load::Watch::Shared { per_socket: 3 },
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.completed, report.failed), (6, 0), "{report}");
+    assert_eq!(
+        (report.lost_events, report.duplicate_events),
+        (0, 0),
+        "{report}"
+    );
+    assert!(report.latencies.iter().all(|l| !l.is_zero()), "{report}");
+    assert!(report.generator_cpu.is_some(), "{report}");
+}
+
 macro_rules! url_suite {
     ($target:ident, $setup:expr) => {
         mod $target {
@@ -243,6 +264,12 @@ macro_rules! url_suite {
             async fn zts_load_via_tickets_sees_every_run_complete() {
                 let Some(t) = $setup else { return };
                 super::zts_load_via_tickets_sees_every_run_complete(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn zts_load_with_shared_sockets_sees_every_run_complete() {
+                let Some(t) = $setup else { return };
+                super::zts_load_with_shared_sockets_sees_every_run_complete(&t).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

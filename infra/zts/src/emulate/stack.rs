@@ -177,6 +177,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
     let pseudo = Pseudo::default();
     let endpoint = config.aws_endpoint.clone();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(zts_aws::http::https_client())
         .endpoint_url(&endpoint)
         .region(aws_config::Region::new(pseudo.region.clone()))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
