@@ -84,6 +84,16 @@ async fn mark(store: &EmbeddedStore, id: &ConnectionId, project: &ProjectId) -> 
         .delivered_through
 }
 
+/// The broadcaster handling `event` on a task of its own (it may be waiting for a replay).
+fn broadcast_later(
+    store: &Arc<EmbeddedStore>,
+    pusher: &Arc<RecordingPusher>,
+    event: &Event,
+) -> tokio::task::JoinHandle<Result<Delivery, zts_domain::ports::StoreError>> {
+    let (store, pusher, event) = (store.clone(), pusher.clone(), event.clone());
+    tokio::spawn(async move { broadcast(&*store, &*store, &*pusher, &event, MARKED).await })
+}
+
 #[tokio::test]
 async fn waits_for_the_replay_then_sends_only_what_is_above_its_mark() {
     let store = Arc::new(EmbeddedStore::in_memory().unwrap());
@@ -93,10 +103,7 @@ async fn waits_for_the_replay_then_sends_only_what_is_above_its_mark() {
     store.subscribe(&conn, &project).await.unwrap();
 
     // Event 3 reaches the broadcaster while the replay (of 1..3) is being sent.
-    let waiting = {
-        let (store, pusher, event) = (store.clone(), pusher.clone(), events[2].clone());
-        tokio::spawn(async move { broadcast(&*store, &*store, &*pusher, &event, MARKED).await })
-    };
+    let waiting = broadcast_later(&store, &pusher, &events[2]);
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(!waiting.is_finished(), "it waits while there is no mark");
     assert!(
@@ -214,10 +221,7 @@ async fn unsubscribing_while_the_broadcaster_waits_sends_nothing() {
     let (project, events) = project_with_six_events(&store).await;
     let conn = connection(&store).await;
     store.subscribe(&conn, &project).await.unwrap();
-    let waiting = {
-        let (store, pusher, event) = (store.clone(), pusher.clone(), events[5].clone());
-        tokio::spawn(async move { broadcast(&*store, &*store, &*pusher, &event, MARKED).await })
-    };
+    let waiting = broadcast_later(&store, &pusher, &events[5]);
     tokio::time::sleep(Duration::from_millis(100)).await;
     store.unsubscribe(&conn, &project).await.unwrap();
     let delivery = waiting.await.unwrap().unwrap();

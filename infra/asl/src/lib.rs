@@ -21,7 +21,7 @@ mod load;
 mod path;
 mod template;
 
-pub use definition::Definition;
+pub use definition::{Definition, Kind};
 pub use execution::{
     Clock, Execution, MAX_TRANSITIONS, Machine, NoObserver, Observation, Observer, Position,
     Status, TaskError, TaskHandler, TokioClock, backoff_delay, error_matches,

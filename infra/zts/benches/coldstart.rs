@@ -26,17 +26,6 @@ use std::time::Duration;
 use zts::emulate::runtime::{FunctionPool, InvokeError};
 use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
 
-const FUNCTIONS: [&str; 8] = [
-    "api",
-    "ws",
-    "authorizer",
-    "validator",
-    "advisory",
-    "finalize",
-    "broadcaster",
-    "reconciler",
-];
-
 fn fixture(path: &str) -> Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let text = std::fs::read_to_string(root.join(path)).expect("a fixture");
@@ -85,10 +74,11 @@ fn event_for(binary: &str) -> (Value, &'static str) {
             r#""batchItemFailures":[]"#,
         ),
         // An empty pass: the pending-run index queried on every shard, nothing stale.
-        _ => (
+        "reconciler" => (
             fixture("functions/reconciler/tests/fixtures/scheduled-event.json"),
             r#""stale":0"#,
         ),
+        other => panic!("template.yaml deploys {other}, which this benchmark has no event for"),
     }
 }
 
@@ -133,7 +123,9 @@ async fn main() {
         .expect("usage: coldstart MOTO_URL [RUNS]");
     let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(3);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/lambda");
-    let mut samples: Vec<Vec<(f64, f64, f64, String)>> = vec![Vec::new(); FUNCTIONS.len()];
+    // Every function the template deploys, by its binary.
+    let mut samples: std::collections::BTreeMap<String, Vec<(f64, f64, f64, String)>> =
+        Default::default();
     for run in 0..runs {
         // A fresh emulation (its own stage, tables and processes) per run: every
         // measurement starts a new process.
@@ -157,14 +149,13 @@ async fn main() {
         })
         .await
         .unwrap_or_else(|e| panic!("the emulation did not start: {e}"));
-        for (i, binary) in FUNCTIONS.iter().enumerate() {
-            let pool = emulation
-                .functions
-                .values()
-                .find(|p| p.spec.binary == *binary)
-                .unwrap_or_else(|| panic!("{binary} is not in template.yaml"));
-            let (event, _) = event_for(binary);
-            samples[i].push(measure(pool, &event).await);
+        for pool in emulation.functions.values() {
+            let (event, _) = event_for(&pool.spec.binary);
+            let sample = measure(pool, &event).await;
+            samples
+                .entry(pool.spec.binary.clone())
+                .or_default()
+                .push(sample);
         }
     }
     println!(
@@ -172,8 +163,7 @@ async fn main() {
         "function", "zip bytes", "init ms", "first ms", "warm ms"
     );
     let mut failures = Vec::new();
-    for (i, binary) in FUNCTIONS.iter().enumerate() {
-        let s = &samples[i];
+    for (binary, s) in &samples {
         let zip = std::fs::metadata(dir.join(binary).join("bootstrap.zip")).map_or(0, |m| m.len());
         let answer = &s[0].3;
         let (_, expected) = event_for(binary);

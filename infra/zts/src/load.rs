@@ -341,9 +341,12 @@ async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, 
         "hypothesis": "At least 20% of 50 bookkeepers we contact will pre-order at $29/month within 2 weeks.",
         "target_avatars": ["independent bookkeeper", "small agency owner"],
     });
-    client
-        .post(format!("{url}/api/v1/projects"))
-        .json(&body)
+    answer_of(client.post(format!("{url}/api/v1/projects")).json(&body)).await
+}
+
+/// Sends `request`; its answer's JSON, or why there is none (a refusal included).
+async fn answer_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    request
         .send()
         .await
         .map_err(|e| e.to_string())?
@@ -368,16 +371,7 @@ async fn connect_with_ticket(
     ),
     String,
 > {
-    let ticket: Value = client
-        .post(format!("{url}/api/v1/ws-tickets"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .error_for_status()
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let ticket = answer_of(client.post(format!("{url}/api/v1/ws-tickets"))).await?;
     let ws_url = ticket["websocket_url"].as_str().ok_or("no websocket_url")?;
     tokio_tungstenite::connect_async(ws_url)
         .await

@@ -168,6 +168,17 @@ async fn a_step_failing_transiently_twice_is_retried_per_the_asl_and_completes_o
     assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6], "{events}");
     assert_eq!(validator.stats.invocations.load(Ordering::Relaxed), 3);
     assert_eq!(validator.stats.errors.load(Ordering::Relaxed), 2);
+    // The exit summary's retries, per function: Step Functions retried the validator twice.
+    assert_eq!(validator.stats.retries.load(Ordering::Relaxed), 2);
+    let advisory = &emulated.functions["AdvisoryFunction"];
+    assert_eq!(advisory.stats.retries.load(Ordering::Relaxed), 0);
+    let summary = emulated.summary();
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("validator "))
+        .unwrap();
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&columns[1..4], ["3", "2", "2"], "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,6 +64,8 @@ pub struct FunctionStats {
     pub errors: AtomicU64,
     pub timeouts: AtomicU64,
     pub throttles: AtomicU64,
+    /// Retries Step Functions scheduled after this function's task failed.
+    pub retries: AtomicU64,
     pub inits: AtomicU64,
     pub init_micros: AtomicU64,
     /// Invocations a process ran (after its init, if it had one) and their time in all.

@@ -96,7 +96,7 @@ impl Emulation {
     /// Invocations, errors, timeouts, throttles and inits per function; executions.
     pub fn summary(&self) -> String {
         let mut out = String::from(
-            "function      invocations errors timeouts throttles inits init-ms(avg) run-ms(avg)\n",
+            "function      invocations errors retries timeouts throttles inits init-ms(avg) run-ms(avg)\n",
         );
         let avg_ms = |micros: u64, n: u64| {
             if n == 0 {
@@ -109,10 +109,11 @@ impl Emulation {
             let s = &pool.stats;
             let _ = writeln!(
                 out,
-                "{:<13} {:>11} {:>6} {:>8} {:>9} {:>5} {:>12.1} {:>11.1}",
+                "{:<13} {:>11} {:>6} {:>7} {:>8} {:>9} {:>5} {:>12.1} {:>11.1}",
                 pool.spec.binary,
                 s.invocations.load(Ordering::Relaxed),
                 s.errors.load(Ordering::Relaxed),
+                s.retries.load(Ordering::Relaxed),
                 s.timeouts.load(Ordering::Relaxed),
                 s.throttles.load(Ordering::Relaxed),
                 s.inits.load(Ordering::Relaxed),
@@ -369,7 +370,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         &resolver,
         &machine,
         crate::STATE_MACHINE,
-        Arc::new(EmulatedFunctions::new(by_arn)),
+        EmulatedFunctions::new(by_arn),
     )?);
     let mut tasks = Vec::new();
     let router = sfn.clone().router();

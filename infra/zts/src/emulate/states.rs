@@ -7,7 +7,7 @@
 
 use super::runtime::FunctionPool;
 use super::template::{Resolver, TemplateError};
-use asl::{Clock, Execution, Machine, NoObserver, Status, TaskError, TaskHandler};
+use asl::{Clock, Execution, Kind, Machine, Observation, Observer, Status, TaskError, TaskHandler};
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
@@ -48,6 +48,22 @@ impl TaskHandler for EmulatedFunctions {
     }
 }
 
+/// Counts each retry Step Functions schedules against the function of the Task state that
+/// failed (the exit summary's per-function retries).
+struct RetryCounter {
+    by_state: BTreeMap<String, Arc<FunctionPool>>,
+}
+
+impl Observer for RetryCounter {
+    fn observe(&self, _: &Execution, what: &Observation) {
+        if let Observation::RetryScheduled { state, .. } = what
+            && let Some(pool) = self.by_state.get(state)
+        {
+            pool.stats.retries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkflowType {
     Standard,
@@ -71,6 +87,7 @@ pub struct StepFunctionsEmulator {
     tasks: Arc<dyn TaskHandler>,
     clock: Box<dyn Clock>,
     names: Mutex<HashSet<String>>,
+    retries: RetryCounter,
     pub counts: ExecutionCounts,
 }
 
@@ -89,7 +106,7 @@ impl StepFunctionsEmulator {
         resolver: &Resolver<'_>,
         logical_id: &str,
         definition: &str,
-        tasks: Arc<dyn TaskHandler>,
+        functions: EmulatedFunctions,
     ) -> Result<Self, TemplateError> {
         let substitutions = resolver.resolve_map_property(logical_id, "DefinitionSubstitutions")?;
         let kind = match resolver.resolve_property(logical_id, "Type")?.as_str() {
@@ -103,6 +120,17 @@ impl StepFunctionsEmulator {
                 property: "DefinitionUri".into(),
                 what: e.to_string(),
             })?;
+        let by_state = loaded
+            .states
+            .iter()
+            .filter_map(|(name, state)| match &state.kind {
+                Kind::Task(task) => functions
+                    .by_arn
+                    .get(&task.resource)
+                    .map(|pool| (name.clone(), pool.clone())),
+                _ => None,
+            })
+            .collect();
         let pseudo = resolver.pseudo();
         Ok(StepFunctionsEmulator {
             machine: Machine::new(loaded, name.clone()),
@@ -113,9 +141,10 @@ impl StepFunctionsEmulator {
             ),
             name,
             kind,
-            tasks,
+            tasks: Arc::new(functions),
             clock: Box::new(asl::TokioClock::new()),
             names: Mutex::new(HashSet::new()),
+            retries: RetryCounter { by_state },
             counts: ExecutionCounts::default(),
         })
     }
@@ -146,14 +175,14 @@ impl StepFunctionsEmulator {
         if !fresh && self.kind == WorkflowType::Standard {
             return Err(StartError::AlreadyExists(name.to_string()));
         }
-        let mut ex: Execution = self.machine.start(name, input, &*self.clock, &NoObserver);
+        let mut ex: Execution = self.machine.start(name, input, &*self.clock, &self.retries);
         let arn = ex.id.clone();
         self.counts.started.fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
         tokio::spawn(async move {
             while me
                 .machine
-                .step(&mut ex, &*me.tasks, &NoObserver, &*me.clock)
+                .step(&mut ex, &*me.tasks, &me.retries, &*me.clock)
                 .await
             {}
             match &ex.status {
