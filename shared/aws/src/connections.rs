@@ -6,7 +6,6 @@ use super::DynamoStore;
 use super::errors::{self, Built, Reason};
 use super::item::{self, Item, key, keyed, n, s};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
@@ -257,15 +256,6 @@ impl ConnectionStore for DynamoStore {
                 "attribute_exists(sk) AND attribute_not_exists(delivered_through)",
             ),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().and_then(|s| s.code())
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(errors::sdk(e)),
-        }
+        errors::conditional(update.send().await)
     }
 }

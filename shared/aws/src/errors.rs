@@ -28,6 +28,23 @@ const RETRYABLE_CODES: &[&str] = &[
     "TransactionInProgressException",
 ];
 
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not
+/// hold (nothing written: re-read, or report it), anything else a store error.
+pub fn conditional<T, E: ProvideErrorMetadata + std::fmt::Debug>(
+    sent: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<bool, StoreError> {
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(sdk(e)),
+    }
+}
+
 pub fn sdk<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E, HttpResponse>) -> StoreError {
     match &e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {

@@ -6,7 +6,6 @@ use super::errors;
 use super::item::{self, Item, key, keyed, n};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ReturnValue;
 use zts_domain::auth::{self, ApiKeyRecord, Limits, RateDecision, TicketRecord};
 use zts_domain::clock::Timestamp;
@@ -145,15 +144,9 @@ impl KeyStore for DynamoKeyStore {
                 (Some(_), None) => put.condition_expression("attribute_not_exists(tat_ns)"),
                 (None, _) => put.condition_expression("attribute_not_exists(pk)"),
             };
-            match put.send().await {
-                Ok(_) => return Ok(decision),
-                Err(e)
-                    if e.as_service_error().and_then(|s| s.code())
-                        == Some("ConditionalCheckFailedException") =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(errors::sdk(e)),
+            // A lost race: read the window again.
+            if errors::conditional(put.send().await)? {
+                return Ok(decision);
             }
         }
         Err(StoreError::Unavailable(

@@ -7,7 +7,6 @@ use super::errors;
 use super::item::{self, keyed, n};
 use super::keys::ATTEMPTS;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use zts_domain::clock::Timestamp;
 use zts_domain::ids::{ConnectionId, Owner};
 use zts_domain::items::{SLOTS_SK, owner_pk};
@@ -41,16 +40,7 @@ impl DynamoKeyStore {
                 .expression_attribute_values(":v", n(v)),
             None => put.condition_expression("attribute_not_exists(pk)"),
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().and_then(|s| s.code())
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(errors::sdk(e)),
-        }
+        errors::conditional(put.send().await)
     }
 }
 
