@@ -8,8 +8,12 @@ pub mod emulate;
 pub mod faults;
 pub mod gateway;
 pub mod load;
+pub mod memory;
+pub mod proc_io;
 pub mod server;
+pub mod soak;
 mod stack;
+pub mod stats;
 pub mod tasks;
 pub mod workflow;
 

@@ -14,11 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+use zts_embedded::StoreStats;
 
 /// The events a completed run has (ARCHITECTURE.md §4).
 const HAPPY_PATH_EVENTS: u64 = 6;
 /// How long one project may take before it counts as failed.
 const PROJECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long after the last project the server's counters are read, so the work its last
+/// clients caused (their disconnects) is counted too.
+const SETTLE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -36,6 +40,12 @@ pub struct Report {
     pub server_cpu: Option<Duration>,
     /// CPU time this load generator used during the run.
     pub generator_cpu: Option<Duration>,
+    /// What the server's store did during the run, from its `GET /_zts/stats` (the local
+    /// stack's; `None` for a server without it, as the prototype).
+    pub store: Option<StoreStats>,
+    /// Bytes the server caused to be written to storage during the run (its
+    /// `/proc/<pid>/io`), when its pid was given.
+    pub server_storage_bytes: Option<u64>,
 }
 
 impl Report {
@@ -98,8 +108,65 @@ impl fmt::Display for Report {
             "cpu           server {} (--server-pid), generator {} (user + system)",
             cpu(self.server_cpu),
             cpu(self.generator_cpu)
-        )
+        )?;
+        if let Some(line) = self.store_line() {
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
     }
+}
+
+impl Report {
+    /// The store's cost per completed project, as `zts load` prints it.
+    fn store_line(&self) -> Option<String> {
+        let n = self.completed.max(1) as f64;
+        let per = |count: u64| count as f64 / n;
+        let mut line = match &self.store {
+            Some(s) => format!(
+                "store         per project: {:.1} writes, {:.1} reads, {:.1} commits, {:.1} fsyncs, {:.1} rows written",
+                per(s.writes),
+                per(s.reads),
+                per(s.commits),
+                per(s.fsyncs),
+                per(s.rows_written)
+            ),
+            None if self.server_storage_bytes.is_some() => "store         per project:".to_string(),
+            None => return None,
+        };
+        if let Some(bytes) = self.server_storage_bytes {
+            let sep = if self.store.is_some() { ";" } else { "" };
+            line.push_str(&format!(
+                "{sep} {:.1} KiB to storage (--server-pid)",
+                per(bytes) / 1024.0
+            ));
+        }
+        Some(line)
+    }
+}
+
+/// What the store did between two readings of its counters.
+fn store_delta(before: &StoreStats, after: &StoreStats) -> StoreStats {
+    StoreStats {
+        writes: after.writes.saturating_sub(before.writes),
+        reads: after.reads.saturating_sub(before.reads),
+        commits: after.commits.saturating_sub(before.commits),
+        fsyncs: after.fsyncs.saturating_sub(before.fsyncs),
+        rows_written: after.rows_written.saturating_sub(before.rows_written),
+    }
+}
+
+/// The server's store counters, when it serves them (the local stack does).
+async fn store_stats(client: &reqwest::Client, url: &str) -> Option<StoreStats> {
+    let answer = client
+        .get(format!("{url}{}", crate::stats::PATH))
+        .send()
+        .await
+        .ok()?;
+    if !answer.status().is_success() {
+        return None;
+    }
+    let stats: crate::stats::Stats = answer.json().await.ok()?;
+    Some(stats.store)
 }
 
 struct Sample {
@@ -170,6 +237,8 @@ pub async fn run_measured(
         return Err(format!("{url}/health answered {}", health.status()));
     }
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let store_before = store_stats(&client, url).await;
+    let bytes_before = server_pid.and_then(|pid| crate::proc_io::storage_write_bytes(Some(pid)));
     let server_before = server_pid.and_then(|pid| crate::cpu::cpu_time(Some(pid)));
     let generator_before = crate::cpu::cpu_time(None);
     let started = Instant::now();
@@ -214,6 +283,8 @@ pub async fn run_measured(
         latencies: Vec::with_capacity(projects),
         server_cpu: None,
         generator_cpu: None,
+        store: None,
+        server_storage_bytes: None,
     };
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
@@ -237,11 +308,21 @@ pub async fn run_measured(
         }
     }
     report.elapsed = started.elapsed();
+    // The last clients' disconnects are still being recorded: part of their cost.
+    tokio::time::sleep(SETTLE).await;
     let spent = |before: Option<Duration>, pid: Option<u32>| {
         Some(crate::cpu::cpu_time(pid)?.saturating_sub(before?))
     };
     report.server_cpu = server_pid.and_then(|pid| spent(server_before, Some(pid)));
     report.generator_cpu = spent(generator_before, None);
+    report.server_storage_bytes = server_pid.and_then(|pid| {
+        Some(crate::proc_io::storage_write_bytes(Some(pid))?.saturating_sub(bytes_before?))
+    });
+    if let Some(before) = store_before {
+        report.store = store_stats(&client, url)
+            .await
+            .map(|after| store_delta(&before, &after));
+    }
     if let Some(e) = first_error {
         eprintln!("first failure: {e}");
     }

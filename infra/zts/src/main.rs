@@ -201,6 +201,10 @@ enum Command {
         /// connection's limit): `-n` projects make `-n / K` clients, `-c` of them at once.
         #[arg(long, conflicts_with = "prototype", value_parser = clap::value_parser!(u16).range(1..=10))]
         projects_per_socket: Option<u16>,
+        /// Repeat the run back to back for this many seconds, printing the server's
+        /// resident memory after each round (needs --server-pid): is it flat once warm?
+        #[arg(long, requires = "server_pid")]
+        soak: Option<u64>,
     },
 }
 
@@ -299,6 +303,7 @@ async fn main() -> ExitCode {
             prototype,
             server_pid,
             projects_per_socket,
+            soak,
         } => {
             let watch = if let Some(k) = projects_per_socket {
                 zts::load::Watch::Shared {
@@ -312,6 +317,33 @@ async fn main() -> ExitCode {
                 zts::load::Watch::ProjectLink
             };
             let api_key = api_key.unwrap_or_default();
+            if let (Some(seconds), Some(pid)) = (soak, server_pid) {
+                let duration = Duration::from_secs(seconds);
+                return match zts::soak::run(
+                    &url,
+                    &api_key,
+                    projects,
+                    concurrency,
+                    watch,
+                    pid,
+                    duration,
+                )
+                .await
+                {
+                    Ok(soak) => {
+                        println!("{soak}");
+                        if soak.clean() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("zts load: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             match zts::load::run_measured(&url, &api_key, projects, concurrency, watch, server_pid)
                 .await
             {

@@ -21,7 +21,7 @@ use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::{KeyStore, WorkflowStarter};
 use zts_domain::reconcile::ReconcilePolicy;
 use zts_domain::{Owner, clock};
-use zts_embedded::EmbeddedStore;
+use zts_embedded::{EmbeddedStore, LiveConnections};
 
 #[derive(Debug, Clone)]
 pub enum DataLocation {
@@ -97,6 +97,8 @@ pub struct RunningStack {
     pub store: Arc<EmbeddedStore>,
     pub workflow: LocalWorkflow,
     pub gateway: Arc<Gateway>,
+    /// The live WebSocket connections and their subscriptions (in memory).
+    pub connections: Arc<LiveConnections>,
     /// Executions resumed from a previous process at start.
     pub resumed: usize,
     /// The key this start created (first start of an empty store, no `--api-key`): print it.
@@ -171,6 +173,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     });
     let workflow = LocalWorkflow::new(machine, local_tasks, store.clone());
     let gateway = Arc::new(Gateway::new(config.ws_queue_capacity));
+    let connections = Arc::new(LiveConnections::new());
     // The numbering plans load once, at start (nothing is served yet, so blocking here
     // delays nobody), not on the first create.
     config.pii.warm_up();
@@ -210,6 +213,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         .route("/ws/projects/{id}", get(socket::project))
         .with_state(SocketState {
             store: store.clone(),
+            connections: connections.clone(),
             gateway: gateway.clone(),
             shutdown: shutdown_rx.clone(),
             endpoint: format!("http://{addr}"),
@@ -225,20 +229,28 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
                 .delete(management::delete),
         )
         .with_state(gateway.clone());
+    let stats = Router::new()
+        .route(crate::stats::PATH, get(crate::stats::get))
+        .with_state(crate::stats::StatsState {
+            store: store.clone(),
+            workflow: workflow.clone(),
+        });
     let auth = api::Auth {
         keys: store.clone(),
         default_limits: config.default_limits,
     };
-    // The Management API is outside authentication: on AWS it is IAM's, here loopback's.
+    // The Management API is outside authentication: on AWS it is IAM's, here loopback's;
+    // so are the stack's counters, which hold no data.
     let app = api::with_auth(api.merge(sockets), auth)
         .merge(management)
+        .merge(stats)
         .layer(axum::middleware::from_fn_with_state(
             config.server.body_read_timeout,
             server::body_deadline,
         ));
     let app = api::with_envelope(app, &config.http);
 
-    spawn_broadcaster(store.clone(), gateway.clone());
+    spawn_broadcaster(store.clone(), connections.clone(), gateway.clone());
     let resumed = workflow.resume_all().await?;
     if resumed > 0 {
         tracing::info!(resumed, "resumed executions that were in flight");
@@ -257,6 +269,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         store,
         workflow,
         gateway,
+        connections,
         resumed,
         generated_key,
         warnings,
@@ -267,14 +280,18 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
 }
 
 /// Feeds every committed event, in commit order, to the broadcaster.
-fn spawn_broadcaster(store: Arc<EmbeddedStore>, gateway: Arc<Gateway>) {
+fn spawn_broadcaster(
+    store: Arc<EmbeddedStore>,
+    connections: Arc<LiveConnections>,
+    gateway: Arc<Gateway>,
+) {
     let mut events = store.committed_events();
     tokio::spawn(async move {
         loop {
             match events.recv().await {
                 Ok(event) => {
                     if let Err(e) = broadcaster::broadcast(
-                        &*store,
+                        &*connections,
                         &*store,
                         &*gateway,
                         &event,

@@ -54,6 +54,7 @@ macro_rules! project_store_conformance {
             a_tampered_or_foreign_cursor_is_rejected,
             get_project_is_scoped_to_the_owner,
             the_first_artifact_wins,
+            a_steps_success_stores_its_artifact_and_commits_once,
             events_after_pages_in_seq_order,
             commits_to_a_missing_project_are_not_found,
         );

@@ -548,6 +548,67 @@ pub async fn the_first_artifact_wins<S: ProjectStore>(store: Arc<S>) {
     assert_eq!(err, StoreError::NotFound);
 }
 
+/// A step's success stores its artifact and commits once; a retried success keeps the
+/// first artifact and reports its type, and mints no second event.
+pub async fn a_steps_success_stores_its_artifact_and_commits_once<S: ProjectStore>(store: Arc<S>) {
+    let id = created(&*store, "alice", "tutors").await;
+    store
+        .commit_step(commit(&id, started(StepName::Validator, 1)))
+        .await
+        .unwrap();
+    let first = Artifact {
+        step: StepName::Validator,
+        artifact_type: "validation_report".into(),
+        content: serde_json::json!({"overall_score": 71}),
+        created_at: clock::now(),
+    };
+    let (stored, outcome) = store
+        .succeed_step(
+            first.clone(),
+            commit(&id, succeeded(StepName::Validator, 1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, "validation_report");
+    let CommitOutcome::Committed { meta, event } = outcome else {
+        panic!("the first success commits: {outcome:?}");
+    };
+    let event = event.expect("a step_complete event");
+    assert_eq!(event.seq, 3);
+    assert!(
+        matches!(&event.body, EventBody::StepComplete { artifact_type, .. } if artifact_type == "validation_report"),
+        "the event names the stored artifact's type, not the commit's placeholder: {event:?}"
+    );
+    assert!(meta.step_succeeded(StepName::Validator));
+    let mut retried = first.clone();
+    retried.artifact_type = "another_type".into();
+    retried.content = serde_json::json!({"overall_score": 12});
+    let (stored, outcome) = store
+        .succeed_step(retried, commit(&id, succeeded(StepName::Validator, 1)))
+        .await
+        .unwrap();
+    assert_eq!(stored, "validation_report", "the first artifact's type");
+    assert_eq!(outcome, CommitOutcome::AlreadyDone);
+    assert_eq!(
+        store.get_artifact(&id, StepName::Validator).await.unwrap(),
+        Some(first.clone())
+    );
+    let seqs: Vec<u64> = store
+        .events_after(&id, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3], "one event per logical write");
+    let missing = ProjectId::generate();
+    let err = store
+        .succeed_step(first, commit(&missing, succeeded(StepName::Validator, 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
 pub async fn events_after_pages_in_seq_order<S: ProjectStore>(store: Arc<S>) {
     let id = created(&*store, "alice", "tutors").await;
     store

@@ -8,7 +8,7 @@
 
 use crate::clock;
 use crate::ids::ProjectId;
-use crate::ports::{CommitOutcome, ProjectStore, PutArtifactOutcome, StoreError};
+use crate::ports::{CommitOutcome, ProjectStore, StoreError};
 use crate::project::{Artifact, ErrorInfo, ProjectMeta, StepName, StoredInput};
 use crate::transition::{DedupeKey, StepCommit, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
@@ -254,33 +254,30 @@ where
             content: produced.content,
             created_at: clock::now(),
         };
-        let artifact_type = match store
-            .put_artifact(&req.project_id, artifact.clone())
-            .await?
-        {
-            PutArtifactOutcome::Stored => artifact.artifact_type,
-            PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
-        };
-        Ok::<_, StepFailure>(artifact_type)
+        let success = req.commit(Transition::StepSucceeded {
+            step,
+            attempt,
+            duration_ms: started.elapsed().as_millis() as u64,
+            artifact_type: artifact.artifact_type.clone(),
+        });
+        // The artifact and the success in one write where the store can (first write
+        // wins: the stored artifact's type is the one reported).
+        match store.succeed_step(artifact, success).await {
+            Ok(done) => Ok(Ok(done)),
+            // The success commit itself was refused (a superseded run, a state it cannot
+            // follow): that answer stands, with no step failure recorded on top.
+            Err(e @ StoreError::Transition(_)) => Ok(Err(e)),
+            Err(e) => Err(StepFailure::from(e)),
+        }
     }
     .await;
     match result {
-        Ok(artifact_type) => {
-            let duration_ms = started.elapsed().as_millis() as u64;
-            let outcome = store
-                .commit_step(req.commit(Transition::StepSucceeded {
-                    step,
-                    attempt,
-                    duration_ms,
-                    artifact_type: artifact_type.clone(),
-                }))
-                .await?;
-            Ok(StepResponse {
-                project_id: req.project_id.clone(),
-                artifact_type: Some(artifact_type),
-                already_done: outcome == CommitOutcome::AlreadyDone,
-            })
-        }
+        Ok(Ok((artifact_type, outcome))) => Ok(StepResponse {
+            project_id: req.project_id.clone(),
+            artifact_type: Some(artifact_type),
+            already_done: outcome == CommitOutcome::AlreadyDone,
+        }),
+        Ok(Err(refused)) => Err(refused.into()),
         Err(failure) => {
             let transition = Transition::StepFailed {
                 step,

@@ -104,6 +104,18 @@ pub struct StepCommit {
     pub at: Timestamp,
 }
 
+impl StepCommit {
+    /// A [`Transition::StepSucceeded`] naming the artifact type actually stored (the first
+    /// artifact wins, so a retried step reports the one a client may already have read).
+    /// Any other transition is returned as it is. The dedupe key does not depend on it.
+    pub fn naming_artifact(mut self, stored_type: String) -> Self {
+        if let Transition::StepSucceeded { artifact_type, .. } = &mut self.transition {
+            *artifact_type = stored_type;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("the project is already {state}; it accepts no further changes")]

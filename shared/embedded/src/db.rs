@@ -1,8 +1,9 @@
 //! SQLite plumbing: the schema, the group-commit writer thread, the reader pool.
 
+use crate::stats::{Counters, StoreStats};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use tokio::sync::{broadcast, oneshot};
 use zts_domain::events::Event;
 use zts_domain::ports::StoreError;
@@ -59,6 +60,7 @@ pub struct Db {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     committed: broadcast::Sender<Event>,
+    counters: Arc<Counters>,
 }
 
 pub fn sql_error(e: rusqlite::Error) -> StoreError {
@@ -114,9 +116,12 @@ impl Db {
         let (committed, _) = broadcast::channel(stream_capacity);
         let (tx, rx) = mpsc::channel::<Job>();
         let events = committed.clone();
+        let counters = Arc::new(Counters::default());
+        let writer_counters = counters.clone();
+        let synced = durability == Durability::Full;
         let handle = std::thread::Builder::new()
             .name("zts-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, events))
+            .spawn(move || writer_loop(conn, rx, events, &writer_counters, synced))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         let db = Db {
             path,
@@ -125,6 +130,7 @@ impl Db {
             writer_thread: Mutex::new(Some(handle)),
             readers: Mutex::new(Vec::new()),
             committed,
+            counters,
         };
         Ok((db, secret))
     }
@@ -137,12 +143,17 @@ impl Db {
         self.committed.subscribe()
     }
 
+    pub fn stats(&self) -> StoreStats {
+        self.counters.snapshot()
+    }
+
     /// Runs `f` atomically (its own savepoint) in the next group commit, and answers once
     /// that commit is durable. The events `f` returns are published after the commit.
     pub async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
+        self.counters.write_called();
         let (reply, answer) = oneshot::channel::<Result<R, StoreError>>();
         let job: Job = Box::new(move |txn, published| {
             let outcome = txn
@@ -189,6 +200,7 @@ impl Db {
         self: &std::sync::Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
+        self.counters.read_called();
         let pooled = self
             .readers
             .lock()
@@ -229,6 +241,8 @@ fn writer_loop(
     mut conn: Connection,
     jobs: mpsc::Receiver<Job>,
     committed: broadcast::Sender<Event>,
+    counters: &Counters,
+    synced: bool,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -240,6 +254,7 @@ fn writer_loop(
         }
         let mut published = Vec::new();
         let mut completions = Vec::with_capacity(batch.len());
+        let changes_before = conn.total_changes();
         let commit = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(mut txn) => {
                 for job in batch {
@@ -256,6 +271,7 @@ fn writer_loop(
             }
         };
         if commit.is_ok() {
+            counters.committed(conn.total_changes() - changes_before, synced);
             for event in published {
                 // No receiver is fine: nobody is listening yet.
                 let _ = committed.send(event);
@@ -320,6 +336,56 @@ fn load_or_create_secret(conn: &mut Connection) -> Result<Vec<u8>, StoreError> {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
+
+    fn insert(db: &Db, rows: usize, fail: bool) -> impl Future<Output = Result<(), StoreError>> {
+        db.write(move |conn| {
+            for i in 0..rows {
+                conn.execute(
+                    "INSERT OR REPLACE INTO settings (name, value) VALUES (?1, x'00')",
+                    [format!("row{i}")],
+                )
+                .map_err(sql_error)?;
+            }
+            if fail {
+                return Err(StoreError::AlreadyExists);
+            }
+            Ok(((), Vec::new()))
+        })
+    }
+
+    #[tokio::test]
+    async fn stats_count_calls_commits_fsyncs_and_rows_executed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(dir.path().join("s.db"), Durability::Full, 16).unwrap();
+        let db = std::sync::Arc::new(db);
+        let opened = db.stats();
+        insert(&db, 3, false).await.unwrap();
+        insert(&db, 2, true).await.unwrap_err();
+        db.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(sql_error)
+        })
+        .await
+        .unwrap();
+        let s = db.stats();
+        assert_eq!(s.writes - opened.writes, 2);
+        assert_eq!(s.reads - opened.reads, 1);
+        assert_eq!(
+            s.commits - opened.commits,
+            2,
+            "one transaction per call here"
+        );
+        assert_eq!(s.fsyncs, s.commits, "a durable store syncs every commit");
+        // The failed call's savepoint rolled back, but SQLite counted its statements: the
+        // figure is what the writer executed, rolled back or not.
+        assert_eq!(s.rows_written - opened.rows_written, 5);
+
+        let dir = tempfile::tempdir().unwrap();
+        let (off, _) = Db::open(dir.path().join("o.db"), Durability::Off, 16).unwrap();
+        insert(&off, 1, false).await.unwrap();
+        assert_eq!(off.stats().fsyncs, 0, "a throwaway store never syncs");
+        assert_eq!(off.stats().commits, off.stats().writes);
+    }
 
     /// With the planner's stability guarantee on, plans are made without looking at bound
     /// values: the queries that need a partial index must still get it from their own

@@ -13,7 +13,9 @@ mod db;
 mod executions;
 mod items_sql;
 mod keys;
+mod live;
 mod projects;
+mod stats;
 
 use db::Db;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,8 @@ use zts_domain::events::Event;
 use zts_domain::ports::StoreError;
 
 pub use db::Durability;
+pub use live::LiveConnections;
+pub use stats::StoreStats;
 
 /// The file the store keeps under its data directory.
 pub const DB_FILE: &str = "zts.sqlite3";
@@ -92,5 +96,10 @@ impl EmbeddedStore {
 
     pub fn path(&self) -> &Path {
         self.db.path()
+    }
+
+    /// What this store has done since it opened (write and read calls, commits, fsyncs).
+    pub fn stats(&self) -> StoreStats {
+        self.db.stats()
     }
 }

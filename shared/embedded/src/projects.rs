@@ -185,6 +185,24 @@ fn commit(
     }
 }
 
+/// The artifact unless one is stored (first write wins); `NotFound` without a project.
+fn put_artifact(
+    conn: &Connection,
+    pk: &str,
+    sk: &str,
+    body: &str,
+) -> Result<PutArtifactOutcome, StoreError> {
+    if !items_db::exists(conn, PROJECTS, pk, items::META)? {
+        return Err(StoreError::NotFound);
+    }
+    if items_db::put_new_raw(conn, PROJECTS, pk, sk, body, Index::default())? {
+        return Ok(PutArtifactOutcome::Stored);
+    }
+    let existing: Artifact = items_db::get(conn, PROJECTS, pk, sk)?
+        .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
+    Ok(PutArtifactOutcome::AlreadyStored(Box::new(existing)))
+}
+
 #[async_trait]
 impl ProjectStore for EmbeddedStore {
     async fn create_project(&self, new: NewProject) -> Result<CreateOutcome, StoreError> {
@@ -237,19 +255,28 @@ impl ProjectStore for EmbeddedStore {
         let sk = items::artifact_sk(artifact.step);
         let body = items_db::encode(&artifact)?;
         self.db
+            .write(move |conn| Ok((put_artifact(conn, &pk, &sk, &body)?, Vec::new())))
+            .await
+    }
+
+    /// The artifact and the success commit in one savepoint: one write call, and a
+    /// refused commit leaves no artifact behind.
+    async fn succeed_step(
+        &self,
+        artifact: Artifact,
+        success: StepCommit,
+    ) -> Result<(String, CommitOutcome), StoreError> {
+        let pk = items::project_pk(&success.project_id);
+        let sk = items::artifact_sk(artifact.step);
+        let body = items_db::encode(&artifact)?;
+        self.db
             .write(move |conn| {
-                if !items_db::exists(conn, PROJECTS, &pk, items::META)? {
-                    return Err(StoreError::NotFound);
-                }
-                if items_db::put_new_raw(conn, PROJECTS, &pk, &sk, &body, Index::default())? {
-                    return Ok((PutArtifactOutcome::Stored, Vec::new()));
-                }
-                let existing: Artifact = items_db::get(conn, PROJECTS, &pk, &sk)?
-                    .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
-                Ok((
-                    PutArtifactOutcome::AlreadyStored(Box::new(existing)),
-                    Vec::new(),
-                ))
+                let stored = match put_artifact(conn, &pk, &sk, &body)? {
+                    PutArtifactOutcome::Stored => artifact.artifact_type,
+                    PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
+                };
+                let (outcome, events) = commit(conn, success.naming_artifact(stored.clone()))?;
+                Ok(((stored, outcome), events))
             })
             .await
     }

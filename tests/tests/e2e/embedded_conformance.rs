@@ -1,4 +1,5 @@
-//! The shared store conformance suite against the embedded store, durable and in-memory.
+//! The shared store conformance suite against the embedded store, durable and in-memory,
+//! and against the local stack's live connections (in memory, beside the store).
 
 use zts_embedded::EmbeddedStore;
 
@@ -33,4 +34,15 @@ mod in_memory {
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
+}
+
+mod live_connections {
+    use zts_embedded::LiveConnections;
+
+    async fn make() -> LiveConnections {
+        LiveConnections::new()
+    }
+
+    zts_conformance::connection_store_conformance!(make);
+    zts_conformance::connection_slots_conformance!(make);
 }

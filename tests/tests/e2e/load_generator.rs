@@ -1,6 +1,7 @@
 //! `zts load` itself: the Python prototype's protocol (for side-by-side runs) against a
 //! stand-in server that speaks it, counting a dropped frame as lost; and the CPU figures
-//! (the server's, by pid, and the generator's own).
+//! (the server's, by pid, and the generator's own); the store's cost per project from the
+//! local stack's counters; a soak's rounds and memory readings.
 
 use axum::Json;
 use axum::extract::ws::{Message, WebSocketUpgrade};
@@ -85,4 +86,61 @@ async fn a_server_pid_that_is_no_process_is_refused_before_any_load() {
         .await
         .unwrap_err();
     assert!(err.contains("no process"), "{err}");
+}
+
+/// Against the local stack (in this process, so its pid is ours): the store's counters
+/// come from its `/_zts/stats`, per completed project, and are what a run must cost at
+/// least: one create, two step commits per step, an artifact per step, the finalize.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_cost_per_project_comes_from_the_servers_own_counters() {
+    let stack = zts_tests::stack().await;
+    let report = run_measured(
+        &stack.http_url(),
+        zts_tests::TEST_KEY,
+        6,
+        3,
+        Watch::ProjectLink,
+        Some(std::process::id()),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.completed, report.lost_events), (6, 0), "{report}");
+    let store = report.store.expect("the local stack serves its counters");
+    // create + (start, artifact, success) × 2 + finalize = 8 writes at the very least.
+    assert!(store.writes >= 6 * 8, "{store:?}");
+    assert!(store.reads > 0 && store.commits > 0 && store.commits <= store.writes);
+    assert!(store.fsyncs <= store.commits && store.rows_written >= store.writes);
+    assert!(report.server_storage_bytes.is_some(), "{report}");
+    let printed = report.to_string();
+    assert!(
+        printed.contains("writes")
+            && printed.contains("fsyncs")
+            && printed.contains("KiB to storage"),
+        "{printed}"
+    );
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_repeats_rounds_until_its_time_is_up_and_reads_memory_after_each() {
+    let stack = zts_tests::stack().await;
+    let soak = zts::soak::run(
+        &stack.http_url(),
+        zts_tests::TEST_KEY,
+        3,
+        3,
+        Watch::ProjectLink,
+        std::process::id(),
+        std::time::Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert!(soak.rounds.len() >= 2, "{soak}");
+    assert!(soak.clean(), "{soak}");
+    assert!(soak.rounds.iter().all(|r| r.resident_bytes > 0));
+    let (warm, later) = soak.growth_after_warm_up().unwrap();
+    assert!(soak.peak_resident_bytes >= warm.max(later), "{soak}");
+    let printed = soak.to_string();
+    assert!(printed.contains("after round 1"), "{printed}");
+    stack.shutdown().await;
 }

@@ -278,7 +278,7 @@ async fn a_slow_consumer_is_disconnected_while_a_fast_one_gets_everything() {
     let project = zts_domain::ProjectId::parse(&id).unwrap();
     let mut slow = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     slow.until(|m| m["event"] == "replay_complete").await;
-    let slow_id = zts_tests::subscriber_ids(&*stack.store, &project)
+    let slow_id = zts_tests::subscriber_ids(&*stack.connections, &project)
         .await
         .pop()
         .expect("the slow subscriber");
@@ -320,7 +320,7 @@ async fn a_slow_consumer_is_disconnected_while_a_fast_one_gets_everything() {
     assert!(reason.contains("send queue overflow"), "{reason}");
     // Once closed, the slow connection and its subscription are gone; the fast one's stays.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while zts_tests::subscriber_ids(&*stack.store, &project)
+    while zts_tests::subscriber_ids(&*stack.connections, &project)
         .await
         .contains(&slow_id)
     {
@@ -330,7 +330,10 @@ async fn a_slow_consumer_is_disconnected_while_a_fast_one_gets_everything() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(stack.store.get_connection(&slow_id).await.unwrap(), None);
+    assert_eq!(
+        stack.connections.get_connection(&slow_id).await.unwrap(),
+        None
+    );
     stack.shutdown().await;
 }
 
@@ -511,11 +514,13 @@ async fn the_management_api_sends_describes_and_disconnects() {
     let id = http.create(&idea("managed")).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
-    let conn =
-        zts_tests::subscriber_ids(&*stack.store, &zts_domain::ProjectId::parse(&id).unwrap())
-            .await
-            .pop()
-            .unwrap();
+    let conn = zts_tests::subscriber_ids(
+        &*stack.connections,
+        &zts_domain::ProjectId::parse(&id).unwrap(),
+    )
+    .await
+    .pop()
+    .unwrap();
     let url = format!("{}/@connections/{conn}", http.base);
     let res = http
         .client()

@@ -28,10 +28,11 @@ fn fast_retry() -> PushRetry {
 /// A connected, subscribed client and its connection id.
 async fn client(stack: &zts::RunningStack, project: &str) -> (Ws, ConnectionId) {
     let before =
-        zts_tests::subscriber_ids(&*stack.store, &ProjectId::parse(project).unwrap()).await;
+        zts_tests::subscriber_ids(&*stack.connections, &ProjectId::parse(project).unwrap()).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{project}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
-    let after = zts_tests::subscriber_ids(&*stack.store, &ProjectId::parse(project).unwrap()).await;
+    let after =
+        zts_tests::subscriber_ids(&*stack.connections, &ProjectId::parse(project).unwrap()).await;
     let id = after.into_iter().find(|c| !before.contains(c)).unwrap();
     (ws, id)
 }
@@ -79,7 +80,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
     for (name, age) in [("old=", 600), ("young=", 1)] {
         let conn = ConnectionId::parse(name).unwrap();
         stack
-            .store
+            .connections
             .put_connection(ConnectionRecord {
                 connection_id: conn.clone(),
                 owner: Owner::parse("local").unwrap(),
@@ -90,7 +91,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
             })
             .await
             .unwrap();
-        stack.store.subscribe(&conn, &project).await.unwrap();
+        stack.connections.subscribe(&conn, &project).await.unwrap();
         stale.push(conn);
     }
     let pusher = ApiGatewayPusher::new(&offline_sdk_config(), &http.base, fast_retry());
@@ -108,7 +109,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
     };
     // Through the local gateway, which orders by itself (its sequencer).
     let delivery = broadcaster::broadcast(
-        &*stack.store,
+        &*stack.connections,
         &*stack.store,
         &pusher,
         &event,
@@ -124,7 +125,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
     assert_eq!(got.last().unwrap()["event"], "status_update");
     assert!(
         stack
-            .store
+            .connections
             .get_connection(&stale[0])
             .await
             .unwrap()
@@ -132,13 +133,13 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
     );
     assert!(
         stack
-            .store
+            .connections
             .get_connection(&stale[1])
             .await
             .unwrap()
             .is_some()
     );
-    let left = zts_tests::subscriber_ids(&*stack.store, &project).await;
+    let left = zts_tests::subscriber_ids(&*stack.connections, &project).await;
     assert!(left.contains(&live_id) && left.contains(&stale[1]) && !left.contains(&stale[0]));
     stack.shutdown().await;
 }

@@ -21,7 +21,7 @@ use ws::{ClientMessage, Fatal, ServerMessage, WsError};
 use zts_domain::error::{AppError, ErrorCode};
 use zts_domain::ids::{ConnectionId, Owner};
 use zts_domain::ports::EventPusher;
-use zts_embedded::EmbeddedStore;
+use zts_embedded::{EmbeddedStore, LiveConnections};
 
 /// How long a closing connection may take to receive its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -38,6 +38,8 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 #[derive(Clone)]
 pub struct SocketState {
     pub store: Arc<EmbeddedStore>,
+    /// This process's connections and subscriptions (in memory: they die with it).
+    pub connections: Arc<LiveConnections>,
     pub gateway: Arc<Gateway>,
     pub shutdown: watch::Receiver<bool>,
     /// Recorded as each connection's push endpoint (this server's management API).
@@ -165,7 +167,7 @@ async fn serve(
     let _open: ConnectionGuard = state.open.hold();
     let id = ConnectionId::generate();
     let (mut sink, mut stream) = socket.split();
-    if let Err(e) = ws::connect(&*state.store, &id, &owner, &state.endpoint).await {
+    if let Err(e) = ws::connect(&*state.connections, &id, &owner, &state.endpoint).await {
         tracing::error!(error = %e, "could not record a connection");
         let _ = sink
             .send(close_message(&CloseReason {
@@ -211,7 +213,7 @@ async fn serve(
             }},
         }
     }
-    if let Err(e) = ws::disconnect(&*state.store, &id).await {
+    if let Err(e) = ws::disconnect(&*state.connections, &id).await {
         tracing::warn!(error = %e, connection_id = %id, "could not remove a connection");
     }
     state.gateway.unregister(&id);
@@ -241,7 +243,15 @@ async fn handle_text(state: &SocketState, id: &ConnectionId, text: &str) {
             },
         );
     }
-    match ws::on_message(&*state.store, &*state.store, &*state.gateway, id, text).await {
+    match ws::on_message(
+        &*state.store,
+        &*state.connections,
+        &*state.gateway,
+        id,
+        text,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(Fatal::Push(_)) => {} // the connection is going away
         Err(Fatal::Store(e)) => {

@@ -205,6 +205,30 @@ pub trait ProjectStore: Send + Sync {
         step: StepName,
     ) -> Result<Option<Artifact>, StoreError>;
 
+    /// A step's success: stores its artifact (first write wins, as [`Self::put_artifact`])
+    /// and commits `success`, a [`crate::transition::Transition::StepSucceeded`], naming the
+    /// stored artifact's type. Returns that type and the commit's outcome; `NotFound` for a
+    /// missing project. The default makes the two writes in turn, each idempotent; a store
+    /// that can make them one atomic write overrides it (the embedded store does: one
+    /// write call instead of two per step, README: Benchmark).
+    async fn succeed_step(
+        &self,
+        artifact: Artifact,
+        success: StepCommit,
+    ) -> Result<(String, CommitOutcome), StoreError> {
+        let stored = match self
+            .put_artifact(&success.project_id, artifact.clone())
+            .await?
+        {
+            PutArtifactOutcome::Stored => artifact.artifact_type,
+            PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
+        };
+        let outcome = self
+            .commit_step(success.naming_artifact(stored.clone()))
+            .await?;
+        Ok((stored, outcome))
+    }
+
     /// Applies [`crate::transition::apply`] to META and writes META and the event it mints
     /// atomically, conditional on META not having changed meanwhile, together with the
     /// commit's dedupe record. A repeated commit (same dedupe key) is `AlreadyDone`.
