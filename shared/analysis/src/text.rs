@@ -5,8 +5,68 @@ pub const QUOTE_MAX_CHARS: usize = 160;
 
 /// A text split into sentences, each kept with its lower-case form for matching.
 pub struct Doc {
-    sentences: Vec<(String, String)>,
-    lower: String,
+    sentences: Vec<(String, Lower)>,
+    lower: Lower,
+}
+
+/// Lower-case text with its word-start positions indexed by first byte: a rule's phrase
+/// can only match where a word starts, so each phrase is compared at those few places
+/// instead of searched for through the whole text (a substring search per phrase was
+/// about 5% of the local stack's CPU, README: Benchmark).
+struct Lower {
+    text: String,
+    /// (first byte, byte offset) of every position a match may start at, sorted.
+    starts: Vec<(u8, u32)>,
+    /// Whether the end of the text is such a position too (only an empty phrase can
+    /// match there).
+    end_starts: bool,
+}
+
+impl Lower {
+    fn new(text: String) -> Lower {
+        let mut starts = Vec::new();
+        let mut prev_alnum = false;
+        for (i, c) in text.char_indices() {
+            if !prev_alnum {
+                starts.push((text.as_bytes()[i], i as u32));
+            }
+            prev_alnum = c.is_alphanumeric();
+        }
+        starts.sort_unstable();
+        Lower {
+            text,
+            starts,
+            end_starts: !prev_alnum,
+        }
+    }
+
+    /// Offsets where `needle` occurs starting at a word boundary, in no particular order.
+    fn word_starts<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let range = match needle.as_bytes().first() {
+            Some(&b) => {
+                let lo = self.starts.partition_point(|&(f, _)| f < b);
+                let hi = self.starts.partition_point(|&(f, _)| f <= b);
+                lo..hi
+            }
+            // The empty phrase occurs everywhere, as `str::match_indices` has it.
+            None => 0..self.starts.len(),
+        };
+        let end = (needle.is_empty() && self.end_starts).then_some(self.text.len());
+        self.starts[range]
+            .iter()
+            .map(|&(_, i)| i as usize)
+            .filter(move |&i| self.text[i..].starts_with(needle))
+            .chain(end)
+    }
+
+    fn contains_word_start(&self, needle: &str) -> bool {
+        self.word_starts(needle).next().is_some()
+    }
+
+    fn contains_word_form(&self, word: &str) -> bool {
+        self.word_starts(word)
+            .any(|i| is_inflection(&self.text[i + word.len()..]))
+    }
 }
 
 impl Doc {
@@ -25,14 +85,17 @@ impl Doc {
         }
         let lower = sentences
             .iter()
-            .map(|(_, l)| l.as_str())
+            .map(|(_, l): &(String, Lower)| l.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        Doc { sentences, lower }
+        Doc {
+            sentences,
+            lower: Lower::new(lower),
+        }
     }
 
     pub fn words(&self) -> usize {
-        self.lower.split_whitespace().count()
+        self.lower.text.split_whitespace().count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -43,7 +106,7 @@ impl Doc {
     pub fn quote_any(&self, needles: &[&str]) -> Option<String> {
         self.sentences
             .iter()
-            .find(|(_, lower)| needles.iter().any(|n| contains_word_start(lower, n)))
+            .find(|(_, lower)| needles.iter().any(|n| lower.contains_word_start(n)))
             .map(|(original, _)| quote(original))
     }
 
@@ -51,18 +114,18 @@ impl Doc {
     pub fn quote_word_forms(&self, words: &[&str]) -> Option<String> {
         self.sentences
             .iter()
-            .find(|(_, lower)| words.iter().any(|w| contains_word_form(lower, w)))
+            .find(|(_, lower)| words.iter().any(|w| lower.contains_word_form(w)))
             .map(|(original, _)| quote(original))
     }
 
     pub fn has_any(&self, needles: &[&str]) -> bool {
-        needles.iter().any(|n| contains_word_start(&self.lower, n))
+        needles.iter().any(|n| self.lower.contains_word_start(n))
     }
 
     pub fn count_any(&self, needles: &[&str]) -> usize {
         needles
             .iter()
-            .filter(|n| contains_word_start(&self.lower, n))
+            .filter(|n| self.lower.contains_word_start(n))
             .count()
     }
 
@@ -71,21 +134,33 @@ impl Doc {
         self.sentences
             .iter()
             .find(|(_, lower)| {
-                has_number(lower)
-                    && (needles.is_empty() || needles.iter().any(|n| contains_word_start(lower, n)))
+                has_number(&lower.text)
+                    && (needles.is_empty() || needles.iter().any(|n| lower.contains_word_start(n)))
             })
             .map(|(original, _)| quote(original))
     }
 }
 
-fn push_sentence(out: &mut Vec<(String, String)>, raw: &str) {
+fn push_sentence(out: &mut Vec<(String, Lower)>, raw: &str) {
     let trimmed = raw.trim();
     if trimmed.chars().any(char::is_alphanumeric) {
-        out.push((trimmed.to_string(), trimmed.to_lowercase()));
+        out.push((trimmed.to_string(), Lower::new(trimmed.to_lowercase())));
     }
 }
 
+/// What may follow a word for it to count as that word: nothing more of a word, or an
+/// inflection ending ("use", "uses", "used", "using"; never "users", "usefulness").
+fn is_inflection(after: &str) -> bool {
+    let end = after
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map_or(after.len(), |(i, _)| i);
+    matches!(&after[..end], "" | "s" | "es" | "d" | "ed" | "ing")
+}
+
 /// `needle` occurs starting at a word boundary (so "pay" matches "paying", not "repay").
+/// The plain definition [`Lower::contains_word_start`] must agree with (a property test).
+#[cfg(test)]
 fn contains_word_start(haystack: &str, needle: &str) -> bool {
     haystack.match_indices(needle).any(|(i, _)| {
         haystack[..i]
@@ -108,7 +183,9 @@ pub fn quote(text: &str) -> String {
 }
 
 /// `word` occurs as a word or an inflection of it ("use", "uses", "used", "using"), but
-/// never as the start of another word ("users", "usefulness").
+/// never as the start of another word ("users", "usefulness"). The plain definition
+/// [`Lower::contains_word_form`] must agree with (a property test).
+#[cfg(test)]
 fn contains_word_form(haystack: &str, word: &str) -> bool {
     haystack.match_indices(word).any(|(i, _)| {
         let starts = haystack[..i]
@@ -121,4 +198,61 @@ fn contains_word_form(haystack: &str, word: &str) -> bool {
             .collect();
         starts && matches!(rest.as_str(), "" | "s" | "es" | "d" | "ed" | "ing")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Texts and phrases over a small alphabet with the characters that matter: letters,
+    /// digits, spaces, punctuation, a non-ASCII letter and a non-ASCII symbol.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("b"),
+                Just("s"),
+                Just("ed"),
+                Just("ing"),
+                Just(" "),
+                Just("-"),
+                Just("$"),
+                Just("9"),
+                Just("é"),
+                Just("€"),
+                Just("."),
+            ],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
+
+        #[test]
+        fn the_index_finds_exactly_what_the_plain_search_finds(hay in text(), needle in text()) {
+            let lower = Lower::new(hay.clone());
+            prop_assert_eq!(lower.contains_word_start(&needle), contains_word_start(&hay, &needle));
+            prop_assert_eq!(lower.contains_word_form(&needle), contains_word_form(&hay, &needle));
+        }
+    }
+
+    #[test]
+    fn phrases_match_at_word_starts_only() {
+        let lower = Lower::new("we repay users who pay €5; paying-customers use it".into());
+        assert!(lower.contains_word_start("pay"));
+        assert!(lower.contains_word_start("paying"));
+        assert!(lower.contains_word_start("€5"));
+        assert!(lower.contains_word_start("customers"), "after a hyphen");
+        assert!(!lower.contains_word_start("epay"));
+        assert!(lower.contains_word_form("use"));
+        assert!(lower.contains_word_form("user"), "users: user + s");
+        assert!(
+            !lower.contains_word_form("us"),
+            "use and users are other words"
+        );
+    }
 }

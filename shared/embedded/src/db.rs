@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS settings (
 ) WITHOUT ROWID;
 ";
 
+/// When a write call is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// After the group's commit (and fsync, when durable).
+    WhenDurable,
+    /// As soon as the call has run in the group's transaction.
+    WhenRun,
+}
+
 /// What a write call does inside the shared transaction. It returns the completion to
 /// run once the transaction's fate is known.
 type Job = Box<dyn FnOnce(&mut rusqlite::Transaction<'_>, &mut Vec<Event>) -> Completion + Send>;
@@ -153,6 +162,27 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
+        self.write_answering(f, Answer::WhenDurable).await
+    }
+
+    /// Like [`Db::write`], but answers as soon as `f` has run inside the group's
+    /// transaction, without waiting for its commit and fsync: for writes whose loss in a
+    /// crash is harmless (a rate-limit window). Another process sharing the file still
+    /// sees them, because it cannot write before this transaction commits, and reads what
+    /// it committed (SQLite's write lock).
+    pub async fn write_unsynced<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.write_answering(move |conn| Ok((f(conn)?, Vec::new())), Answer::WhenRun)
+            .await
+    }
+
+    async fn write_answering<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
+        when: Answer,
+    ) -> Result<R, StoreError> {
         self.counters.write_called();
         let (reply, answer) = oneshot::channel::<Result<R, StoreError>>();
         let job: Job = Box::new(move |txn, published| {
@@ -165,6 +195,10 @@ impl Db {
                     Err(e) => Err(e),
                 });
             match outcome {
+                Ok((value, _)) if when == Answer::WhenRun => {
+                    let _ = reply.send(Ok(value));
+                    Box::new(|_| {})
+                }
                 Ok((value, events)) => {
                     published.extend(events);
                     Box::new(move |commit: Result<(), StoreError>| {
