@@ -123,7 +123,7 @@ impl Report {
         let per = |count: u64| count as f64 / n;
         let mut line = match &self.store {
             Some(s) => format!(
-                "store         per project: {:.1} writes, {:.1} reads, {:.1} commits, {:.1} fsyncs, {:.1} rows written",
+                "store         per project: {:.1} writes, {:.1} reads, {:.2} commits, {:.2} fsyncs, {:.1} rows written",
                 per(s.writes),
                 per(s.reads),
                 per(s.commits),

@@ -205,6 +205,13 @@ enum Command {
         /// resident memory after each round (needs --server-pid): is it flat once warm?
         #[arg(long, requires = "server_pid")]
         soak: Option<u64>,
+        /// The Python prototype's URL: measure it first with the same generator and the
+        /// same N and C, then this stack, and print the ratios.
+        #[arg(long, conflicts_with_all = ["prototype", "soak"])]
+        beside: Option<String>,
+        /// The prototype's pid, for its CPU per project (with --beside).
+        #[arg(long, requires = "beside")]
+        beside_pid: Option<u32>,
     },
 }
 
@@ -304,6 +311,8 @@ async fn main() -> ExitCode {
             server_pid,
             projects_per_socket,
             soak,
+            beside,
+            beside_pid,
         } => {
             let watch = if let Some(k) = projects_per_socket {
                 zts::load::Watch::Shared {
@@ -333,6 +342,43 @@ async fn main() -> ExitCode {
                     Ok(soak) => {
                         println!("{soak}");
                         if soak.clean() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("zts load: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            if let Some(prototype_url) = beside {
+                let both = async {
+                    let prototype = zts::load::run_measured(
+                        &prototype_url,
+                        "",
+                        projects,
+                        concurrency,
+                        zts::load::Watch::Prototype,
+                        beside_pid,
+                    )
+                    .await?;
+                    let stack = zts::load::run_measured(
+                        &url,
+                        &api_key,
+                        projects,
+                        concurrency,
+                        watch,
+                        server_pid,
+                    )
+                    .await?;
+                    Ok::<_, String>(zts::compare::SideBySide { prototype, stack })
+                };
+                return match both.await {
+                    Ok(both) => {
+                        println!("{both}");
+                        if both.clean() {
                             ExitCode::SUCCESS
                         } else {
                             ExitCode::FAILURE
