@@ -226,35 +226,28 @@ impl WorkflowStarter for LocalWorkflow {
             return Ok(StartOutcome::AlreadyStarted);
         }
         let inner = &*self.inner;
-        let exists = inner.store.execution_exists(&name).await;
-        if !matches!(exists, Ok(false)) {
-            inner
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&name);
-            return match exists {
-                Ok(_) => Ok(StartOutcome::AlreadyStarted),
-                Err(e) => Err(WorkflowError::Unavailable(e.to_string())),
-            };
-        }
         let ex = inner
             .machine
             .start(&name, start.input_json(), &*inner.clock, &inner.observer);
-        if let Err(e) = inner
+        // Saved only if no execution of that name is stored: one atomic write decides
+        // whether this start is the one (a restart resumes stored executions instead).
+        let saved = inner
             .store
-            .save_execution(
+            .save_new_execution(
                 &name,
                 &serde_json::to_value(&ex).expect("executions serialise"),
             )
-            .await
-        {
+            .await;
+        if !matches!(saved, Ok(true)) {
             inner
                 .running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&name);
-            return Err(WorkflowError::Unavailable(e.to_string()));
+            return match saved {
+                Ok(_) => Ok(StartOutcome::AlreadyStarted),
+                Err(e) => Err(WorkflowError::Unavailable(e.to_string())),
+            };
         }
         inner
             .counters
