@@ -519,18 +519,38 @@ impl WebSocketEmulator {
             .is_some_and(|c| c.out.send(message).is_ok())
     }
 
-    async fn run(self: Arc<Self>, socket: WebSocket, id: String, ip: String) {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+    /// Records a connection whose `$connect` succeeded, before the handshake's answer is
+    /// sent: from then on the Management API can reach it, as API Gateway's can once
+    /// `$connect` returned (a client that asks right after its handshake must find it).
+    fn register(&self, id: &str, ip: &str) -> (Arc<Connection>, mpsc::UnboundedReceiver<Message>) {
+        let (tx, rx) = mpsc::unbounded_channel();
         let now = SystemTime::now();
         let conn = Arc::new(Connection {
             out: tx,
             connected_at: now,
             last_active: Mutex::new(now),
-            source_ip: ip.clone(),
+            source_ip: ip.to_string(),
         });
         if let Ok(mut c) = self.connections.lock() {
-            c.insert(id.clone(), conn.clone());
+            c.insert(id.to_string(), conn.clone());
         }
+        (conn, rx)
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut c) = self.connections.lock() {
+            c.remove(id);
+        }
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        socket: WebSocket,
+        id: String,
+        ip: String,
+        conn: Arc<Connection>,
+        mut rx: mpsc::UnboundedReceiver<Message>,
+    ) {
         let (mut sink, mut stream) = socket.split();
         let started = Instant::now();
         let mut idle_since = Instant::now();
@@ -579,9 +599,7 @@ impl WebSocketEmulator {
                 }
             }
         };
-        if let Ok(mut c) = self.connections.lock() {
-            c.remove(&id);
-        }
+        self.forget(&id);
         self.disconnect(&id, &ip, code, &reason).await;
     }
 }
@@ -603,9 +621,13 @@ async fn upgrade(
         return refused;
     }
     gw.counts.connects.fetch_add(1, Ordering::Relaxed);
+    let (conn, rx) = gw.register(&id, &ip);
+    let (failed, failed_id) = (gw.clone(), id.clone());
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| gw.run(socket, id, ip))
+        // The handshake never completed: nothing to reach, no socket to close.
+        .on_failed_upgrade(move |_| failed.forget(&failed_id))
+        .on_upgrade(move |socket| gw.run(socket, id, ip, conn, rx))
 }
 
 fn gone(id: &str) -> Response {
