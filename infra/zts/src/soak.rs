@@ -76,7 +76,12 @@ pub async fn run(
             resident_bytes,
         });
     }
-    let peak_resident_bytes = crate::memory::peak_resident_bytes(server_pid).unwrap_or(0);
+    // The kernel updates VmHWM lazily (its RSS counters are cached per CPU), so it can read
+    // a few pages below a VmRSS read earlier: the peak is the larger of the two.
+    let seen = rounds.iter().map(|r| r.resident_bytes).max().unwrap_or(0);
+    let peak_resident_bytes = crate::memory::peak_resident_bytes(server_pid)
+        .unwrap_or(0)
+        .max(seen);
     Ok(Soak {
         rounds,
         peak_resident_bytes,
