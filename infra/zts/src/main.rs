@@ -328,30 +328,10 @@ async fn main() -> ExitCode {
             let api_key = api_key.unwrap_or_default();
             if let (Some(seconds), Some(pid)) = (soak, server_pid) {
                 let duration = Duration::from_secs(seconds);
-                return match zts::soak::run(
-                    &url,
-                    &api_key,
-                    projects,
-                    concurrency,
-                    watch,
-                    pid,
-                    duration,
-                )
-                .await
-                {
-                    Ok(soak) => {
-                        println!("{soak}");
-                        if soak.clean() {
-                            ExitCode::SUCCESS
-                        } else {
-                            ExitCode::FAILURE
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("zts load: {e}");
-                        ExitCode::FAILURE
-                    }
-                };
+                let soak =
+                    zts::soak::run(&url, &api_key, projects, concurrency, watch, pid, duration)
+                        .await;
+                return load_outcome(soak, zts::soak::Soak::clean);
             }
             if let Some(prototype_url) = beside {
                 let both = async {
@@ -375,37 +355,33 @@ async fn main() -> ExitCode {
                     .await?;
                     Ok::<_, String>(zts::compare::SideBySide { prototype, stack })
                 };
-                return match both.await {
-                    Ok(both) => {
-                        println!("{both}");
-                        if both.clean() {
-                            ExitCode::SUCCESS
-                        } else {
-                            ExitCode::FAILURE
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("zts load: {e}");
-                        ExitCode::FAILURE
-                    }
-                };
+                return load_outcome(both.await, zts::compare::SideBySide::clean);
             }
-            match zts::load::run_measured(&url, &api_key, projects, concurrency, watch, server_pid)
-                .await
-            {
-                Ok(report) => {
-                    println!("{report}");
-                    if report.lost_events == 0 && report.failed == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    eprintln!("zts load: {e}");
-                    ExitCode::FAILURE
-                }
+            let report =
+                zts::load::run_measured(&url, &api_key, projects, concurrency, watch, server_pid)
+                    .await;
+            load_outcome(report, |r| r.lost_events == 0 && r.failed == 0)
+        }
+    }
+}
+
+/// Prints a load run's result (or why there is none); success only when `clean` holds.
+fn load_outcome<T: std::fmt::Display>(
+    result: Result<T, String>,
+    clean: impl Fn(&T) -> bool,
+) -> ExitCode {
+    match result {
+        Ok(result) => {
+            println!("{result}");
+            if clean(&result) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             }
+        }
+        Err(e) => {
+            eprintln!("zts load: {e}");
+            ExitCode::FAILURE
         }
     }
 }
