@@ -407,7 +407,7 @@ async fn emulate(args: zts::emulate::command::EmulateArgs) -> ExitCode {
 async fn emulate(_args: zts::emulate::command::EmulateArgs) -> ExitCode {
     eprintln!(
         "zts emulate needs a zts built with the AWS SDK: \
-         cargo run --release -p zts --features aws -- emulate ..."
+         cargo run --profile local -p zts --features aws -- emulate ..."
     );
     ExitCode::FAILURE
 }
@@ -585,6 +585,6 @@ async fn deployed_keys(api_keys_table: String) -> Result<Box<dyn KeyStore>, Stri
 #[cfg(not(feature = "aws"))]
 async fn deployed_keys(_api_keys_table: String) -> Result<Box<dyn KeyStore>, String> {
     Err("--api-keys-table needs a zts built with the AWS SDK: \
-         cargo run --release -p zts --features aws -- keys ..."
+         cargo run --profile local -p zts --features aws -- keys ..."
         .into())
 }
