@@ -2,10 +2,9 @@
 
 use crate::stats::{Counters, StoreStats};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, oneshot};
 use zts_domain::events::Event;
 use zts_domain::ports::StoreError;
 
@@ -54,77 +53,14 @@ CREATE TABLE IF NOT EXISTS settings (
 enum Answer {
     /// After the group's commit (and fsync, when durable).
     WhenDurable,
-    /// As soon as the call has run in the group's transaction (ARCHITECTURE.md §3: writes
-    /// answered in order): its events are still published only after the commit.
+    /// As soon as the call has run in the group's transaction.
     WhenRun,
-}
-
-/// One group commit as its calls see it.
-struct Batch {
-    /// Batches are numbered in the order they run (and so commit).
-    number: u64,
-    /// Events to publish once the transaction has committed.
-    published: Vec<Event>,
-    /// A call was answered before the commit, so a failed commit must stop the writer.
-    answered_early: bool,
 }
 
 /// What a write call does inside the shared transaction. It returns the completion to
 /// run once the transaction's fate is known.
-type Job = Box<dyn FnOnce(&mut rusqlite::Transaction<'_>, &mut Batch) -> Completion + Send>;
+type Job = Box<dyn FnOnce(&mut rusqlite::Transaction<'_>, &mut Vec<Event>) -> Completion + Send>;
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-
-/// What reads need to see the writes answered before their commit: for each key (a
-/// project's partition) the batch holding its latest such write, and the last batch whose
-/// fate is known. A read of a key waits until that batch has settled, so a caller reads
-/// its own writes, and no read (by anyone) sees a write before it is durable: readers see
-/// only committed transactions, and a WAL commit is visible only after its fsync.
-#[derive(Default)]
-struct Ordered {
-    pending: Mutex<HashMap<String, u64>>,
-    settled: watch::Sender<u64>,
-    /// Tests make the next commit fail (rolled back, as a full disk would).
-    #[cfg(test)]
-    fail_next_commit: std::sync::atomic::AtomicBool,
-}
-
-impl Ordered {
-    fn note(&self, key: String, batch: u64) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, batch);
-    }
-
-    fn settle(&self, batch: u64) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, b| *b > batch);
-        self.settled.send_replace(batch);
-    }
-
-    /// The batch a read must wait for: `key`'s, or with `None` every pending one.
-    fn awaited(&self, key: Option<&str>) -> Option<u64> {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        match key {
-            Some(key) => pending.get(key).copied(),
-            None => pending.values().max().copied(),
-        }
-    }
-
-    async fn wait(&self, key: Option<&str>) -> Result<(), StoreError> {
-        let Some(batch) = self.awaited(key) else {
-            return Ok(());
-        };
-        self.settled
-            .subscribe()
-            .wait_for(|settled| *settled >= batch)
-            .await
-            .map(|_| ())
-            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))
-    }
-}
 
 pub struct Db {
     path: PathBuf,
@@ -134,7 +70,6 @@ pub struct Db {
     readers: Mutex<Vec<Connection>>,
     committed: broadcast::Sender<Event>,
     counters: Arc<Counters>,
-    ordered: Arc<Ordered>,
 }
 
 pub fn sql_error(e: rusqlite::Error) -> StoreError {
@@ -193,11 +128,9 @@ impl Db {
         let counters = Arc::new(Counters::default());
         let writer_counters = counters.clone();
         let synced = durability == Durability::Full;
-        let ordered = Arc::new(Ordered::default());
-        let writer_ordered = ordered.clone();
         let handle = std::thread::Builder::new()
             .name("zts-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, events, &writer_counters, &writer_ordered, synced))
+            .spawn(move || writer_loop(conn, rx, events, &writer_counters, synced))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         let db = Db {
             path,
@@ -207,7 +140,6 @@ impl Db {
             readers: Mutex::new(Vec::new()),
             committed,
             counters,
-            ordered,
         };
         Ok((db, secret))
     }
@@ -230,7 +162,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        self.write_answering(f, Answer::WhenDurable, None).await
+        self.write_answering(f, Answer::WhenDurable).await
     }
 
     /// Like [`Db::write`], but answers as soon as `f` has run inside the group's
@@ -242,39 +174,18 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        self.write_answering(
-            move |conn| Ok((f(conn)?, Vec::new())),
-            Answer::WhenRun,
-            None,
-        )
-        .await
-    }
-
-    /// Like [`Db::write`], but answers once `f` has run inside the group's transaction,
-    /// before its commit, for writes whose caller goes on at once (a step recording its
-    /// start, then its success): a later call sees it (one writer, in order), a read of
-    /// `key` through [`Db::read_after`] waits for its commit, its events are published after
-    /// the commit, and if that commit fails the writer stops, so nothing written after it
-    /// can land without it. A crash before the commit loses it with everything after it:
-    /// what is durable is always a prefix of what was answered.
-    pub async fn write_ordered<R: Send + 'static>(
-        &self,
-        key: String,
-        f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        self.write_answering(f, Answer::WhenRun, Some(key)).await
+        self.write_answering(move |conn| Ok((f(conn)?, Vec::new())), Answer::WhenRun)
+            .await
     }
 
     async fn write_answering<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<(R, Vec<Event>), StoreError> + Send + 'static,
         when: Answer,
-        key: Option<String>,
     ) -> Result<R, StoreError> {
         self.counters.write_called();
         let (reply, answer) = oneshot::channel::<Result<R, StoreError>>();
-        let ordered = self.ordered.clone();
-        let job: Job = Box::new(move |txn, batch| {
+        let job: Job = Box::new(move |txn, published| {
             let outcome = txn
                 .savepoint()
                 .map_err(sql_error)
@@ -284,17 +195,12 @@ impl Db {
                     Err(e) => Err(e),
                 });
             match outcome {
-                Ok((value, events)) if when == Answer::WhenRun => {
-                    batch.published.extend(events);
-                    batch.answered_early = true;
-                    if let Some(key) = key {
-                        ordered.note(key, batch.number);
-                    }
+                Ok((value, _)) if when == Answer::WhenRun => {
                     let _ = reply.send(Ok(value));
                     Box::new(|_| {})
                 }
                 Ok((value, events)) => {
-                    batch.published.extend(events);
+                    published.extend(events);
                     Box::new(move |commit: Result<(), StoreError>| {
                         let _ = reply.send(commit.map(|()| value));
                     })
@@ -316,27 +222,6 @@ impl Db {
         answer
             .await
             .map_err(|_| StoreError::Backend("the store writer dropped a request".into()))?
-    }
-
-    /// [`Db::read`] once the writes to `key` answered before their commit
-    /// ([`Db::write_ordered`]) have committed.
-    pub async fn read_after<R: Send + 'static>(
-        self: &std::sync::Arc<Self>,
-        key: &str,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        self.ordered.wait(Some(key)).await?;
-        self.read(f).await
-    }
-
-    /// [`Db::read`] once every write answered before its commit has committed: for reads
-    /// across keys (a listing, a scan).
-    pub async fn read_after_all<R: Send + 'static>(
-        self: &std::sync::Arc<Self>,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        self.ordered.wait(None).await?;
-        self.read(f).await
     }
 
     /// Runs `f` on a pooled read connection (a consistent snapshot).
@@ -391,76 +276,45 @@ fn writer_loop(
     jobs: mpsc::Receiver<Job>,
     committed: broadcast::Sender<Event>,
     counters: &Counters,
-    ordered: &Ordered,
     synced: bool,
 ) {
-    let mut number = 0;
     while let Ok(first) = jobs.recv() {
-        let mut jobs_now = vec![first];
-        while jobs_now.len() < MAX_BATCH {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => jobs_now.push(job),
+                Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        number += 1;
-        let mut batch = Batch {
-            number,
-            published: Vec::new(),
-            answered_early: false,
-        };
-        let mut completions = Vec::with_capacity(jobs_now.len());
+        let mut published = Vec::new();
+        let mut completions = Vec::with_capacity(batch.len());
         let changes_before = conn.total_changes();
         let commit = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(mut txn) => {
-                for job in jobs_now {
-                    completions.push(job(&mut txn, &mut batch));
+                for job in batch {
+                    completions.push(job(&mut txn, &mut published));
                 }
-                commit(txn, ordered)
+                txn.commit().map_err(sql_error)
             }
             Err(e) => {
                 // The jobs never run; dropping them drops their reply senders, so each
                 // caller gets an error rather than a hang.
                 tracing::error!(error = %e, "could not begin a store transaction");
-                drop(jobs_now);
-                ordered.settle(number);
+                drop(batch);
                 continue;
             }
         };
         if commit.is_ok() {
             counters.committed(conn.total_changes() - changes_before, synced);
-            for event in batch.published {
+            for event in published {
                 // No receiver is fine: nobody is listening yet.
                 let _ = committed.send(event);
             }
         }
-        ordered.settle(number);
         for complete in completions {
             complete(commit.clone());
         }
-        if let Err(e) = commit
-            && batch.answered_early
-        {
-            // Calls were told their writes happened; a later transaction must not land
-            // without them. Every later call fails until the store is reopened, which
-            // resumes from what is durable, as after a crash.
-            tracing::error!(error = %e, "a store commit failed after answering calls; the writer stops");
-            return;
-        }
     }
-}
-
-#[cfg_attr(not(test), allow(unused_variables))]
-fn commit(txn: rusqlite::Transaction<'_>, ordered: &Ordered) -> Result<(), StoreError> {
-    #[cfg(test)]
-    if ordered
-        .fail_next_commit
-        .swap(false, std::sync::atomic::Ordering::SeqCst)
-    {
-        txn.rollback().map_err(sql_error)?;
-        return Err(StoreError::Backend("injected commit failure".into()));
-    }
-    txn.commit().map_err(sql_error)
 }
 
 /// Brings a data directory made by an older build up to the current schema.
@@ -570,182 +424,6 @@ mod tests {
     /// With the planner's stability guarantee on, plans are made without looking at bound
     /// values: the queries that need a partial index must still get it from their own
     /// terms, or listing would scan every item.
-    fn event() -> Event {
-        Event {
-            body: zts_domain::events::EventBody::StatusUpdate {
-                state: zts_domain::project::State::IdeaValidation,
-                progress: 10,
-                current_step: None,
-                error: None,
-            },
-            project_id: zts_domain::ids::ProjectId::generate(),
-            seq: 2,
-            ts: zts_domain::clock::now(),
-            correlation_id: "c".into(),
-        }
-    }
-
-    /// A write call on the writer thread that waits for the test's go, after saying it
-    /// has started: it holds its group's commit open.
-    fn held(
-        db: &Arc<Db>,
-    ) -> (
-        tokio::task::JoinHandle<Result<(), StoreError>>,
-        mpsc::Receiver<()>,
-        mpsc::Sender<()>,
-    ) {
-        let (entered_tx, entered) = mpsc::channel();
-        let (go, go_rx) = mpsc::channel::<()>();
-        let db = db.clone();
-        let task = tokio::spawn(async move {
-            db.write(move |_| {
-                let _ = entered_tx.send(());
-                let _ = go_rx.recv();
-                Ok(((), Vec::new()))
-            })
-            .await
-        });
-        (task, entered, go)
-    }
-
-    /// Waits for `rx` without blocking the test's one-threaded runtime.
-    async fn arrived(rx: &mpsc::Receiver<()>) {
-        while rx.try_recv().is_err() {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-    }
-
-    fn put_setting(name: &'static str) -> impl FnOnce(&Connection) -> Result<(), StoreError> {
-        move |conn| {
-            conn.execute(
-                "INSERT INTO settings (name, value) VALUES (?1, x'01')",
-                [name],
-            )
-            .map(|_| ())
-            .map_err(sql_error)
-        }
-    }
-
-    fn has_setting(name: &'static str) -> impl FnOnce(&Connection) -> Result<bool, StoreError> {
-        move |conn| {
-            conn.prepare("SELECT 1 FROM settings WHERE name = ?1")
-                .and_then(|mut s| s.exists([name]))
-                .map_err(sql_error)
-        }
-    }
-
-    /// An ordered write is answered while its group's transaction is still open; no one
-    /// reads it or receives its event before the commit; a read of its key waits for the
-    /// commit, a read of another key does not.
-    #[tokio::test]
-    async fn an_ordered_write_is_answered_before_its_commit_and_seen_only_after_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let (db, _) = Db::open(dir.path().join("s.db"), Durability::Full, 16).unwrap();
-        let db = Arc::new(db);
-        let mut events = db.subscribe();
-        // The first group is held open, so the next two calls queue into one group.
-        let (first, first_entered, release_first) = held(&db);
-        arrived(&first_entered).await;
-        let ordered = {
-            let db = db.clone();
-            let event = event();
-            tokio::spawn(async move {
-                db.write_ordered("p1".into(), move |conn| {
-                    put_setting("ordered")(conn)?;
-                    Ok(("answered", vec![event]))
-                })
-                .await
-            })
-        };
-        let (second, second_entered, release_second) = held(&db);
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        release_first.send(()).unwrap();
-        first.await.unwrap().unwrap();
-        // Second group: the ordered call has run and is answered; the held call keeps
-        // the transaction open.
-        let answered = tokio::time::timeout(std::time::Duration::from_secs(10), ordered)
-            .await
-            .expect("the ordered call is answered while its transaction is open");
-        assert_eq!(answered.unwrap().unwrap(), "answered");
-        arrived(&second_entered).await;
-        assert!(
-            !db.read(has_setting("ordered")).await.unwrap(),
-            "the answer came before the commit"
-        );
-        assert!(
-            matches!(
-                events.try_recv(),
-                Err(broadcast::error::TryRecvError::Empty)
-            ),
-            "an event is published only after its commit"
-        );
-        let waiting = {
-            let db = db.clone();
-            tokio::spawn(async move { db.read_after("p1", has_setting("ordered")).await })
-        };
-        assert!(
-            db.read_after("p2", |_| Ok(())).await.is_ok(),
-            "another key does not wait"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(
-            !waiting.is_finished(),
-            "a read of the key waits for the commit"
-        );
-        release_second.send(()).unwrap();
-        second.await.unwrap().unwrap();
-        assert!(
-            waiting.await.unwrap().unwrap(),
-            "once committed, the read sees it"
-        );
-        assert_eq!(events.recv().await.unwrap().seq, 2);
-        assert!(db.read_after_all(has_setting("ordered")).await.unwrap());
-    }
-
-    /// A failed commit after an ordered answer stops the writer: nothing written later can
-    /// land without the write that was answered, and reads do not hang.
-    #[tokio::test]
-    async fn a_failed_commit_after_an_ordered_answer_stops_the_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let (db, _) = Db::open(dir.path().join("s.db"), Durability::Full, 16).unwrap();
-        let db = Arc::new(db);
-        // A failed commit of durable calls only: they get the error, the writer goes on.
-        db.ordered
-            .fail_next_commit
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        let refused = db
-            .write(|conn| Ok((put_setting("durable")(conn)?, Vec::new())))
-            .await;
-        assert!(
-            matches!(refused, Err(StoreError::Backend(_))),
-            "{refused:?}"
-        );
-        db.write(|conn| Ok((put_setting("after")(conn)?, Vec::new())))
-            .await
-            .unwrap();
-        // Now an ordered call whose commit fails.
-        db.ordered
-            .fail_next_commit
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        db.write_ordered("p1".into(), |conn| {
-            Ok((put_setting("ordered")(conn)?, Vec::new()))
-        })
-        .await
-        .unwrap();
-        assert!(!db.read_after("p1", has_setting("ordered")).await.unwrap());
-        let later = db
-            .write(|conn| Ok((put_setting("later")(conn)?, Vec::new())))
-            .await;
-        assert!(
-            matches!(later, Err(StoreError::Unavailable(_))),
-            "a write after the lost one is refused: {later:?}"
-        );
-        assert!(!db.read(has_setting("later")).await.unwrap());
-        assert!(db.read(has_setting("after")).await.unwrap());
-    }
-
     #[test]
     fn the_hot_queries_use_their_indexes_with_a_stable_plan() {
         let dir = tempfile::tempdir().unwrap();

@@ -211,16 +211,12 @@ impl ProjectStore for EmbeddedStore {
     }
 
     async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
-        let (id, pk) = (id.clone(), items::project_pk(id));
-        self.db
-            .read_after(&pk, move |conn| get_meta(conn, &id))
-            .await
+        let id = id.clone();
+        self.db.read(move |conn| get_meta(conn, &id)).await
     }
 
     async fn get_input(&self, id: &ProjectId) -> Result<Option<StoredInput>, StoreError> {
         let pk = items::project_pk(id);
-        // No wait for the project's ordered writes: INPUT is written only by the create,
-        // which answers once durable.
         self.db
             .read(move |conn| items_db::get(conn, PROJECTS, &pk, items::INPUT))
             .await
@@ -231,9 +227,9 @@ impl ProjectStore for EmbeddedStore {
         owner: &Owner,
         id: &ProjectId,
     ) -> Result<Option<ProjectView>, StoreError> {
-        let (owner, id, key) = (owner.clone(), id.clone(), items::project_pk(id));
+        let (owner, id) = (owner.clone(), id.clone());
         self.db
-            .read_after(&key, move |conn| {
+            .read(move |conn| {
                 let Some(meta) = get_meta(conn, &id)?.filter(|m| m.owner == owner) else {
                     return Ok(None);
                 };
@@ -264,8 +260,7 @@ impl ProjectStore for EmbeddedStore {
     }
 
     /// The artifact and the success commit in one savepoint: one write call, and a
-    /// refused commit leaves no artifact behind. Answered in order, before the commit
-    /// (`Db::write_ordered`): the step's next state goes on while the group commits.
+    /// refused commit leaves no artifact behind.
     async fn succeed_step(
         &self,
         artifact: Artifact,
@@ -275,7 +270,7 @@ impl ProjectStore for EmbeddedStore {
         let sk = items::artifact_sk(artifact.step);
         let body = items_db::encode(&artifact)?;
         self.db
-            .write_ordered(pk.clone(), move |conn| {
+            .write(move |conn| {
                 let stored = match put_artifact(conn, &pk, &sk, &body)? {
                     PutArtifactOutcome::Stored => artifact.artifact_type,
                     PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
@@ -293,20 +288,12 @@ impl ProjectStore for EmbeddedStore {
     ) -> Result<Option<Artifact>, StoreError> {
         let pk = items::project_pk(id);
         self.db
-            .read_after(&pk.clone(), move |conn| {
-                items_db::get(conn, PROJECTS, &pk, &items::artifact_sk(step))
-            })
+            .read(move |conn| items_db::get(conn, PROJECTS, &pk, &items::artifact_sk(step)))
             .await
     }
 
-    /// Answered in order, before the commit (`Db::write_ordered`): no client is told of a
-    /// step commit before it is durable (its event is published after the commit, and a
-    /// read of the project waits for it), so the run need not wait for the fsync.
     async fn commit_step(&self, step: StepCommit) -> Result<CommitOutcome, StoreError> {
-        let pk = items::project_pk(&step.project_id);
-        self.db
-            .write_ordered(pk, move |conn| commit(conn, step))
-            .await
+        self.db.write(move |conn| commit(conn, step)).await
     }
 
     async fn list_projects(
@@ -318,7 +305,7 @@ impl ProjectStore for EmbeddedStore {
         let owner = owner.clone();
         let cursors = self.cursors.clone();
         self.db
-            .read_after_all(move |conn| {
+            .read(move |conn| {
                 let rows: Vec<(String, ProjectMeta)> =
                     items_db::by_owner(conn, owner.as_str(), below.as_deref(), page.fetch_limit())?;
                 Ok(page.page_of(rows, &owner, &cursors))
@@ -335,7 +322,7 @@ impl ProjectStore for EmbeddedStore {
         let pk = items::project_pk(id);
         let limit = events_page_limit(limit);
         self.db
-            .read_after(&pk.clone(), move |conn| {
+            .read(move |conn| {
                 items_db::range(
                     conn,
                     PROJECTS,
@@ -358,7 +345,7 @@ impl ProjectStore for EmbeddedStore {
         let cutoff = clock::format(&claimed_before);
         let bodies: Vec<String> = self
             .db
-            .read_after_all(move |conn| {
+            .read(move |conn| {
                 conn.prepare_cached(
                     "SELECT body FROM items
                      WHERE tbl = 'projects' AND state = 'CREATED' AND created_key < ?1
