@@ -4,6 +4,7 @@
 #[cfg(feature = "lambda")]
 pub mod config;
 
+use serde::Deserialize;
 use zts_analysis::{ADVISORY_ARTIFACT, AdvisoryInput, AnalysisEngine, ValidationReport};
 use zts_domain::ports::ProjectStore;
 use zts_domain::project::StepName;
@@ -18,13 +19,7 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         let previous = ctx.previous.as_ref().ok_or_else(|| {
             StepFailure::new(FailureKind::Conflict, "the validation report is missing")
         })?;
-        let report: ValidationReport =
-            serde_json::from_value(previous.content.clone()).map_err(|e| {
-                StepFailure::new(
-                    FailureKind::Invalid,
-                    format!("the validation report is unreadable: {e}"),
-                )
-            })?;
+        let report = read_report(&previous.content)?;
         let plan = engine
             .advise(&AdvisoryInput {
                 meta: &ctx.meta,
@@ -40,4 +35,51 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         })
     })
     .await
+}
+
+/// The validator's report from its artifact, read in place (not copied first).
+fn read_report(content: &serde_json::Value) -> Result<ValidationReport, StepFailure> {
+    ValidationReport::deserialize(content).map_err(|e| {
+        StepFailure::new(
+            FailureKind::Invalid,
+            format!("the validation report is unreadable: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zts_analysis::ValidationInput;
+    use zts_analysis::rules::RuleEngine;
+    use zts_domain::input::ProjectInput;
+    use zts_domain::pii::PiiPolicy;
+    use zts_domain::project::StoredInput;
+
+    #[test]
+    fn reads_the_report_the_validator_stored_and_refuses_anything_else() {
+        let input = ProjectInput {
+            name: "Dog walking app".into(),
+            description: "Busy owners book vetted walkers in their street.".into(),
+            hypothesis: "Owners will pay 15 EUR per walk".into(),
+            target_avatars: vec!["busy dog owner".into()],
+        };
+        let stored = StoredInput::redact(&input, PiiPolicy::default_regions());
+        let report = RuleEngine.validate_sync(&ValidationInput {
+            input: stored.input(),
+            redaction: stored.redaction(),
+        });
+        let content = serde_json::to_value(&report).unwrap();
+        assert_eq!(read_report(&content).unwrap(), report);
+
+        let failure = read_report(&serde_json::json!({"score": "high"})).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Invalid);
+        assert!(
+            failure
+                .message
+                .starts_with("the validation report is unreadable"),
+            "{}",
+            failure.message
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! seq order, once each: duplicates are dropped, an event that arrives ahead of a gap is
 //! held until the gap fills (the replay always fills it).
 
-use serde_json::Value;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// More held events than this means the gap will not fill (it would be a bug): they are
@@ -22,12 +23,19 @@ struct Stream {
     held: BTreeMap<u64, String>,
 }
 
+/// The two fields of an event message the sequencer needs. Read without building the
+/// message's JSON tree (every other field is skipped unparsed): this runs for every event
+/// on every connection.
+#[derive(Deserialize)]
+struct EventKey<'a> {
+    #[serde(borrow)]
+    project_id: Cow<'a, str>,
+    seq: u64,
+}
+
 /// The project id and seq of an event message; `None` for anything else.
-fn event_key(message: &str) -> Option<(String, u64)> {
-    let value: Value = serde_json::from_str(message).ok()?;
-    let seq = value.get("seq")?.as_u64()?;
-    let project = value.get("project_id")?.as_str()?.to_string();
-    Some((project, seq))
+fn event_key(message: &str) -> Option<EventKey<'_>> {
+    serde_json::from_str(message).ok()
 }
 
 impl Sequencer {
@@ -48,10 +56,10 @@ impl Sequencer {
 
     /// The messages to send now, in order, for one incoming message.
     pub fn accept(&mut self, message: String) -> Vec<String> {
-        let Some((project, seq)) = event_key(&message) else {
+        let Some(EventKey { project_id, seq }) = event_key(&message) else {
             return vec![message];
         };
-        let Some(stream) = self.projects.get_mut(&project) else {
+        let Some(stream) = self.projects.get_mut(project_id.as_ref()) else {
             // Not subscribed through this gateway (e.g. a management-API push): as is.
             return vec![message];
         };
@@ -91,7 +99,7 @@ mod tests {
         for seq in [5, 6, 3, 4, 4, 5, 7, 1] {
             out.extend(s.accept(event(seq)));
         }
-        let seqs: Vec<u64> = out.iter().map(|m| event_key(m).unwrap().1).collect();
+        let seqs: Vec<u64> = out.iter().map(|m| event_key(m).unwrap().seq).collect();
         assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
     }
 
@@ -107,5 +115,27 @@ mod tests {
             vec![event(9)],
             "unsubscribed projects are not held"
         );
+    }
+
+    #[test]
+    fn reads_the_key_of_a_full_event_message() {
+        // Nested data is skipped, an escaped id is unescaped, field order does not matter.
+        let message = r#"{"seq":4,"data":{"step":"validator","list":[1,{"a":"b"}]},"event":"step_completed","project_id":"p\u0031"}"#;
+        let key = event_key(message).unwrap();
+        assert_eq!((key.project_id.as_ref(), key.seq), ("p1", 4));
+        let mut s = Sequencer::default();
+        s.baseline("p1", 3);
+        assert_eq!(s.accept(message.to_string()), vec![message.to_string()]);
+        assert!(
+            s.accept(message.to_string()).is_empty(),
+            "a duplicate is dropped"
+        );
+        for not_an_event in [
+            r#"{"seq":-1,"project_id":"p1"}"#,
+            r#"{"seq":2}"#,
+            "not json",
+        ] {
+            assert!(event_key(not_an_event).is_none(), "{not_an_event}");
+        }
     }
 }
