@@ -8,16 +8,16 @@ use zts_domain::step::StepRequest;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let sdk = zts_aws::lambda::init().await;
+    let sdk = zts_aws::lambda::init("advisory").await;
     let config = advisory::config::Config::from_env(&zts_aws::deploy::Env::process())?;
     let store = zts_aws::lambda::dynamo_store(&sdk, config.tables);
     let store = &store;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<StepRequest>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<StepRequest>| {
+        zts_aws::lambda::invocation(async move {
             advisory::handle(store, &RuleEngine, event.payload)
                 .await
                 .map_err(zts_aws::lambda::diagnostic)
-        },
-    ))
+        })
+    }))
     .await
 }

@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use zts_domain::{AppError, ErrorCode};
+use zts_domain::{AppError, ErrorCode, metrics};
 
 /// Marks a response the envelope must pass as it is, even with an error status: a
 /// readiness answer's checks, or a protocol that has its own error shape (the local
@@ -149,12 +149,24 @@ pub async fn envelope(req: Request, next: Next) -> Response {
     render(&error, &request_id, res)
 }
 
+/// Every error answer counts by its code; refused credentials and rate limiting also have
+/// metrics of their own (the dashboard's auth and throttling widgets).
+fn count(code: ErrorCode) {
+    metrics::error_answered(code.as_str());
+    match code {
+        ErrorCode::Unauthorized => metrics::auth_rejected(),
+        ErrorCode::RateLimited => metrics::rate_limited(),
+        _ => {}
+    }
+}
+
 #[allow(
     clippy::expect_used,
     reason = "error bodies are strings and lists: they always serialise"
 )]
 fn render(error: &AppError, request_id: &str, original: Response) -> Response {
     let status = status_of(error.code);
+    count(error.code);
     if status.is_server_error() {
         tracing::error!(code = error.code.as_str(), %request_id, "answered with a server error");
     }

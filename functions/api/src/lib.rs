@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(feature = "lambda")]
 pub mod deploy;
 pub mod envelope;
+pub mod observe;
 mod openapi;
 mod routes;
 pub mod views;
@@ -25,9 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use zts_domain::ports::{KeyStore, ProjectStore, WorkflowStarter};
 
 /// What the handlers need: the ports and how to build links.
@@ -119,8 +118,8 @@ pub struct HttpConfig {
 }
 
 /// Wraps a router (the api with its auth, plus anything mounted beside it) in the outer
-/// layers every answer passes through: request ids, tracing (path only — query strings
-/// may hold tickets), panic safety, the error envelope, security headers and CORS (whose
+/// layers every answer passes through: request and correlation ids with the request's
+/// log line and metric, panic safety, the error envelope, security headers and CORS (whose
 /// preflights are answered before authentication).
 pub fn with_envelope(router: Router, config: &HttpConfig) -> Router {
     let mut router = router
@@ -159,6 +158,7 @@ pub fn with_envelope(router: Router, config: &HttpConfig) -> Router {
                 ])
                 .expose_headers([
                     HeaderName::from_static("x-request-id"),
+                    HeaderName::from_static("x-correlation-id"),
                     HeaderName::from_static("retry-after"),
                     HeaderName::from_static("ratelimit-limit"),
                     HeaderName::from_static("ratelimit-remaining"),
@@ -167,12 +167,9 @@ pub fn with_envelope(router: Router, config: &HttpConfig) -> Router {
                 .max_age(Duration::from_secs(600)),
         );
     }
-    router
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    // Outermost: request and correlation ids, the request's span, its log line and its
+    // duration (observe.rs; path templates only — query strings may hold tickets).
+    router.layer(axum::middleware::from_fn(observe::observe))
 }
 
 fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -9,7 +9,7 @@ use zts_aws::deploy::Env;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let sdk = zts_aws::lambda::init().await;
+    let sdk = zts_aws::lambda::init("api").await;
     let config = Config::from_env(&Env::process())?;
     // Loading the phone numbering plans costs about 0.15 s of CPU (README: PII redaction).
     // A thread does it while the first requests are served, so init stays short and only a
@@ -41,5 +41,12 @@ async fn main() -> Result<(), lambda_http::Error> {
         },
         pii: config.pii.clone(),
     };
-    lambda_http::run(api::deploy::app(api, store, &config)).await
+    let app = api::deploy::app(api, store, &config);
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| {
+            let app = app.clone();
+            zts_aws::lambda::invocation(tower::ServiceExt::oneshot(app, request))
+        },
+    ))
+    .await
 }

@@ -17,7 +17,7 @@ use utoipa::OpenApi;
         routes::health::live,
         routes::health::ready,
     ),
-    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, AttemptErrorView, ArtifactView, InputView, EventList, Health, ErrorEnvelope, ErrorView, Ticket)),
+    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, AttemptErrorView, ArtifactView, InputView, EventList, Health, Check, ErrorEnvelope, ErrorView, Ticket)),
     modifiers(&ApiKeySecurity),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "projects", description = "Ideas and their runs"), (name = "websocket", description = "Live events"), (name = "health", description = "Probes"))

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use zts_domain::clock;
+use zts_domain::ports::WorkflowStart;
 use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepRun};
 
 /// The create body (see the limits in the README). The schema is exactly as strict as the
@@ -235,6 +236,14 @@ pub struct Project {
     pub artifacts: BTreeMap<String, ArtifactView>,
     /// Keyed by step.
     pub run_history: BTreeMap<String, StepRunView>,
+    /// The id every log line and event of this project's runs carries: search the logs
+    /// for it (README: Observability, "Where is my project?").
+    pub correlation_id: String,
+    /// The current run (1 unless the reconciler restarted it).
+    pub run: u32,
+    /// The workflow executions of its runs, oldest first (`<project id>-<run>`; on AWS
+    /// the name under the state machine).
+    pub executions: Vec<String>,
 }
 
 impl From<&ProjectView> for Project {
@@ -261,6 +270,11 @@ impl From<&ProjectView> for Project {
                 .iter()
                 .map(|(step, run)| (step.to_string(), StepRunView::from(run)))
                 .collect(),
+            correlation_id: m.correlation_id.clone(),
+            run: m.run,
+            executions: (1..=m.run)
+                .map(|run| WorkflowStart::name_of(&m.project_id, run))
+                .collect(),
         }
     }
 }
@@ -278,8 +292,25 @@ pub struct EventList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+    /// Each dependency: `store`, `workflow`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub checks: BTreeMap<String, String>,
+    pub checks: BTreeMap<String, Check>,
+    /// Projects per state, where the store counts them from an index (the local stack;
+    /// on DynamoDB it would take a scan, so it is left out).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub projects: Option<BTreeMap<String, u64>>,
+    /// Projects whose run has not ended (every state but COMPLETED and FAILED).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub runs_in_flight: Option<u64>,
+}
+
+/// One dependency's answer to the readiness probe.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Check {
+    /// `ok`, or `failing: <why>`.
+    pub status: String,
+    /// How long it took to answer, in milliseconds.
+    pub latency_ms: f64,
 }
 
 /// The error envelope every failure uses.

@@ -59,12 +59,15 @@ pub async fn authorize<K: KeyStore + ConnectionSlots + ?Sized>(
         Some(ticket) => redeem_ticket(keys, ticket, now).await?,
         None => None,
     };
+    let mut at_cap = false;
     if let Some(who) = &owner {
         let claimed = match &connection {
             Some(id) => keys.claim_slot(who, id, per_owner, now).await?,
             None => false,
         };
         if !claimed {
+            at_cap = true;
+            zts_domain::metrics::connection_refused();
             tracing::info!(owner = %who, per_owner, connection_id_present = connection.is_some(), "connect denied: the owner is at its WebSocket connection limit");
             owner = None;
         }
@@ -82,6 +85,10 @@ pub async fn authorize<K: KeyStore + ConnectionSlots + ?Sized>(
         None => {
             // Never log the ticket itself: it is a credential until it expires.
             tracing::info!(ticket_present = ticket.is_some(), "connect denied");
+            // A refusal at the cap was counted as such; a missing or spent ticket is here.
+            if !at_cap {
+                zts_domain::metrics::auth_rejected();
+            }
             policy(
                 "anonymous",
                 IamPolicyEffect::Deny,

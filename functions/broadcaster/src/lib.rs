@@ -18,9 +18,11 @@ pub mod stream;
 mod marked;
 
 use std::time::Duration;
+use tracing::Instrument;
 use zts_domain::clock;
 use zts_domain::events::Event;
 use zts_domain::ids::ConnectionId;
+use zts_domain::metrics::{self, PushStatus};
 use zts_domain::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
 
 /// API Gateway answers 410 for a connection until its `$connect` has returned, so a
@@ -69,6 +71,20 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Counts one broadcast event and its pushes (ARCHITECTURE.md §11).
+    fn record(&self) {
+        tracing::info!(
+            delivered = self.delivered,
+            removed = self.removed,
+            failed = self.failed,
+            "event broadcast"
+        );
+        metrics::event_published();
+        metrics::pushed(PushStatus::Delivered, self.delivered as u64);
+        metrics::pushed(PushStatus::Gone, self.removed as u64);
+        metrics::pushed(PushStatus::Failed, self.failed as u64);
+    }
+
     pub fn add(&mut self, other: Delivery) {
         self.delivered += other.delivered;
         self.removed += other.removed;
@@ -81,6 +97,24 @@ impl Delivery {
 /// Pushes `event` to its project's subscribers. Only reading the subscribers can fail the
 /// call (and then the stream record is retried); push failures are counted, not raised.
 pub async fn broadcast<C, S, P>(
+    connections: &C,
+    projects: &S,
+    pusher: &P,
+    event: &Event,
+    ordering: Ordering,
+) -> Result<Delivery, StoreError>
+where
+    C: ConnectionStore + ?Sized,
+    S: ProjectStore + ?Sized,
+    P: EventPusher + ?Sized,
+{
+    let span = tracing::info_span!("broadcast", project_id = %event.project_id, correlation_id = %event.correlation_id, seq = event.seq);
+    push_to_subscribers(connections, projects, pusher, event, ordering)
+        .instrument(span)
+        .await
+}
+
+async fn push_to_subscribers<C, S, P>(
     connections: &C,
     projects: &S,
     pusher: &P,
@@ -116,6 +150,7 @@ where
             }
         }
     }
+    delivery.record();
     Ok(delivery)
 }
 

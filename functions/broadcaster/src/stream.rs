@@ -62,6 +62,7 @@ where
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, event_id = %record.event_id, sequence_number = ?record.change.sequence_number, "poison stream record skipped");
+                zts_domain::metrics::poison_record();
                 summary.poison += 1;
                 continue;
             }

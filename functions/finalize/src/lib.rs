@@ -4,12 +4,22 @@
 #[cfg(feature = "lambda")]
 pub mod config;
 
+use tracing::Instrument;
+use zts_domain::metrics::{self, RunEnd};
 use zts_domain::ports::{CommitOutcome, ProjectStore, StoreError};
 use zts_domain::project::ErrorInfo;
 use zts_domain::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
 use zts_domain::transition::{Transition, TransitionError};
 
 pub async fn handle<S: ProjectStore + ?Sized>(
+    store: &S,
+    req: StepRequest,
+) -> Result<StepResponse, StepFailure> {
+    let span = req.span("finalize");
+    record(store, req).instrument(span).await
+}
+
+async fn record<S: ProjectStore + ?Sized>(
     store: &S,
     req: StepRequest,
 ) -> Result<StepResponse, StepFailure> {
@@ -25,8 +35,16 @@ pub async fn handle<S: ProjectStore + ?Sized>(
             ));
         }
     };
+    let end = run_end(&transition);
     let already_done = match store.commit_step(req.commit(transition)).await {
-        Ok(outcome) => outcome == CommitOutcome::AlreadyDone,
+        Ok(outcome) => {
+            let already_done = outcome == CommitOutcome::AlreadyDone;
+            if !already_done {
+                metrics::run_ended(metrics::DEFAULT_WORKFLOW, end);
+                tracing::info!(outcome = end.as_str(), "run ended");
+            }
+            already_done
+        }
         // A superseded run records no outcome: the project belongs to a newer run, and this
         // one ends quietly instead of failing its execution (ARCHITECTURE.md §7).
         Err(StoreError::Transition(TransitionError::NotCurrentRun { run, current })) => {
@@ -40,6 +58,16 @@ pub async fn handle<S: ProjectStore + ?Sized>(
         artifact_type: None,
         already_done,
     })
+}
+
+/// How the run ends, as the workflow metric labels it: a refused idea is the ASL's
+/// `Rejected` (a business outcome), anything else that failed it a system failure.
+fn run_end(transition: &Transition) -> RunEnd {
+    match transition {
+        Transition::Failed { error } if error.code == zts_domain::step::INVALID => RunEnd::Rejected,
+        Transition::Failed { .. } => RunEnd::Failed,
+        _ => RunEnd::Completed,
+    }
 }
 
 /// The reason a person reads: the step's own message when it sent one (the Cause of a

@@ -132,7 +132,9 @@ pub async fn connect<C: ConnectionStore + ?Sized>(
             subscriptions: Vec::new(),
             ttl: now.timestamp() + CONNECTION_TTL_SECONDS,
         })
-        .await
+        .await?;
+    zts_domain::metrics::connection_opened();
+    Ok(())
 }
 
 /// `$disconnect`: frees the owner's connection slot (claimed by the `$connect`
@@ -229,6 +231,7 @@ where
             // above it, so every event arrives once, in order, after the replay
             // (ARCHITECTURE.md §2).
             connections.subscribe(id, &project_id).await?;
+            zts_domain::metrics::subscribed();
             let mut last_seq = after_seq;
             loop {
                 let page = projects

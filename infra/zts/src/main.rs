@@ -26,6 +26,10 @@ use zts_embedded::EmbeddedStore;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written: human (text for a terminal) or json (one object per
+    /// line with stable keys, as on Lambda; README: Observability).
+    #[arg(long, global = true, default_value = "human", env = "ZTS_LOG_FORMAT")]
+    log_format: zts_telemetry::LogFormat,
 }
 
 /// The limits a misbehaving client meets (README "Hardening").
@@ -121,8 +125,22 @@ enum Command {
             value_parser = parse_pii_regions
         )]
         pii_regions: PiiPolicy,
+        /// Serve Prometheus metrics at GET /metrics on this address, a listener of its own
+        /// (no key: no metric names a key, an owner or a project). Off unless given.
+        #[arg(long, env = "ZTS_METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
         #[command(flatten)]
         connections: ConnectionFlags,
+    },
+    /// A running stack's readiness: each dependency with its latency, runs in flight and
+    /// projects per state (GET /health/ready). Exit 0 ready, 1 not ready, 2 unreachable.
+    Health {
+        /// The API's URL: the local stack's, or a deployment's HttpApiUrl output.
+        #[arg(long, default_value = "http://127.0.0.1:3000", env = "ZTS_ENDPOINT")]
+        endpoint: String,
+        /// Print the report as the API answered it (JSON).
+        #[arg(long)]
+        json: bool,
     },
     /// Manage API keys (works while `zts serve` runs on the same data directory).
     Keys {
@@ -239,8 +257,9 @@ enum KeysCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    zts_telemetry::init_json("info");
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    zts_telemetry::init(cli.log_format, "zts", false, "info");
+    match cli.command {
         Command::Serve {
             addr,
             data_dir,
@@ -250,9 +269,11 @@ async fn main() -> ExitCode {
             rate,
             burst,
             pii_regions,
+            metrics_addr,
             connections,
         } => {
             serve(
+                metrics_addr,
                 addr,
                 data_dir,
                 in_memory,
@@ -264,6 +285,24 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Health { endpoint, json } => match zts::health::fetch(&endpoint).await {
+            Ok(report) => {
+                if json {
+                    println!("{}", report.body);
+                } else {
+                    print!("{}", zts::health::render(&endpoint, &report));
+                }
+                if report.ready {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("zts health: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Keys {
             command,
             data_dir,
@@ -418,6 +457,7 @@ fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {
 
 #[allow(clippy::too_many_arguments, reason = "one per `zts serve` flag")]
 async fn serve(
+    metrics_addr: Option<SocketAddr>,
     addr: SocketAddr,
     data_dir: PathBuf,
     in_memory: bool,
@@ -445,6 +485,17 @@ async fn serve(
         eprintln!("zts serve: {e}");
         return ExitCode::FAILURE;
     }
+    // The recorder first, so the stack's start is counted too.
+    let metrics_url = match metrics_addr {
+        Some(addr) => match zts::prometheus::serve(addr).await {
+            Ok(url) => Some(url),
+            Err(e) => {
+                eprintln!("zts serve: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let stack = match zts::start(config).await {
         Ok(stack) => stack,
         Err(e) => {
@@ -462,6 +513,9 @@ async fn serve(
         "ZeroToShip listening on {} (data: {where_})",
         stack.http_url()
     );
+    if let Some(url) = metrics_url {
+        println!("Prometheus metrics on {url}");
+    }
     for warning in &stack.warnings {
         eprintln!("zts serve: warning: {warning}");
     }

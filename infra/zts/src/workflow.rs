@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tracing::Instrument;
 use zts_domain::clock;
 use zts_domain::ports::{
     ProjectStore as _, StartOutcome, StoreError, WorkflowError, WorkflowStart, WorkflowStarter,
@@ -122,9 +123,18 @@ impl LocalWorkflow {
             .insert(name.to_string())
     }
 
+    /// Drives `execution` inside a span with its project and correlation id, so the
+    /// interpreter's lines (a failed task, a scheduled retry) join the run's other lines.
     fn spawn(&self, execution: Execution) {
         let me = self.clone();
-        tokio::spawn(async move { me.drive(execution).await });
+        let field = |name: &str| execution.input[name].as_str().unwrap_or("").to_string();
+        let span = tracing::info_span!(
+            "execution",
+            execution_id = %execution.name,
+            project_id = %field("project_id"),
+            correlation_id = %field("correlation_id"),
+        );
+        tokio::spawn(async move { me.drive(execution).await }.instrument(span));
     }
 
     #[allow(

@@ -57,6 +57,7 @@ macro_rules! project_store_conformance {
             a_steps_success_stores_its_artifact_and_commits_once,
             events_after_pages_in_seq_order,
             commits_to_a_missing_project_are_not_found,
+            counts_by_state_match_what_is_stored,
         );
     };
 }

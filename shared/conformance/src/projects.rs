@@ -653,3 +653,31 @@ pub async fn commits_to_a_missing_project_are_not_found<S: ProjectStore>(store: 
     assert_eq!(store.get_meta(&missing).await.unwrap(), None);
     store.ping().await.expect("a healthy store answers ping");
 }
+
+/// A store that counts projects by state (`zts health`) counts exactly what it holds: two
+/// new projects, one moved to its first step, show as one more CREATED and one more
+/// IDEA_VALIDATION. A store that cannot count without a scan says so every time.
+pub async fn counts_by_state_match_what_is_stored<S: ProjectStore>(store: Arc<S>) {
+    let before = store.count_by_state().await.unwrap();
+    let first = new_project("carol", "counted one", clock::now());
+    let second = new_project("carol", "counted two", clock::now());
+    store.create_project(first.clone()).await.unwrap();
+    store.create_project(second).await.unwrap();
+    store
+        .commit_step(commit(&first.project_id, started(StepName::Validator, 1)))
+        .await
+        .unwrap();
+    let after = store.count_by_state().await.unwrap();
+    match (before, after) {
+        (None, None) => {}
+        (Some(before), Some(after)) => {
+            let delta = |state: State| {
+                after.get(&state).copied().unwrap_or(0) - before.get(&state).copied().unwrap_or(0)
+            };
+            assert_eq!(delta(State::Created), 1, "{after:?}");
+            assert_eq!(delta(State::IdeaValidation), 1, "{after:?}");
+            assert_eq!(delta(State::Completed), 0, "{after:?}");
+        }
+        (before, after) => panic!("a store counts always or never: {before:?} then {after:?}"),
+    }
+}

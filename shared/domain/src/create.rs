@@ -7,6 +7,7 @@ use crate::error::{AppError, FieldError};
 use crate::idempotency::IdempotencyClaim;
 use crate::ids::{Owner, ProjectId};
 use crate::input::ProjectInput;
+use crate::metrics;
 use crate::pii::{PiiPolicy, RedactionReport};
 use crate::ports::{
     CreateOutcome, NewProject, ProjectStore, StartOutcome, WorkflowStart, WorkflowStarter,
@@ -55,13 +56,17 @@ where
     };
     match store.create_project(new).await? {
         CreateOutcome::Created(meta) => {
+            metrics::project_created(metrics::DEFAULT_WORKFLOW);
             start_run(workflow, &meta).await;
             Ok(meta)
         }
         // Only the create that claimed run 1 starts it: a replay racing it must not start a
         // second execution (Express does not dedupe by name). If the first start was lost,
         // the reconciler claims run 2 after its deadline (ARCHITECTURE.md §7).
-        CreateOutcome::Replayed(meta) => Ok(meta),
+        CreateOutcome::Replayed(meta) => {
+            metrics::project_replayed(metrics::DEFAULT_WORKFLOW);
+            Ok(meta)
+        }
     }
 }
 

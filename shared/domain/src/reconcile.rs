@@ -19,6 +19,7 @@ use crate::project::{ErrorInfo, ProjectMeta};
 use crate::step::START_FAILED;
 use crate::transition::{DedupeKey, StepCommit, Transition};
 use std::time::Duration;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReconcilePolicy {
@@ -79,33 +80,69 @@ where
         ..ReconcileReport::default()
     };
     for meta in stale {
-        if meta.run >= policy.max_runs {
-            match store.commit_step(give_up(&meta, policy, now)).await {
-                Ok(CommitOutcome::Committed { .. }) => report.gave_up += 1,
-                Ok(CommitOutcome::AlreadyDone) | Err(StoreError::Transition(_)) => {
-                    report.lost_races += 1
-                }
-                Err(e) => return Err(e),
-            }
-            continue;
-        }
-        let claimed = match store.commit_step(claim_next(&meta, now)).await {
-            Ok(CommitOutcome::Committed { meta, .. }) => *meta,
-            Ok(CommitOutcome::AlreadyDone) | Err(StoreError::Transition(_)) => {
-                report.lost_races += 1;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        match start(workflow, &claimed).await {
-            Ok(()) => report.restarted += 1,
-            Err(e) => {
-                tracing::warn!(error = %e, project_id = %claimed.project_id, run = claimed.run, "could not start a reclaimed run; the next pass after the deadline tries again");
-                report.start_errors += 1;
-            }
+        let span = tracing::info_span!("reconcile", project_id = %meta.project_id, correlation_id = %meta.correlation_id, run = meta.run);
+        let outcome = reconcile_one(store, workflow, &meta, now, policy)
+            .instrument(span)
+            .await?;
+        match outcome {
+            Reconciled::GaveUp => report.gave_up += 1,
+            Reconciled::Restarted => report.restarted += 1,
+            Reconciled::LostRace => report.lost_races += 1,
+            Reconciled::StartFailed => report.start_errors += 1,
         }
     }
     Ok(report)
+}
+
+/// What one stale run's reconciliation came to.
+enum Reconciled {
+    GaveUp,
+    Restarted,
+    LostRace,
+    StartFailed,
+}
+
+/// Gives up on `meta`'s project, or claims its next run and starts it.
+async fn reconcile_one<S, W>(
+    store: &S,
+    workflow: &W,
+    meta: &ProjectMeta,
+    now: Timestamp,
+    policy: ReconcilePolicy,
+) -> Result<Reconciled, StoreError>
+where
+    S: ProjectStore + ?Sized,
+    W: WorkflowStarter + ?Sized,
+{
+    if meta.run >= policy.max_runs {
+        return match store.commit_step(give_up(meta, policy, now)).await {
+            Ok(CommitOutcome::Committed { .. }) => {
+                crate::metrics::reconciler_gave_up();
+                Ok(Reconciled::GaveUp)
+            }
+            Ok(CommitOutcome::AlreadyDone) | Err(StoreError::Transition(_)) => {
+                Ok(Reconciled::LostRace)
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let claimed = match store.commit_step(claim_next(meta, now)).await {
+        Ok(CommitOutcome::Committed { meta, .. }) => *meta,
+        Ok(CommitOutcome::AlreadyDone) | Err(StoreError::Transition(_)) => {
+            return Ok(Reconciled::LostRace);
+        }
+        Err(e) => return Err(e),
+    };
+    match start(workflow, &claimed).await {
+        Ok(()) => {
+            crate::metrics::reconciler_restarted();
+            Ok(Reconciled::Restarted)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, run = claimed.run, "could not start a reclaimed run; the next pass after the deadline tries again");
+            Ok(Reconciled::StartFailed)
+        }
+    }
 }
 
 async fn start<W: WorkflowStarter + ?Sized>(

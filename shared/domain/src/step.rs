@@ -8,11 +8,13 @@
 
 use crate::clock;
 use crate::ids::ProjectId;
+use crate::metrics;
 use crate::ports::{CommitOutcome, ProjectStore, StoreError};
 use crate::project::{Artifact, ErrorInfo, ProjectMeta, StepName, StoredInput};
 use crate::transition::{DedupeKey, StepCommit, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+use tracing::Instrument;
 
 // The error type names functions fail with: the one list of them. statemachine.asl.json's
 // Retry and Catch match the first four; the rest name failures outside a step.
@@ -74,6 +76,21 @@ impl StepRequest {
     /// Attempts are 1-based; Step Functions' RetryCount is 0 on the first attempt.
     pub fn attempt(&self) -> u32 {
         self.retry_count + 1
+    }
+
+    /// The span every log line of this attempt is inside: the keys that find one run's
+    /// lines (ARCHITECTURE.md §11).
+    pub fn span(&self, step: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "step",
+            project_id = %self.project_id,
+            correlation_id = %self.correlation_id,
+            execution_id = %self.execution_id,
+            step,
+            state = %self.state,
+            attempt = self.attempt(),
+            run = self.run,
+        )
     }
 
     pub fn commit(&self, transition: Transition) -> StepCommit {
@@ -196,6 +213,22 @@ where
     F: FnOnce(StepContext) -> Fut,
     Fut: std::future::Future<Output = Result<Produced, StepFailure>>,
 {
+    attempt_step(store, step, req, produce)
+        .instrument(req.span(step.as_str()))
+        .await
+}
+
+async fn attempt_step<S, F, Fut>(
+    store: &S,
+    step: StepName,
+    req: &StepRequest,
+    produce: F,
+) -> Result<StepResponse, StepFailure>
+where
+    S: ProjectStore + ?Sized,
+    F: FnOnce(StepContext) -> Fut,
+    Fut: std::future::Future<Output = Result<Produced, StepFailure>>,
+{
     let attempt = req.attempt();
     let started = Instant::now();
     let done = StepResponse {
@@ -207,7 +240,12 @@ where
         .commit_step(req.commit(Transition::StepStarted { step, attempt }))
         .await?
     {
-        CommitOutcome::Committed { meta, .. } => *meta,
+        CommitOutcome::Committed { meta, .. } => {
+            if attempt > 1 {
+                metrics::step_retried(step);
+            }
+            *meta
+        }
         // Either this very attempt was delivered twice, or the step already succeeded.
         CommitOutcome::AlreadyDone => {
             let meta = store
@@ -272,11 +310,18 @@ where
     }
     .await;
     match result {
-        Ok(Ok((artifact_type, outcome))) => Ok(StepResponse {
-            project_id: req.project_id.clone(),
-            artifact_type: Some(artifact_type),
-            already_done: outcome == CommitOutcome::AlreadyDone,
-        }),
+        Ok(Ok((artifact_type, outcome))) => {
+            if outcome != CommitOutcome::AlreadyDone {
+                let took = started.elapsed();
+                metrics::step_succeeded(step, took);
+                tracing::info!(duration_ms = took.as_millis() as u64, "step succeeded");
+            }
+            Ok(StepResponse {
+                project_id: req.project_id.clone(),
+                artifact_type: Some(artifact_type),
+                already_done: outcome == CommitOutcome::AlreadyDone,
+            })
+        }
         Ok(Err(refused)) => Err(refused.into()),
         Err(failure) => {
             let transition = Transition::StepFailed {
@@ -290,6 +335,15 @@ where
             if failure.kind == FailureKind::Superseded {
                 return Err(failure);
             }
+            let took = started.elapsed();
+            metrics::step_failed(step, failure.error_type(), took);
+            tracing::warn!(
+                error_type = failure.error_type(),
+                error = %failure.message,
+                retryable = failure.is_retryable(),
+                duration_ms = took.as_millis() as u64,
+                "step failed"
+            );
             if let Err(e) = store.commit_step(req.commit(transition)).await {
                 tracing::warn!(error = %e, project_id = %req.project_id, "could not record a step failure");
             }

@@ -5,6 +5,7 @@ use super::db::sql_error;
 use super::items_sql::{self as items_db, Index, PROJECTS};
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::IdempotencyRecord;
@@ -14,7 +15,7 @@ use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
     StoreError, events_page_limit,
 };
-use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepName, StoredInput};
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
 use zts_domain::transition::{self, Applied, StepCommit};
 
 fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
@@ -375,5 +376,31 @@ impl ProjectStore for EmbeddedStore {
                     .map_err(super::db::sql_error)
             })
             .await
+    }
+
+    /// Counted on the state index alone (only META rows have a state).
+    async fn count_by_state(&self) -> Result<Option<BTreeMap<State, u64>>, StoreError> {
+        let rows: Vec<(String, u64)> = self
+            .db
+            .read(|conn| {
+                conn.prepare_cached(
+                    "SELECT state, COUNT(*) FROM items
+                     WHERE tbl = 'projects' AND state IS NOT NULL GROUP BY state",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect()
+                })
+                .map_err(sql_error)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(state, n)| {
+                serde_json::from_value::<State>(serde_json::Value::String(state))
+                    .map(|s| (s, n))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 }

@@ -10,11 +10,11 @@ use std::time::Duration;
 use zts::emulate::runtime::Fault;
 use zts::emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
 
-const KEY: &str = "zts_emulated_path_key_000000000000000000";
+pub(crate) const KEY: &str = "zts_emulated_path_key_000000000000000000";
 
 /// The emulated deployment of one test (`zts::emulate::stack`) on a fresh stage, with the
 /// parameters `overrides`; `None` (skip) outside CI when moto or the binaries are missing.
-async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
+pub(crate) async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
     let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
     let moto = zts_tests::dynamodb::endpoint()?;
     let mut parameters: BTreeMap<String, String> = overrides
@@ -60,7 +60,7 @@ async fn create(base: &str) -> String {
 }
 
 /// Waits for the project's run to end; returns its final state and events.
-async fn wait_for_the_end(base: &str, id: &str) -> (String, serde_json::Value) {
+pub(crate) async fn wait_for_the_end(base: &str, id: &str) -> (String, serde_json::Value) {
     let client = reqwest::Client::new();
     let mut state = String::new();
     for _ in 0..600 {

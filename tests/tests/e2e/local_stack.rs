@@ -448,9 +448,22 @@ async fn idempotency_listing_health_and_openapi() {
     assert!(next.get("next_cursor").is_none());
     let (status, health) = http.get("/health/ready").await;
     assert_eq!(
-        (status, health["checks"]["store"].as_str()),
+        (status, health["checks"]["store"]["status"].as_str()),
         (200, Some("ok"))
     );
+    assert!(
+        health["checks"]["workflow"]["latency_ms"]
+            .as_f64()
+            .is_some()
+    );
+    // Two projects were created; both end up somewhere in the per-state counts.
+    let counted: u64 = health["projects"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 2, "{health}");
     let (status, doc) = http.get("/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
@@ -706,4 +719,28 @@ async fn an_execution_is_saved_at_its_start_and_before_a_wait_not_after_each_ste
         );
     }
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zts_health_reports_readiness_latency_and_projects_per_state() {
+    let stack = stack().await;
+    let http = Http::new(&stack);
+    let id = http.create(&idea("health")).await;
+    http.wait_terminal(&id).await;
+    let report = zts::health::fetch(&stack.http_url()).await.unwrap();
+    assert!(report.ready, "{:?}", report.body);
+    assert_eq!(report.body["projects"]["COMPLETED"], 1, "{:?}", report.body);
+    assert_eq!(report.body["runs_in_flight"], 0);
+    let text = zts::health::render(&stack.http_url(), &report);
+    assert!(text.contains(": ready\n"), "{text}");
+    assert!(text.contains("store      ok"), "{text}");
+    assert!(text.contains("projects: COMPLETED 1"), "{text}");
+    stack.shutdown().await;
+
+    let gone = zts::health::fetch("http://127.0.0.1:9").await.unwrap_err();
+    assert!(
+        matches!(gone, zts::health::HealthError::Unreachable { .. }),
+        "{gone}"
+    );
+    assert!(gone.to_string().contains("is the stack running there?"));
 }

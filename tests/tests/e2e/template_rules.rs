@@ -217,7 +217,95 @@ fn published() -> BTreeMap<(&'static str, &'static str), Vec<BTreeSet<&'static s
     // Published by the template's own metric filter (HttpServerErrorsFilter), without
     // dimensions; the namespace carries the stage.
     m.insert(("ZeroToShip/${Stage}", "HttpServerErrors"), vec![set(&[])]);
+    // Written by the functions as EMF lines: each metric with exactly its labels as its
+    // dimension set (zts_domain::metrics, the one definition).
+    for metric in zts_domain::metrics::ALL {
+        m.insert(
+            ("ZeroToShip/${Stage}", metric.name),
+            vec![set(metric.labels)],
+        );
+    }
     m
+}
+
+#[test]
+fn every_metric_the_code_defines_is_on_the_dashboard_in_the_namespace_the_functions_write() {
+    let doc = template();
+    let on_dashboard: BTreeSet<String> = dashboard_metrics(&doc)
+        .into_iter()
+        .filter(|(ns, ..)| ns == "ZeroToShip/${Stage}")
+        .map(|(_, name, ..)| name)
+        .collect();
+    for metric in zts_domain::metrics::ALL {
+        assert!(
+            on_dashboard.contains(metric.name),
+            "{} is defined but not on the dashboard",
+            metric.name
+        );
+    }
+    // The functions write where the dashboard reads: the namespace they are given.
+    let globals = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    let namespace = globals["ZTS_METRICS_NAMESPACE"].clone();
+    assert_eq!(tag_of(&namespace).as_deref(), Some("!Sub"), "{namespace:?}");
+    assert_eq!(untagged(&namespace).as_str(), Some("ZeroToShip/${Stage}"));
+}
+
+#[test]
+fn what_users_feel_has_an_alarm_on_the_codes_own_metrics() {
+    let doc = template();
+    let alarmed: BTreeSet<String> = alarm_metrics(&doc)
+        .into_iter()
+        .filter(|(ns, ..)| ns == "ZeroToShip/${Stage}")
+        .map(|(_, name, ..)| name)
+        .collect();
+    for metric in [
+        zts_domain::metrics::PUSHES.name,
+        zts_domain::metrics::WORKFLOW_EXECUTIONS.name,
+        zts_domain::metrics::RECONCILER_GIVE_UPS.name,
+        zts_domain::metrics::STEPS_RETRIED.name,
+        zts_domain::metrics::POISON_RECORDS.name,
+    ] {
+        assert!(alarmed.contains(metric), "no alarm reads {metric}");
+    }
+    // The push alarm is on failures, the projects alarm on system failures only: a
+    // rejected idea is a business outcome and must not page.
+    for (id, alarm) in resources(&doc, "AWS::CloudWatch::Alarm") {
+        let p = &alarm["Properties"];
+        let stats = p["Metrics"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|q| q["MetricStat"]["Metric"].clone())
+            .chain(std::iter::once(p.clone()));
+        for metric in stats {
+            let name = metric["MetricName"].as_str().unwrap_or("");
+            let status = metric["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .find(|d| d["Name"].as_str() == Some("status"))
+                .and_then(|d| d["Value"].as_str());
+            if name == zts_domain::metrics::WORKFLOW_EXECUTIONS.name {
+                assert_eq!(status, Some("failed"), "{id}");
+            }
+            if name == zts_domain::metrics::PUSHES.name {
+                assert_eq!(status, Some("failed"), "{id}");
+            }
+        }
+        let description = alarm["Properties"]["AlarmDescription"]
+            .as_str()
+            .unwrap_or("");
+        // CloudFormation takes at most 1,024 characters of AlarmDescription.
+        assert!(
+            description.len() <= 1024,
+            "{id}: {} characters",
+            description.len()
+        );
+        assert!(
+            description.len() > 60 && description.contains("ook first at"),
+            "{id}: an alarm's description says what it means and where to look first"
+        );
+    }
 }
 
 type MetricUse = (String, String, BTreeSet<String>, String);

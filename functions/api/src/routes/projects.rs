@@ -1,15 +1,16 @@
 //! The project routes: parse, call the domain through the ports, map the result.
 
 use crate::envelope::{Failure, Result};
+use crate::observe::CorrelationId;
 use crate::views::{
     self, CreateProjectBody, Created, ErrorEnvelope, EventList, Links, ProjectList,
 };
 use crate::{AppState, Caller};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use std::collections::BTreeMap;
 use zts_domain::create::{CreateRequest, create_project};
 use zts_domain::ports::{EVENTS_PAGE_MAX, PageRequest};
@@ -138,6 +139,7 @@ fn number(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    correlation: Option<Extension<CorrelationId>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
@@ -156,12 +158,12 @@ pub async fn create(
         })?),
         None => None,
     };
-    let correlation_id = headers
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    // Settled by the outermost layer (observe.rs); a router mounted without it still
+    // takes the caller's id by the same rule.
+    let correlation_id = match correlation {
+        Some(Extension(CorrelationId(id))) => id,
+        None => crate::observe::correlation_id(&headers, || uuid::Uuid::new_v4().to_string()),
+    };
     let request = CreateRequest {
         owner: caller.owner,
         body: &body,
@@ -172,6 +174,7 @@ pub async fn create(
     };
     let meta = create_project(&*state.projects, &*state.workflow, request).await?;
     let id = &meta.project_id;
+    tracing::Span::current().record("project_id", id.as_str());
     let created = Created {
         project_id: id.to_string(),
         state: meta.state.to_string(),

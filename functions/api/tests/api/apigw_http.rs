@@ -189,3 +189,97 @@ async fn a_browser_preflight_from_an_allowed_origin_needs_no_key() {
         "https://app.example.com"
     );
 }
+
+#[tokio::test]
+async fn on_lambda_a_request_without_ids_is_correlated_by_api_gateways_request_id() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let started = Arc::new(Started::default());
+    let app = app(&store, &started).await;
+    let (status, headers, body) = call(&app, fixture("http-create-project.json", |_| {})).await;
+    assert_eq!(status, 202, "{body}");
+    // The fixture's requestContext.requestId, as API Gateway sends it.
+    assert_eq!(headers["x-correlation-id"], "Zx8xOGhPIAMFs4D=");
+    assert_eq!(headers["x-request-id"], "Zx8xOGhPIAMFs4D=");
+    let id = zts_domain::ProjectId::parse(body["project_id"].as_str().unwrap()).unwrap();
+    let meta = zts_domain::ports::ProjectStore::get_meta(&*store, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(meta.correlation_id, "Zx8xOGhPIAMFs4D=");
+
+    // A caller's own id wins; a hostile one is replaced by API Gateway's.
+    let (_, headers, _) = call(
+        &app,
+        fixture("http-create-project.json", |e| {
+            e["headers"]["x-correlation-id"] = "trace-77".into();
+            e["headers"]["idempotency-key"] = "another-key".into();
+        }),
+    )
+    .await;
+    assert_eq!(headers["x-correlation-id"], "trace-77");
+    let (_, headers, _) = call(
+        &app,
+        fixture("http-create-project.json", |e| {
+            e["headers"]["x-correlation-id"] = "a".repeat(129).into();
+            e["headers"]["idempotency-key"] = "a-third-key".into();
+        }),
+    )
+    .await;
+    assert_eq!(headers["x-correlation-id"], "Zx8xOGhPIAMFs4D=");
+}
+
+struct Down;
+
+#[async_trait]
+impl WorkflowStarter for Down {
+    async fn start(&self, _: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
+        Err(WorkflowError::Unavailable(
+            "Step Functions is unreachable".into(),
+        ))
+    }
+    async fn ready(&self) -> Result<(), WorkflowError> {
+        Err(WorkflowError::Unavailable(
+            "Step Functions is unreachable".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn readiness_names_a_dependency_that_is_down_while_liveness_stays_up() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let app = api::with_envelope(
+        api::router(api::Api {
+            projects: store.clone(),
+            workflow: Arc::new(Down),
+            keys: store.clone(),
+            websocket: api::WebSocketUrls {
+                connect: WS_URL.into(),
+                per_project_paths: false,
+            },
+            pii: zts_domain::pii::PiiPolicy::default(),
+        }),
+        &api::HttpConfig::default(),
+    );
+    let get = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let res = app.clone().oneshot(get("/health/ready")).await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["store"]["status"], "ok");
+    assert!(
+        body["checks"]["workflow"]["status"]
+            .as_str()
+            .unwrap()
+            .contains("Step Functions is unreachable"),
+        "{body}"
+    );
+    assert!(body["checks"]["workflow"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(body.get("projects").is_none(), "no counts when not ready");
+    let live = app.oneshot(get("/health")).await.unwrap();
+    assert_eq!(live.status(), 200);
+}

@@ -6,6 +6,7 @@
 //! enforced by killing the process (reported as `Sandbox.Timedout`), a crash reported as
 //! `Lambda.Unknown`, and `MemorySize` watched through the process's peak RSS.
 
+use super::logs::LogGroup;
 use super::template::FunctionSpec;
 use axum::Router;
 use axum::body::Bytes;
@@ -160,6 +161,8 @@ pub struct FunctionPool {
     idle: Mutex<Vec<Sandbox>>,
     live: AtomicU64,
     pub stats: FunctionStats,
+    /// What its processes wrote to stdout: its log group.
+    pub logs: Arc<LogGroup>,
     request_ids: AtomicU64,
     /// Faults by invocation number (1-based, counted over the pool's life).
     faults: Mutex<BTreeMap<u64, Fault>>,
@@ -173,6 +176,7 @@ impl FunctionPool {
             idle: Mutex::new(Vec::new()),
             live: AtomicU64::new(0),
             stats: FunctionStats::default(),
+            logs: LogGroup::new(),
             request_ids: AtomicU64::new(0),
             faults: Mutex::new(BTreeMap::new()),
         })
@@ -318,11 +322,15 @@ impl FunctionPool {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "emulated")
             .env("_HANDLER", "bootstrap")
             .env("TZ", ":UTC")
+            .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
         let mut child = command.spawn().map_err(|e| {
             InvokeError::InitFailed(format!("{}: {e}", self.launch.bootstrap.display()))
         })?;
+        if let Some(stdout) = child.stdout.take() {
+            self.logs.capture(stdout);
+        }
         let ready = shared.ready.notified();
         tokio::select! {
             _ = ready => {}

@@ -137,6 +137,7 @@ pub async fn project(
 fn claim(state: &SocketState, owner: &Owner) -> Result<OwnerSlot, Failure> {
     let max = state.limits.per_owner;
     state.owners.claim(owner, max).ok_or_else(|| {
+        zts_domain::metrics::connection_refused();
         Failure(
             AppError::new(
                 ErrorCode::RateLimited,

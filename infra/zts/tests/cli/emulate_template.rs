@@ -43,13 +43,15 @@ fn every_packaged_function_is_read_with_its_timeout_memory_and_environment() {
     assert_eq!(validator.name, "zts-dev-validator");
     assert_eq!(validator.timeout, Duration::from_secs(8));
     assert_eq!(validator.memory_mb, 256);
-    // Globals only: the tables (named as CloudFormation names them) and the log level.
+    // Globals only: the tables (named as CloudFormation names them), the log level and
+    // the stage's metrics namespace.
     assert_eq!(
         validator.environment,
         BTreeMap::from([
             ("RUST_LOG".to_string(), "info".to_string()),
             ("ZTS_API_KEYS_TABLE".into(), "zts-dev-apikeys".into()),
             ("ZTS_CONNECTIONS_TABLE".into(), "zts-dev-connections".into()),
+            ("ZTS_METRICS_NAMESPACE".into(), "ZeroToShip/dev".into()),
             ("ZTS_PROJECTS_TABLE".into(), "zts-dev-projects".into()),
         ])
     );

@@ -10,4 +10,5 @@
 mod emulate_cli;
 mod emulate_template;
 mod keys_cli;
+mod observability;
 mod restart;

@@ -261,4 +261,10 @@ pub trait ProjectStore: Send + Sync {
 
     /// Readiness: the store answers a trivial read.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How many projects are in each state, when the store can tell from an index
+    /// (`zts health`); `None` where counting would need a scan (DynamoDB).
+    async fn count_by_state(&self) -> Result<Option<BTreeMap<State, u64>>, StoreError> {
+        Ok(None)
+    }
 }

@@ -16,7 +16,12 @@ impl WorkflowStart {
     /// reused name for 90 days, so every run needs its own; 36 + 1 + at most 10
     /// characters, within Step Functions' 80.
     pub fn execution_name(&self) -> String {
-        format!("{}-{}", self.project_id, self.run)
+        Self::name_of(&self.project_id, self.run)
+    }
+
+    /// The name of run `run`'s execution of `project_id`.
+    pub fn name_of(project_id: &ProjectId, run: u32) -> String {
+        format!("{project_id}-{run}")
     }
 
     /// The execution's input, as statemachine.asl.json reads it (`$.project_id`, …).
