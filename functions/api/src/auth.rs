@@ -23,6 +23,13 @@ pub struct Auth {
     pub keys: Arc<dyn KeyStore>,
     /// For keys created without their own limits.
     pub default_limits: Limits,
+    /// Whether WebSocket connect paths (`/ws`, `/ws/…`) take a `?ticket=` in place of a
+    /// key: only where this router serves them (the local gateway, mounted beside it).
+    /// Never on Lambda: there API Gateway's WebSocket API and its authorizer take connects,
+    /// and the HTTP API's function may not redeem tickets (its role cannot delete them,
+    /// and must not, or a ticket would authenticate HTTP calls), so a ticket request
+    /// would answer 500; without the branch it is an ordinary 401.
+    pub websocket_tickets: bool,
 }
 
 /// Routes anyone may call: probes and the API description.
@@ -109,7 +116,7 @@ async fn check(auth: &Auth, mut req: Request, next: Next, key_hash: Option<Strin
                 Some(decision),
             )
         }
-        None if is_websocket(&path) => {
+        None if auth.websocket_tickets && is_websocket(&path) => {
             let Some(ticket) = ticket_from_query(req.uri().query()) else {
                 return unauthorized(
                     "connect with ?ticket= (from POST /api/v1/ws-tickets) or an API key header",

@@ -12,6 +12,8 @@ pub fn app(api: Api, keys: Arc<dyn KeyStore>, config: &Config) -> Router {
     let auth = Auth {
         keys,
         default_limits: config.default_limits,
+        // API Gateway's WebSocket API takes connects, never this function.
+        websocket_tickets: false,
     };
     with_envelope(with_auth(router(api), auth), &config.http)
 }

@@ -73,7 +73,9 @@ pub struct Delivery {
 impl Delivery {
     /// Counts one broadcast event and its pushes (ARCHITECTURE.md §11).
     fn record(&self) {
-        tracing::info!(
+        // Debug: six lines a project at info were over half of the local stack's log
+        // volume (README: Observability); `LogLevel=info,broadcaster=debug` shows them.
+        tracing::debug!(
             delivered = self.delivered,
             removed = self.removed,
             failed = self.failed,

@@ -238,6 +238,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     let auth = api::Auth {
         keys: store.clone(),
         default_limits: config.default_limits,
+        // The local gateway's sockets are mounted beside the api: connects take tickets.
+        websocket_tickets: true,
     };
     // The Management API is outside authentication: on AWS it is IAM's, here loopback's;
     // so are the stack's counters, which hold no data.

@@ -37,7 +37,8 @@ fn total(docs: &[Value], name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_correlation_id() {
-    let Some(emulation) = emulate(&[]).await else {
+    // The broadcaster's line per event is at debug (README: Observability).
+    let Some(emulation) = emulate(&[("LogLevel", "info,broadcaster=debug")]).await else {
         return;
     };
     let base = emulation.base_url.clone();

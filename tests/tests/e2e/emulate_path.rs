@@ -324,3 +324,82 @@ async fn a_step_that_fails_for_good_records_step_failed_and_the_run_ends_failed(
     // A rejected run is the run doing its job: the execution succeeds (no alarm).
     assert_eq!(emulated.sfn.counts.succeeded.load(Ordering::Relaxed), 1);
 }
+
+/// Nobody without a key can make the deployed HTTP API answer 5xx (which would page the
+/// on-call through the 5xx alarm): every route and method, garbage credentials, tickets
+/// on the WebSocket paths (which reach the api function through `ANY /{proxy+}`, whose
+/// role may not redeem them), malformed bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_unauthenticated_request_gets_a_5xx_from_the_deployed_http_api() {
+    let Some(emulation) = emulate(&[]).await else {
+        return;
+    };
+    let base = emulation.base_url.clone();
+    let ticket: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/ws-tickets"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = ticket["ticket"].as_str().unwrap().to_string();
+    let garbage_ticket = format!("wst_{}", "A".repeat(43));
+    let project = "0192f0c1-0000-7000-8000-000000000000";
+    let paths = [
+        format!("/ws?ticket={ticket}"),
+        format!("/ws/projects/{project}?ticket={garbage_ticket}"),
+        "/ws".to_string(),
+        "/api/v1/projects".to_string(),
+        format!("/api/v1/projects/{project}"),
+        format!("/api/v1/projects/{project}/status"),
+        format!("/api/v1/projects/{project}/events?after=0"),
+        "/api/v1/ws-tickets".to_string(),
+        "/nope".to_string(),
+        "/health".to_string(),
+        "/openapi.json".to_string(),
+    ];
+    let credentials: [Option<(&str, &str)>; 4] = [
+        None,
+        Some(("x-api-key", "zts_not_a_key_at_all_000000000000000000")),
+        Some(("authorization", "Bearer")),
+        Some(("authorization", "Basic dXNlcjpwYXNz")),
+    ];
+    let client = reqwest::Client::new();
+    let mut asked = 0;
+    for path in &paths {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::POST,
+            reqwest::Method::DELETE,
+        ] {
+            for credential in credentials {
+                let mut request = client
+                    .request(method.clone(), format!("{base}{path}"))
+                    .header("content-type", "application/json")
+                    .body("{not json");
+                if let Some((name, value)) = credential {
+                    request = request.header(name, value);
+                }
+                let status = request.send().await.unwrap().status().as_u16();
+                assert!(
+                    status < 500,
+                    "{method} {path} with {credential:?}: {status}"
+                );
+                asked += 1;
+            }
+        }
+    }
+    assert_eq!(asked, paths.len() * 3 * credentials.len());
+    // The ticket was not spent by any of them.
+    let endpoint = zts_tests::dynamodb::endpoint().unwrap();
+    let keys = zts_aws::DynamoKeyStore::new(
+        zts_tests::dynamodb::client(&endpoint),
+        format!("zts-{}-apikeys", emulation.stage),
+    );
+    let owner = zts_domain::auth::redeem_ticket(&keys, &ticket, zts_domain::clock::now())
+        .await
+        .unwrap();
+    assert!(owner.is_some(), "the HTTP API spent a WebSocket ticket");
+}

@@ -9,6 +9,7 @@
 mod analysis_corpus;
 mod dynamodb_conformance;
 mod embedded_conformance;
+mod emulate_iam;
 mod emulate_observability;
 mod emulate_path;
 mod emulate_runtime;

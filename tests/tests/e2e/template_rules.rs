@@ -956,15 +956,14 @@ fn the_reconciler_runs_on_a_schedule_eventbridge_accepts_with_what_it_needs() {
     } else {
         assert!(singular.iter().any(|u| format!("{u}s") == unit), "{inner}");
     }
-    // Its pass needs the pending index (Query), META (BatchGetItem, GetItem), the claim
-    // (a transaction of Puts and ConditionChecks) and StartExecution.
+    // Its pass needs META (BatchGetItem, GetItem), the claim (a transaction of Puts), the
+    // pending index (Query on the index ARN, below) and StartExecution. That these are
+    // exactly what its code calls is emulate_iam.rs's test, under the emulated IAM.
     let granted = dynamodb_actions_on(&doc, "ReconcilerFunction", "ProjectsTable");
     for action in [
-        "dynamodb:Query",
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:ConditionCheckItem",
     ] {
         assert!(granted.contains(action), "{action}: {granted:?}");
     }
@@ -1153,4 +1152,128 @@ fn the_5xx_alarm_leaves_the_readiness_probe_out_because_its_503_is_the_probe_wor
         ),
         "GET /health/ready"
     );
+}
+
+/// Every `!Ref` or `!GetAtt` under `v` to a resource, with the condition it sits under
+/// (`!If [cond, then, else]` puts `then` under `cond`).
+fn references_under(v: &Value, cond: Option<&str>, out: &mut Vec<(String, Option<String>)>) {
+    match v {
+        Value::Tagged(t) if t.tag == "!If" => {
+            let branches = t.value.as_sequence().expect("!If [condition, then, else]");
+            let name = branches[0].as_str().expect("a condition name");
+            references_under(&branches[1], Some(name), out);
+            references_under(&branches[2], cond, out);
+        }
+        Value::Tagged(t) if t.tag == "!Ref" || t.tag == "!GetAtt" => {
+            if let Some(target) = t.value.as_str() {
+                let resource = target.split('.').next().unwrap_or(target);
+                out.push((resource.to_string(), cond.map(str::to_string)));
+            }
+        }
+        Value::Tagged(t) => references_under(&t.value, cond, out),
+        Value::Sequence(items) => items.iter().for_each(|i| references_under(i, cond, out)),
+        Value::Mapping(map) => map.values().for_each(|i| references_under(i, cond, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_stage_with_access_logs_waits_for_the_account_role_the_stack_itself_sets() {
+    // Under create-account-role the stage must be created after AWS::ApiGateway::Account,
+    // or it fails with "CloudWatch Logs role ARN must be set in account settings" and the
+    // stack rolls back. DependsOn cannot name a conditional resource, so the stage refers
+    // to the account under the account's own condition.
+    let doc = template();
+    let stage = &doc["Resources"]["WebSocketStage"];
+    let mut refs = Vec::new();
+    references_under(&stage["Properties"], None, &mut refs);
+    let accounts = resources(&doc, "AWS::ApiGateway::Account");
+    assert!(!accounts.is_empty());
+    for (id, account) in accounts {
+        let cond = account["Condition"].as_str().unwrap().to_string();
+        assert!(
+            refs.contains(&(id.clone(), Some(cond.clone()))),
+            "WebSocketStage does not refer to {id} under {cond}: {refs:?}"
+        );
+        // The reference creates a dependency only while the condition holds, and the
+        // condition must hold whenever the stage logs through the stack's own role.
+        let params = BTreeMap::from([(
+            "WebSocketAccessLogging".to_string(),
+            "create-account-role".to_string(),
+        )]);
+        let mut all = defaults(&doc);
+        all.extend(params);
+        assert!(condition(&doc, &cond, &all));
+        assert!(condition(&doc, "LogsWebSocketAccess", &all));
+    }
+}
+
+#[test]
+fn data_and_the_account_logging_role_outlive_the_stack() {
+    // `sam delete` (or a replacing change) must not destroy API keys, projects or the
+    // cursor secret, nor the role the account's never-reverted API Gateway setting names.
+    let doc = template();
+    let mut kept = Vec::new();
+    for kind in [
+        "AWS::DynamoDB::Table",
+        "AWS::SecretsManager::Secret",
+        "AWS::ApiGateway::Account",
+    ] {
+        for (id, resource) in resources(&doc, kind) {
+            let role = if kind == "AWS::ApiGateway::Account" {
+                let mut refs = Vec::new();
+                references_under(&resource["Properties"], None, &mut refs);
+                refs.into_iter().map(|(r, _)| r).collect()
+            } else {
+                vec![id.clone()]
+            };
+            for id in role {
+                let r = &doc["Resources"][id.as_str()];
+                assert_eq!(r["DeletionPolicy"].as_str(), Some("Retain"), "{id}");
+                assert_eq!(r["UpdateReplacePolicy"].as_str(), Some("Retain"), "{id}");
+                kept.push(id);
+            }
+        }
+    }
+    for id in [
+        "ProjectsTable",
+        "ConnectionsTable",
+        "ApiKeysTable",
+        "CursorSecret",
+        "ApiGatewayLogsRole",
+    ] {
+        assert!(
+            kept.iter().any(|k| k == id),
+            "{id} is not checked: {kept:?}"
+        );
+    }
+}
+
+#[test]
+fn the_stream_failures_alarm_fires_on_every_failure_because_nothing_drains_its_queue() {
+    let doc = template();
+    let alarm = &doc["Resources"]["StreamFailuresAlarm"]["Properties"];
+    // A visible-messages alarm stays in ALARM after the first failed record (14 days'
+    // retention) and, acting only on state changes, never tells of the next one.
+    assert_eq!(alarm["MetricName"].as_str(), Some("NumberOfMessagesSent"));
+    assert_eq!(alarm["Statistic"].as_str(), Some("Sum"));
+    assert_eq!(alarm["Threshold"].as_f64(), Some(1.0));
+    assert_eq!(
+        alarm["ComparisonOperator"].as_str(),
+        Some("GreaterThanOrEqualToThreshold")
+    );
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("notBreaching"));
+}
+
+#[test]
+fn no_per_route_metrics_are_billed_that_nothing_reads() {
+    let doc = template();
+    for (id, api) in resources(&doc, "AWS::Serverless::HttpApi") {
+        let settings = &api["Properties"]["DefaultRouteSettings"];
+        assert_ne!(
+            settings["DetailedMetricsEnabled"].as_bool(),
+            Some(true),
+            "{id}: detailed (per-route) metrics are on, but no widget or alarm reads them"
+        );
+    }
 }

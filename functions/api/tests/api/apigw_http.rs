@@ -283,3 +283,48 @@ async fn readiness_names_a_dependency_that_is_down_while_liveness_stays_up() {
     let live = app.oneshot(get("/health")).await.unwrap();
     assert_eq!(live.status(), 200);
 }
+
+#[tokio::test]
+async fn a_ticket_sent_to_the_http_api_is_an_ordinary_401_and_is_not_spent() {
+    // On AWS `GET /ws?ticket=…` reaches this function through `ANY /{proxy+}`; redeeming
+    // the ticket here would need a DeleteItem its role does not have (a 500 anyone could
+    // cause) and would let tickets authenticate HTTP calls.
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let started = Arc::new(Started::default());
+    let app = app(&store, &started).await;
+    let (status, _, ticket) = call(
+        &app,
+        fixture("http-list-projects.json", |e| {
+            e["routeKey"] = "POST /api/v1/ws-tickets".into();
+            e["rawPath"] = "/api/v1/ws-tickets".into();
+            e["rawQueryString"] = "".into();
+            e["requestContext"]["http"]["method"] = "POST".into();
+            e["requestContext"]["http"]["path"] = "/api/v1/ws-tickets".into();
+            e.as_object_mut().unwrap().remove("queryStringParameters");
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    let ticket = ticket["ticket"].as_str().unwrap().to_string();
+    for path in ["/ws", "/ws/projects/0192f0c1-0000-7000-8000-000000000000"] {
+        let (status, _, body) = call(
+            &app,
+            fixture("http-list-projects.json", |e| {
+                e["routeKey"] = "ANY /{proxy+}".into();
+                e["rawPath"] = path.into();
+                e["rawQueryString"] = format!("ticket={ticket}").into();
+                e["requestContext"]["http"]["path"] = path.into();
+                e["queryStringParameters"] = serde_json::json!({"ticket": ticket});
+                e["headers"].as_object_mut().unwrap().remove("x-api-key");
+            }),
+        )
+        .await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    // Still unspent: the WebSocket API's authorizer can redeem it once.
+    let owner = zts_domain::auth::redeem_ticket(&*store, &ticket, zts_domain::clock::now())
+        .await
+        .unwrap();
+    assert_eq!(owner.map(|o| o.to_string()), Some("acme".to_string()));
+}

@@ -73,6 +73,7 @@ fn world() -> World {
         api::Auth {
             keys: store.clone(),
             default_limits: Limits::DEFAULT,
+            websocket_tickets: true,
         },
     );
     let app = api::with_envelope(router, &api::HttpConfig::default());

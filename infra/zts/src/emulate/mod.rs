@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod http_api;
+pub mod iam;
 pub mod logs;
 pub mod moto;
 pub mod runtime;

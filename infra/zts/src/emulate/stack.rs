@@ -4,6 +4,7 @@
 //! stream mappings, and the HTTP and WebSocket APIs on one address (README: `zts emulate`).
 
 use super::http_api::{HttpApiEmulator, routes};
+use super::iam::Gate;
 use super::runtime::{FunctionPool, Launch};
 use super::schedule::Schedule;
 use super::states::{EmulatedFunctions, StepFunctionsEmulator};
@@ -81,6 +82,9 @@ pub struct Emulation {
     pub websocket: Option<Arc<WebSocketEmulator>>,
     /// Each stream event source mapping's poller.
     pub streams: Vec<Arc<StreamPoller>>,
+    /// Each function's emulated IAM for DynamoDB, by logical id: what it asked for and
+    /// what its role refused.
+    pub iam: BTreeMap<String, Arc<Gate>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -334,6 +338,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         value.to_string()
     };
     let mut functions = BTreeMap::new();
+    let mut iam = BTreeMap::new();
     let mut by_arn = BTreeMap::new();
     for mut spec in resolver.functions()? {
         for value in spec.environment.values_mut() {
@@ -350,11 +355,26 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
             pseudo.region, pseudo.account, spec.name
         );
         let logical = spec.logical_id.clone();
+        // Its DynamoDB calls pass its own IAM gate (iam.rs), which holds them to its role.
+        let gate = Gate::new(
+            &spec.name,
+            spec.dynamodb_grants.clone(),
+            &endpoint,
+            &pseudo.region,
+            &pseudo.account,
+        );
+        let gate_url = gate.serve().await.map_err(|e| EmulateError::Listen {
+            addr: config.addr,
+            reason: e.to_string(),
+        })?;
+        let mut function_env = extra_env.clone();
+        function_env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), gate_url);
+        iam.insert(logical.clone(), gate);
         let pool = FunctionPool::new(
             spec,
             Launch {
                 bootstrap,
-                extra_env: extra_env.clone(),
+                extra_env: function_env,
                 max_processes: config.max_processes,
             },
         );
@@ -459,6 +479,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         sfn,
         websocket,
         streams,
+        iam,
         tasks,
     })
 }

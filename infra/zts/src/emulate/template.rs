@@ -37,6 +37,9 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// Globals' variables, then the function's own, every value resolved.
     pub environment: BTreeMap<String, String>,
+    /// What its role may do to DynamoDB: (action, resource ARN or ARN pattern) from every
+    /// `Allow` statement of its inline policies that names a `dynamodb:` action.
+    pub dynamodb_grants: Vec<(String, String)>,
 }
 
 /// Where the emulated stack "is": what pseudo parameters resolve to.
@@ -275,14 +278,62 @@ impl<'t> Resolver<'t> {
                 environment.insert(name.to_string(), self.resolve(value, at)?);
             }
         }
+        let dynamodb_grants = self.dynamodb_grants(id, &props["Policies"])?;
         Ok(FunctionSpec {
             logical_id: id.to_string(),
+            dynamodb_grants,
             binary,
             name: self.resolve(&props["FunctionName"], at("FunctionName"))?,
             timeout: Duration::from_secs(number("Timeout", 3)?),
             memory_mb: number("MemorySize", 128)? as u32,
             environment,
         })
+    }
+
+    /// The DynamoDB half of a function's inline policies, resolved. A policy the
+    /// emulation cannot read (a SAM policy template, a `Deny`) is refused by name.
+    fn dynamodb_grants(
+        &self,
+        id: &str,
+        policies: &Value,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let at = At {
+            resource: id,
+            property: "Policies",
+        };
+        let list = |v: &Value| -> Vec<Value> {
+            match v {
+                Value::Sequence(items) => items.clone(),
+                Value::Null => Vec::new(),
+                other => vec![other.clone()],
+            }
+        };
+        let mut grants = Vec::new();
+        for policy in list(policies) {
+            let Some(statements) = policy.get("Statement") else {
+                return Err(at.unsupported("only inline policy documents are emulated"));
+            };
+            for statement in list(statements) {
+                let actions: Vec<String> = list(&statement["Action"])
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .filter(|a| a.starts_with("dynamodb:"))
+                    .collect();
+                if actions.is_empty() {
+                    continue;
+                }
+                if statement["Effect"].as_str() != Some("Allow") {
+                    return Err(at.unsupported("a DynamoDB statement that is not Allow"));
+                }
+                for resource in list(&statement["Resource"]) {
+                    let arn = self.resolve(&resource, at)?;
+                    for action in &actions {
+                        grants.push((action.clone(), arn.clone()));
+                    }
+                }
+            }
+        }
+        Ok(grants)
     }
 
     /// The string a property holding an intrinsic (or a plain scalar) resolves to.

@@ -93,7 +93,7 @@ async fn metrics_count_runs_exactly_and_every_line_of_a_run_carries_its_correlat
     let logs = Lines::default();
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt()
-            .with_env_filter("info")
+            .with_env_filter("info,broadcaster=debug")
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
             .event_format(zts_telemetry::PowertoolsJson::new("zts", false))
             .with_writer(logs.clone())
