@@ -9,6 +9,7 @@ pub mod emulate;
 pub mod faults;
 pub mod gateway;
 pub mod health;
+pub mod keys_view;
 pub mod load;
 pub mod memory;
 pub mod proc_io;

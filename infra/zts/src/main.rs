@@ -238,21 +238,35 @@ enum KeysCommand {
     /// Create a key for an owner; the key is printed once and stored only as a hash.
     /// Create another for the same owner to rotate, then revoke the old one.
     Create {
+        /// The tenant the key acts for: its projects are the owner's, and another
+        /// owner's are invisible to it (letters, digits and - _ . @, at most 64).
         #[arg(long)]
         owner: String,
-        /// Requests per second (default: the server's).
+        /// Requests per second this key may send (default: the server's --rate); give
+        /// --burst with it.
         #[arg(long, requires = "burst")]
         rate: Option<f64>,
+        /// Requests this key may send at once before --rate paces it (default: the
+        /// server's --burst); give --rate with it.
         #[arg(long, requires = "rate")]
         burst: Option<u32>,
-        /// When the key stops working: 2027-01-31 or an RFC 3339 time.
+        /// When the key stops working: a date (2027-01-31, midnight UTC) or an RFC 3339
+        /// time, in the future. Without it the key works until revoked.
         #[arg(long)]
         expires: Option<String>,
     },
     /// List keys: id, owner, status, limits, expiry (never the keys).
-    List,
+    List {
+        /// One JSON object per key instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a key by its id (from `zts keys list`).
-    Revoke { key_id: String },
+    Revoke {
+        /// The key's id: the first column of `zts keys list` (a prefix of it is enough
+        /// when only one key starts with it).
+        key_id: String,
+    },
 }
 
 #[tokio::main]
@@ -520,19 +534,10 @@ async fn serve(
         eprintln!("zts serve: warning: {warning}");
     }
     if let Some(key) = &stack.generated_key {
-        println!("API key for owner \"local\" (shown once; send it as x-api-key): {key}");
+        print!("{}", zts::keys_view::banner(key));
     }
     stack.serve_until_signal().await;
     ExitCode::SUCCESS
-}
-
-fn parse_expiry(raw: &str) -> Result<zts_domain::clock::Timestamp, String> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-        .map_err(|_| format!("--expires {raw:?}: use a date (2027-01-31) or an RFC 3339 time"))
 }
 
 async fn keys(
@@ -562,7 +567,10 @@ async fn keys(
                 }
                 _ => None,
             };
-            let expires_at = expires.as_deref().map(parse_expiry).transpose()?;
+            let expires_at = expires
+                .as_deref()
+                .map(|raw| zts::keys_view::parse_expiry(raw, zts_domain::clock::now()))
+                .transpose()?;
             let key = auth::new_key();
             let record = ApiKeyRecord {
                 key_hash: auth::hash(&key),
@@ -578,35 +586,12 @@ async fn keys(
             println!("{key}");
             eprintln!("created key {id} (shown once; store it now)");
         }
-        KeysCommand::List => {
-            println!(
-                "{:<14} {:<20} {:<8} {:<16} expires",
-                "id", "owner", "status", "limits"
+        KeysCommand::List { json } => {
+            let keys = store.list_keys().await.map_err(|e| e.to_string())?;
+            print!(
+                "{}",
+                zts::keys_view::table(&keys, zts_domain::clock::now(), json)
             );
-            for k in store.list_keys().await.map_err(|e| e.to_string())? {
-                let limits = k.limits.map_or_else(
-                    || "default".to_string(),
-                    |l| format!("{}/s burst {}", l.rate, l.burst),
-                );
-                let status = if k.status == KeyStatus::Revoked {
-                    "revoked"
-                } else if k.check(zts_domain::clock::now()).is_err() {
-                    "expired"
-                } else {
-                    "active"
-                };
-                let expires = k
-                    .expires_at
-                    .as_ref()
-                    .map_or_else(|| "never".to_string(), zts_domain::clock::format);
-                println!(
-                    "{:<14} {:<20} {:<8} {:<16} {expires}",
-                    k.key_id(),
-                    k.owner,
-                    status,
-                    limits
-                );
-            }
         }
         KeysCommand::Revoke { key_id } => match store
             .revoke_key(&key_id, zts_domain::clock::now())

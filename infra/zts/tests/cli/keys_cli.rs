@@ -38,14 +38,18 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Child, String, Option<String
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_string();
+    // A first start prints its key in a box: the one line that is only a key.
     let key = if extra.is_empty() {
-        lines
-            .next()
-            .unwrap()
-            .unwrap()
-            .rsplit(' ')
-            .next()
-            .map(str::to_string)
+        let mut found = None;
+        for line in lines.by_ref().take(8) {
+            let line = line.unwrap();
+            let inner = line.trim_matches(|c: char| c == '|' || c == ' ');
+            if inner.starts_with("zts_") && !inner.contains(' ') {
+                found = Some(inner.to_string());
+                break;
+            }
+        }
+        found
     } else {
         None
     };
@@ -138,6 +142,42 @@ async fn keys_are_managed_while_the_stack_runs() {
 
     let (ok, _, err) = zts(&["keys", "revoke", "ffffffffffff"], &dir);
     assert!(!ok && err.contains("no single key"), "{err}");
+
+    // A key already expired is refused, and nothing is created.
+    let (ok, _, err) = zts(
+        &[
+            "keys",
+            "create",
+            "--owner",
+            "late",
+            "--expires",
+            "2020-01-01",
+        ],
+        &dir,
+    );
+    assert!(!ok && err.contains("in the past"), "{err}");
+    let (_, listing, _) = zts(&["keys", "list", "--json"], &dir);
+    assert!(
+        listing
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["owner"] != "late"),
+        "{listing}"
+    );
+    // Every flag says what it is.
+    let (_, help, _) = zts(&["keys", "create", "--help"], &dir);
+    for flag in ["--owner", "--rate", "--burst", "--expires"] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag} missing: {help}"));
+        let described = line.trim_start().len() > flag.len() + 12
+            || help
+                .lines()
+                .skip_while(|l| !l.trim_start().starts_with(flag))
+                .nth(1)
+                .is_some_and(|next| next.starts_with("          "));
+        assert!(described, "{flag} has no description: {help}");
+    }
     let (ok, _, err) = zts(&["keys", "create", "--owner", "bad#owner"], &dir);
     assert!(!ok && err.contains("--owner"), "{err}");
     server.kill().unwrap();
