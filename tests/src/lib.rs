@@ -158,6 +158,23 @@ impl Http {
             .to_string()
     }
 
+    /// A WebSocket ticket (`POST /api/v1/ws-tickets`): its `ticket` and `websocket_url`.
+    pub async fn ticket(&self) -> Value {
+        let (status, ticket) = self
+            .post_raw("/api/v1/ws-tickets", "application/json", "")
+            .await;
+        assert_eq!(status, 201, "a ticket: {ticket}");
+        ticket
+    }
+
+    /// Connects the way a deployed client must: a ticket, then its `websocket_url`.
+    pub async fn watch(&self) -> Ws {
+        let ticket = self.ticket().await;
+        Ws::try_connect(ticket["websocket_url"].as_str().expect("a URL"), None)
+            .await
+            .expect("a ticket connects")
+    }
+
     /// Polls the status until the state is terminal.
     pub async fn wait_terminal(&self, id: &str) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -122,6 +122,47 @@ async fn an_old_gone_connection_is_removed_and_a_young_one_kept() {
     assert_eq!(pusher.sent_to(&live).len(), 2);
 }
 
+/// What operators see of a batch (ARCHITECTURE.md §11): each event published, each push
+/// by its outcome — delivered, gone (410, the connection removed) or failed (a client a
+/// push cannot reach, which never fails the record) — and the poison record, counted
+/// through a recorder of this thread only.
+#[test]
+fn pushes_are_counted_by_outcome_and_the_poison_record_too() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let exported = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = EmbeddedStore::in_memory().unwrap();
+                let pusher = RecordingPusher::default();
+                let old =
+                    subscriber(&store, "old=", clock::now() - chrono::Duration::minutes(5)).await;
+                let unreachable = subscriber(&store, "unreachable=", clock::now()).await;
+                subscriber(&store, "live=", clock::now()).await;
+                pusher.fail(&old, PushError::Gone);
+                pusher.fail(&unreachable, PushError::Failed("403 Forbidden".into()));
+                let (response, _) = handle(&store, &store, &pusher).await;
+                assert!(response.batch_item_failures.is_empty());
+            });
+    });
+    let page = exported.render();
+    let value = |series: &str| -> f64 {
+        page.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{series} missing:\n{page}"))
+    };
+    // Two good events; live gets both, the unreachable one fails both, the old one is
+    // gone at the first and no longer subscribed at the second.
+    assert_eq!(value("zerotoship_events_published_total"), 2.0);
+    assert_eq!(value("zerotoship_pushes_total{status=\"delivered\"}"), 2.0);
+    assert_eq!(value("zerotoship_pushes_total{status=\"failed\"}"), 2.0);
+    assert_eq!(value("zerotoship_pushes_total{status=\"gone\"}"), 1.0);
+    assert_eq!(value("zerotoship_poison_records_total"), 1.0);
+}
+
 /// The embedded store whose subscriber reads fail.
 struct Unreadable(EmbeddedStore);
 

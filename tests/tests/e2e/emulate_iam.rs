@@ -53,18 +53,7 @@ async fn every_function_is_granted_exactly_the_dynamodb_actions_its_code_paths_u
     let id = first["project_id"].as_str().unwrap().to_string();
     let replay: Value = create("lp-1").await.unwrap().json().await.unwrap();
     assert_eq!(replay["project_id"], first["project_id"]);
-    let ticket: Value = client
-        .post(format!("{base}/api/v1/ws-tickets"))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut ws = zts_tests::Ws::try_connect(ticket["websocket_url"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut ws = http.watch().await;
     ws.subscribe(&id, 0).await;
     ws.until_terminal(&id).await;
     assert_eq!(wait_for_the_end(&base, &id).await.0, "COMPLETED");

@@ -61,18 +61,7 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
         .to_string();
     // A browser follows it over the deployed WebSocket (ticket, one URL, subscribe) while
     // the validator's retry waits: its later events are pushed live.
-    let ticket: Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/ws-tickets"))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut ws = zts_tests::Ws::try_connect(ticket["websocket_url"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut ws = zts_tests::Http::with_key(&base, Some(KEY)).watch().await;
     ws.subscribe(&traced_id, 0).await;
     let refused = reqwest::Client::new()
         .get(format!("{base}/api/v1/projects"))

@@ -335,16 +335,10 @@ async fn no_unauthenticated_request_gets_a_5xx_from_the_deployed_http_api() {
         return;
     };
     let base = emulation.base_url.clone();
-    let ticket: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/ws-tickets"))
-        .header("x-api-key", KEY)
-        .send()
-        .await
+    let ticket = zts_tests::Http::with_key(&base, Some(KEY)).ticket().await["ticket"]
+        .as_str()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ticket = ticket["ticket"].as_str().unwrap().to_string();
+        .to_string();
     let garbage_ticket = format!("wst_{}", "A".repeat(43));
     let project = "0192f0c1-0000-7000-8000-000000000000";
     let paths = [

@@ -33,16 +33,6 @@ async fn emulate() -> Option<(Emulation, String)> {
     Some((emulation, moto))
 }
 
-async fn watch(http: &Http) -> Ws {
-    let (status, ticket) = http
-        .post_raw("/api/v1/ws-tickets", "application/json", "")
-        .await;
-    assert_eq!(status, 201, "{ticket}");
-    Ws::try_connect(ticket["websocket_url"].as_str().unwrap(), None)
-        .await
-        .unwrap()
-}
-
 fn broadcaster_fault() -> Fault {
     Fault::Error {
         error_type: "Runtime.ExitError".into(),
@@ -60,7 +50,7 @@ async fn a_failed_batch_is_redelivered_and_the_client_loses_nothing_and_gets_not
     broadcaster.inject(1, broadcaster_fault());
     broadcaster.inject(2, broadcaster_fault());
     let http = Http::with_key(&emulated.base_url, Some(KEY));
-    let mut ws = watch(&http).await;
+    let mut ws = http.watch().await;
     let id = http.create(&idea("redelivered")).await;
     ws.subscribe(&id, 0).await;
     let seen = ws.until(|m| is_terminal(m, &id)).await;
@@ -101,7 +91,7 @@ async fn a_partly_failed_batch_is_retried_from_its_failed_record_and_nothing_rea
     broadcaster.inject(1, Fault::Answer(first_record_failed));
     broadcaster.inject(2, Fault::Answer(first_record_failed));
     let http = Http::with_key(&emulated.base_url, Some(KEY));
-    let mut ws = watch(&http).await;
+    let mut ws = http.watch().await;
     let id = http.create(&idea("partly failed")).await;
     ws.subscribe(&id, 0).await;
     let seen = ws.until(|m| is_terminal(m, &id)).await;
@@ -281,7 +271,7 @@ async fn a_gone_connection_is_answered_410_and_its_record_removed() {
     emulated.functions["AdvisoryFunction"].inject(1, Fault::Hold);
     let http = Http::with_key(&emulated.base_url, Some(KEY));
     let id = http.create(&idea("gone")).await;
-    let mut ws = watch(&http).await;
+    let mut ws = http.watch().await;
     ws.subscribe(&id, 0).await;
     ws.until(|m| m["event"] == "replay_complete").await;
     drop(ws);
@@ -361,7 +351,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
         Some(403)
     );
 
-    let mut ws = watch(&http).await;
+    let mut ws = http.watch().await;
     let ids = gateway.connection_ids();
     assert_eq!(ids.len(), 1);
     // The id needs percent-encoding in a path, as API Gateway's do.
@@ -406,7 +396,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
 
     // A frame within API Gateway's 32 KB reaches the route (the ws function refuses a
     // message that large politely); a larger frame closes the connection with 1009.
-    let mut big = watch(&http).await;
+    let mut big = http.watch().await;
     big.send(json!({ "action": "ping", "pad": "x".repeat(20 * 1024) }))
         .await;
     let answer = big.next().await.unwrap();
@@ -422,7 +412,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
     );
 
     // An idle connection is closed with 1001, Going away.
-    let mut idle = watch(&http).await;
+    let mut idle = http.watch().await;
     let (code, reason) = idle.close_reason().await.unwrap();
     assert_eq!((code, reason.as_str()), (1001, "Going away"));
 }
