@@ -61,7 +61,8 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
         .to_string();
     // A browser follows it over the deployed WebSocket (ticket, one URL, subscribe) while
     // the validator's retry waits: its later events are pushed live.
-    let mut ws = zts_tests::Http::with_key(&base, Some(KEY)).watch().await;
+    let http = zts_tests::Http::with_key(&base, Some(KEY));
+    let mut ws = http.watch().await;
     ws.subscribe(&traced_id, 0).await;
     let refused = reqwest::Client::new()
         .get(format!("{base}/api/v1/projects"))
@@ -96,15 +97,7 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
     for id in [&traced_id, &plain_id, &hostile_id] {
         assert_eq!(wait_for_the_end(&base, id).await.0, "COMPLETED", "{id}");
     }
-    let project: Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/projects/{traced_id}"))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, project) = http.get(&format!("/api/v1/projects/{traced_id}")).await;
     assert_eq!(project["correlation_id"], traced);
     assert_eq!(project["executions"], json!([format!("{traced_id}-1")]));
     // The stream reaches the broadcaster after the commit: wait for its 18 events.
