@@ -24,7 +24,15 @@ export ZTS_MOTO_ENDPOINT="$moto_url"
 # separate debug build of the binaries: `cargo build` resolves features without the
 # dev-dependencies, so it would compile every crate a second time beside `cargo test`.
 bash infra/scripts/package.sh
+# The browser suite's Chromium and npm packages (tests/browser); the frames the suite's
+# WebSocket clients receive are recorded afresh for the AsyncAPI check below.
+bash infra/scripts/browser.sh
+rm -rf target/ws-frames target/browser-screenshots
 cargo test --workspace --all-features --locked
+
+# The WebSocket contract: the AsyncAPI parser accepts it, and every frame recorded above
+# is valid under it.
+node --test --test-reporter=spec tests/browser/asyncapi.test.mjs
 
 # The API against its own OpenAPI document (the zts binary was built by cargo test).
 bash infra/scripts/schemathesis.sh target/debug/zts

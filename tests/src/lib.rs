@@ -7,6 +7,7 @@
     reason = "the test kit: a failed expectation is a failed test"
 )]
 
+pub mod browser;
 pub mod dynamodb;
 pub mod packages;
 
@@ -192,8 +193,30 @@ impl Http {
     }
 }
 
+/// Keeps every frame a server sent in the end-to-end suite (`target/ws-frames/`, one JSON
+/// text per line), for the check that each one is valid under the AsyncAPI document
+/// (tests/browser/asyncapi.test.mjs, run by the README's test command after cargo test).
+fn record_frame(text: &str) {
+    use std::io::Write as _;
+    use std::sync::{Mutex, OnceLock};
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let dir = browser::repo_root().join("target/ws-frames");
+        std::fs::create_dir_all(&dir).ok()?;
+        let name = format!("rust-{}.jsonl", std::process::id());
+        std::fs::File::create(dir.join(name)).ok().map(Mutex::new)
+    });
+    if let Some(file) = file {
+        let mut file = file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(file, "{}", text.replace('\n', " "));
+    }
+}
+
 pub struct Ws {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    recording: bool,
 }
 
 impl Ws {
@@ -214,10 +237,19 @@ impl Ws {
                 .insert("x-api-key", key.parse().expect("a header value"));
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(Ws { stream }),
+            Ok((stream, _)) => Ok(Ws {
+                stream,
+                recording: true,
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
             Err(e) => panic!("WebSocket connect failed: {e}"),
         }
+    }
+
+    /// Stops keeping this connection's frames for the AsyncAPI check: for a test that
+    /// pushes payloads of its own through the Management API (not protocol frames).
+    pub fn stop_recording(&mut self) {
+        self.recording = false;
     }
 
     pub async fn send(&mut self, message: Value) {
@@ -240,6 +272,9 @@ impl Ws {
                 .expect("a message in time");
             match message {
                 Some(Ok(Message::Text(text))) => {
+                    if self.recording {
+                        record_frame(text.as_str());
+                    }
                     return Some(serde_json::from_str(text.as_str()).expect("JSON"));
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,

@@ -32,9 +32,13 @@ pub struct Auth {
     pub websocket_tickets: bool,
 }
 
-/// Routes anyone may call: probes and the API description.
+/// Routes anyone may call: probes, the API's two descriptions and the browser page (which
+/// holds no key: the person using it types theirs).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/health/ready" | "/openapi.json")
+    matches!(
+        path,
+        "/health" | "/health/ready" | "/openapi.json" | "/asyncapi.json"
+    ) || crate::page::is_page(path)
 }
 
 /// WebSocket connects, where a ticket may stand in for a key.

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod envelope;
 pub mod observe;
 mod openapi;
+pub mod page;
 mod routes;
 pub mod views;
 
@@ -71,9 +72,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(29);
 pub fn router(api: Api) -> Router {
     let state: AppState = Arc::new(api);
     Router::new()
+        .route("/", get(page::index))
+        .route("/ui/{version}/{file}", get(page::asset))
         .route("/health", get(routes::health::live))
         .route("/health/ready", get(routes::health::ready))
         .route("/openapi.json", get(routes::health::openapi))
+        .route("/asyncapi.json", get(page::asyncapi))
         .route(
             "/api/v1/projects",
             get(routes::projects::list).post(routes::projects::create),
@@ -100,7 +104,7 @@ pub fn router(api: Api) -> Router {
 }
 
 /// Requires an API key (or, for WebSocket connects, a ticket) on every route but the
-/// probes and `/openapi.json`, and rate-limits per key.
+/// probes, `/openapi.json` and the browser page, and rate-limits per key.
 pub fn with_auth(router: Router, auth: Auth) -> Router {
     router.layer(axum::middleware::from_fn_with_state(
         Arc::new(auth),

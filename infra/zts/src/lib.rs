@@ -3,6 +3,7 @@
 //! answers its Management API); the `asl` interpreter runs `statemachine.asl.json`; the
 //! embedded store plays DynamoDB, its committed events feeding the broadcaster.
 
+pub mod client;
 pub mod compare;
 pub mod cpu;
 pub mod emulate;

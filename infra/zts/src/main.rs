@@ -1,5 +1,6 @@
-//! `zts`: the ZeroToShip local stack (`zts serve`), its API keys (`zts keys`), and its load
-//! generator (`zts load`).
+//! `zts`: the ZeroToShip local stack (`zts serve`), its API keys (`zts keys`), a client
+//! for projects (`zts new`, `status`, `get`, `list`, `watch`), and its load generator
+//! (`zts load`).
 
 use clap::{Parser, Subcommand};
 
@@ -141,6 +142,68 @@ enum Command {
         /// Print the report as the API answered it (JSON).
         #[arg(long)]
         json: bool,
+    },
+    /// Submit an idea; with --watch, follow its run with a progress bar and print what it
+    /// found. Exit 0 when it COMPLETED, 1 when it FAILED, 2 when it could not be submitted.
+    New {
+        #[command(flatten)]
+        idea: zts::client::commands::IdeaArgs,
+        /// Follow the run to its end over the WebSocket, then print the artifacts.
+        #[arg(long)]
+        watch: bool,
+        /// Print the API's answer (with --watch, the finished project) as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// A project's state in one line: progress, the step running, its attempt, why it failed.
+    Status {
+        /// The project's id (from `zts new` or `zts list`).
+        id: String,
+        /// The API's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// A project with its artifacts: scores, findings and their quotes, advice, experiments.
+    Get {
+        /// The project's id.
+        id: String,
+        /// The API's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// Your projects, newest first, a page at a time.
+    List {
+        /// Projects per page (1–100).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+        /// The page after the one that printed this cursor.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// The API's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// Follow a run from any event on (reconnecting and resuming if the connection drops),
+    /// then print the project. Exit 0 when it COMPLETED, 1 when it FAILED.
+    Watch {
+        /// The project's id.
+        id: String,
+        /// Start after this event (0: replay every event of the run).
+        #[arg(long, default_value_t = 0)]
+        after_seq: u64,
+        /// Print the finished project as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
     },
     /// Manage API keys (works while `zts serve` runs on the same data directory).
     Keys {
@@ -299,6 +362,28 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::New {
+            idea,
+            watch,
+            json,
+            target,
+        } => zts::client::commands::new(&target, &idea, watch, json).await,
+        Command::Status { id, json, target } => {
+            zts::client::commands::status(&target, &id, json).await
+        }
+        Command::Get { id, json, target } => zts::client::commands::get(&target, &id, json).await,
+        Command::List {
+            limit,
+            cursor,
+            json,
+            target,
+        } => zts::client::commands::list(&target, limit, cursor.as_deref(), json).await,
+        Command::Watch {
+            id,
+            after_seq,
+            json,
+            target,
+        } => zts::client::commands::watch(&target, &id, after_seq, json).await,
         Command::Health { endpoint, json } => match zts::health::fetch(&endpoint).await {
             Ok(report) => {
                 if json {

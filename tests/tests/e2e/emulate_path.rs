@@ -15,6 +15,14 @@ pub(crate) const KEY: &str = "zts_emulated_path_key_000000000000000000";
 /// The emulated deployment of one test (`zts::emulate::stack`) on a fresh stage, with the
 /// parameters `overrides`; `None` (skip) outside CI when moto or the binaries are missing.
 pub(crate) async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
+    emulate_with(overrides, 4).await
+}
+
+/// [`emulate`] with at most `max_processes` per function (`zts emulate`'s default is 10).
+pub(crate) async fn emulate_with(
+    overrides: &[(&str, &str)],
+    max_processes: usize,
+) -> Option<Emulation> {
     let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
     let moto = zts_tests::dynamodb::endpoint()?;
     let mut parameters: BTreeMap<String, String> = overrides
@@ -29,7 +37,7 @@ pub(crate) async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
         aws_endpoint: moto,
         parameters,
         api_keys: vec![("acme".into(), KEY.into(), None)],
-        max_processes: 4,
+        max_processes,
         connection_limits: Default::default(),
         schedule_every: None,
     })

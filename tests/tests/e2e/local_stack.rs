@@ -527,6 +527,8 @@ async fn the_management_api_sends_describes_and_disconnects() {
     let id = http.create(&idea("managed")).await;
     let mut ws = Ws::connect(&format!("{}/ws/projects/{id}", stack.ws_url())).await;
     ws.until(|m| m["event"] == "replay_complete").await;
+    // What follows is a payload of the test's own, not a protocol frame.
+    ws.stop_recording();
     let conn = zts_tests::subscriber_ids(
         &*stack.connections,
         &zts_domain::ProjectId::parse(&id).unwrap(),

@@ -7,6 +7,8 @@
 )]
 
 mod analysis_corpus;
+mod asyncapi_contract;
+mod browser;
 mod dynamodb_conformance;
 mod embedded_conformance;
 mod emulate_iam;

@@ -45,6 +45,8 @@ async fn post_to_connection_delivers_in_order_to_real_clients() {
     http.wait_terminal(&project).await;
     let (mut a, a_id) = client(&stack, &project).await;
     let (mut b, b_id) = client(&stack, &project).await;
+    a.stop_recording();
+    b.stop_recording();
     let pusher = ApiGatewayPusher::new(&offline_sdk_config(), &http.base, fast_retry());
     for n in 0..40 {
         pusher

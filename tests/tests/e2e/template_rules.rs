@@ -1277,3 +1277,33 @@ fn no_per_route_metrics_are_billed_that_nothing_reads() {
         );
     }
 }
+
+#[test]
+fn the_page_has_a_root_route_because_a_greedy_variable_matches_only_child_resources() {
+    // API Gateway: "a greedy path variable catches all child resources of a route", so
+    // `ANY /{proxy+}` never receives `GET /`, and without its own route the page would be
+    // API Gateway's 404 on AWS while it worked locally.
+    let doc = template();
+    let events = &doc["Resources"]["ApiFunction"]["Properties"]["Events"];
+    let routes: Vec<(String, String)> = events
+        .as_mapping()
+        .expect("the api function has events")
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(|e| {
+            let p = &e["Properties"];
+            (
+                p["Method"].as_str().unwrap_or_default().to_string(),
+                p["Path"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        routes.contains(&("GET".into(), "/".into())),
+        "no GET / route on the api: {routes:?}"
+    );
+    assert!(
+        routes.contains(&("ANY".into(), "/{proxy+}".into())),
+        "the page's files under /ui/ need the catch-all: {routes:?}"
+    );
+}

@@ -42,7 +42,14 @@ impl Route {
         let got: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         for (i, w) in want.iter().enumerate() {
             if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix("+}")) {
-                params.insert(name.to_string(), got.get(i..)?.join("/"));
+                // A greedy variable catches the route's child resources, never the route
+                // itself: `/{proxy+}` does not match `/` (API Gateway's routing), which is
+                // why the template gives the page its own `GET /` route.
+                let rest = got.get(i..)?.join("/");
+                if rest.is_empty() {
+                    return None;
+                }
+                params.insert(name.to_string(), rest);
                 return Some(params);
             }
             let g = got.get(i)?;
@@ -304,4 +311,35 @@ fn function_response(answer: &Value) -> Response {
     response.body(Body::from(body)).unwrap_or_else(|_| {
         gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str) -> Route {
+        Route {
+            method: method.into(),
+            path: path.into(),
+            function: "Api".into(),
+        }
+    }
+
+    #[test]
+    fn a_greedy_variable_catches_children_but_not_the_root() {
+        let fallback = route("ANY", "/{proxy+}");
+        assert_eq!(fallback.matches("GET", "/"), None);
+        let params = fallback.matches("GET", "/ui/app.js").unwrap();
+        assert_eq!(params["proxy"], "ui/app.js");
+        assert_eq!(route("GET", "/").matches("GET", "/"), Some(BTreeMap::new()));
+        assert_eq!(route("GET", "/").matches("GET", "/x"), None);
+    }
+
+    #[test]
+    fn a_path_variable_needs_a_segment() {
+        let get = route("GET", "/api/v1/projects/{id}");
+        assert_eq!(get.matches("GET", "/api/v1/projects/"), None);
+        assert_eq!(get.matches("POST", "/api/v1/projects/a"), None);
+        assert_eq!(get.matches("GET", "/api/v1/projects/a").unwrap()["id"], "a");
+    }
 }

@@ -118,6 +118,16 @@ impl Gateway {
         self.len() == 0
     }
 
+    /// The open connections' ids (for an operator's or a test's "close them all").
+    pub fn ids(&self) -> Vec<ConnectionId> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// Closes a connection with `reason`. False if there was none.
     pub fn close(&self, id: &ConnectionId, reason: CloseReason) -> bool {
         let handle = self

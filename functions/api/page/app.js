@@ -1,0 +1,285 @@
+// The page: the key, the idea form, the caller's projects, and one project's run, live.
+// Views are chosen by the URL's fragment: `#/` (home) and `#/projects/{id}`.
+
+import { Api, ApiError, storedKey } from './api.js';
+import { check, ideaOf, serverProblems, showCounts, showProblems } from './form.js';
+import { LiveRun } from './live.js';
+import { artifacts, el, sizeBars } from './render.js';
+
+const $ = (id) => document.getElementById(id);
+const STATE_TEXT = {
+  CREATED: 'Queued',
+  IDEA_VALIDATION: 'Validating the idea',
+  ADVISORY: 'Writing the advice',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+};
+const STEP_TEXT = { validator: 'Validation', advisory: 'Advice' };
+
+let api = null;
+let live = null;
+
+function show(view) {
+  document.body.dataset.view = view;
+  $('key-panel').hidden = view !== 'key';
+  $('home').hidden = view !== 'home';
+  $('project').hidden = view !== 'project';
+  $('forget-key').hidden = view === 'key';
+}
+
+function describe(error) {
+  if (error.status === 429) {
+    return `Too many requests: ${error.message}${error.retryAfter ? ` Try again in ${error.retryAfter} s.` : ''}`;
+  }
+  return error.message;
+}
+
+// A refused key sends the person back to the key form, saying why.
+function keyRefused(error) {
+  if (!(error instanceof ApiError) || error.status !== 401) return false;
+  storedKey.clear();
+  api = null;
+  show('key');
+  $('key-error').textContent = `This key was refused: ${error.message}`;
+  $('key').focus();
+  return true;
+}
+
+// ---- home: the form and the list -------------------------------------------------------
+
+async function submitIdea(event) {
+  event.preventDefault();
+  const form = event.target;
+  $('form-error').textContent = '';
+  const problems = check(form);
+  showProblems(form, problems);
+  if (Object.keys(problems).length > 0) return;
+  const button = $('submit');
+  button.disabled = true;
+  try {
+    const created = await api.createProject(ideaOf(form));
+    form.reset();
+    showCounts(form);
+    location.hash = `#/projects/${created.project_id}`;
+  } catch (e) {
+    if (keyRefused(e)) return;
+    if (e instanceof ApiError && e.fields.length > 0) {
+      const { problems: fromServer, loose } = serverProblems(e.fields);
+      showProblems(form, fromServer);
+      $('form-error').textContent = loose.join(' ');
+    } else {
+      $('form-error').textContent = describe(e);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+let nextCursor = null;
+
+async function loadProjects(more) {
+  const list = $('project-list');
+  if (!more) {
+    list.replaceChildren();
+    nextCursor = null;
+  }
+  $('list-error').textContent = '';
+  try {
+    const page = await api.listProjects(more ? nextCursor : null);
+    for (const p of page.projects) {
+      list.append(el('li', { 'data-project': p.project_id },
+        el('a', { href: `#/projects/${p.project_id}`, text: p.name }),
+        ' ', el('span', { class: `badge ${p.state.toLowerCase()}`, text: STATE_TEXT[p.state] || p.state }),
+        ' ', el('time', { datetime: p.created_at, text: new Date(p.created_at).toLocaleString() })));
+    }
+    nextCursor = page.next_cursor || null;
+    $('list-more').hidden = !nextCursor;
+    $('list-empty').hidden = list.children.length > 0;
+  } catch (e) {
+    if (!keyRefused(e)) $('list-error').textContent = describe(e);
+  }
+}
+
+// ---- one project, live -----------------------------------------------------------------
+
+class RunView {
+  constructor(projectId) {
+    this.projectId = projectId;
+    this.steps = new Map();
+    this.finished = false;
+    $('steps').replaceChildren();
+    $('event-log').replaceChildren();
+    $('event-count').textContent = '0';
+    $('artifacts').replaceChildren();
+    $('failure').hidden = true;
+    $('connection').textContent = '';
+    document.body.dataset.state = '';
+  }
+
+  step(name) {
+    if (!this.steps.has(name)) {
+      const row = el('li', { class: 'step', 'data-step': name },
+        el('span', { class: 'step-name', text: STEP_TEXT[name] || name }),
+        el('span', { class: 'step-state' }),
+        el('span', { class: 'step-detail' }));
+      $('steps').append(row);
+      this.steps.set(name, row);
+    }
+    return this.steps.get(name);
+  }
+
+  setStep(name, state, detail) {
+    const row = this.step(name);
+    row.dataset.state = state;
+    row.querySelector('.step-state').textContent = state;
+    if (detail !== undefined) row.querySelector('.step-detail').textContent = detail;
+  }
+
+  // `live`: from an event. The body's data-state follows the event feed only, so it
+  // says FAILED once the failure (and its reason) has been shown, not when a GET of an
+  // already finished project arrived first.
+  setState(state, progress, live = true) {
+    if (live) document.body.dataset.state = state;
+    const badge = $('project-state');
+    badge.textContent = STATE_TEXT[state] || state;
+    badge.className = `badge ${state.toLowerCase()}`;
+    $('progress-bar').style.width = `${progress}%`;
+    $('progress-text').textContent = `${STATE_TEXT[state] || state}: ${progress}%`;
+  }
+
+  onEvent(event) {
+    $('event-log').append(el('li', { 'data-seq': event.seq },
+      el('code', { text: `#${event.seq}` }), ' ', describeEvent(event)));
+    $('event-count').textContent = String($('event-log').children.length);
+    switch (event.event) {
+      case 'status_update':
+        this.setState(event.state, event.progress);
+        if (event.current_step && !['COMPLETED', 'FAILED'].includes(event.state)) {
+          const row = this.step(event.current_step);
+          if (row.dataset.state !== 'done') this.setStep(event.current_step, 'running');
+        }
+        if (event.state === 'FAILED') {
+          const reason = event.error ? `${event.error.message} (${event.error.code})` : 'no reason was given';
+          $('failure').textContent = `The run failed: ${reason}`;
+          $('failure').hidden = false;
+        }
+        if (event.state === 'COMPLETED' || event.state === 'FAILED') {
+          this.finished = true;
+          this.refresh();
+        }
+        break;
+      case 'step_complete':
+        this.setStep(event.agent, 'done', `attempt ${event.attempt} · ${event.duration_s.toFixed(2)} s`);
+        this.refresh();
+        break;
+      case 'step_failed':
+        this.setStep(event.agent, event.retryable ? 'retrying' : 'failed',
+          `attempt ${event.attempt} failed: ${event.error.message}${event.retryable ? ' · retrying' : ''}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // The artifacts are read from the project (events never carry them).
+  async refresh() {
+    try {
+      const project = await api.project(this.projectId);
+      const parts = artifacts(project);
+      $('artifacts').replaceChildren(...parts);
+      sizeBars($('artifacts'));
+    } catch (e) {
+      keyRefused(e);
+    }
+  }
+}
+
+function describeEvent(e) {
+  switch (e.event) {
+    case 'status_update':
+      return `${STATE_TEXT[e.state] || e.state}${e.current_step ? ` (${e.current_step})` : ''}`;
+    case 'step_complete':
+      return `${e.agent} done, attempt ${e.attempt}, ${e.duration_s.toFixed(2)} s`;
+    case 'step_failed':
+      return `${e.agent} attempt ${e.attempt} failed${e.retryable ? ', will retry' : ''}: ${e.error.message}`;
+    default:
+      return e.event;
+  }
+}
+
+async function openProject(id) {
+  show('project');
+  const view = new RunView(id);
+  let project;
+  try {
+    project = await api.project(id);
+  } catch (e) {
+    if (keyRefused(e)) return;
+    $('project-title').textContent = 'Project not found';
+    $('failure').textContent = describe(e);
+    $('failure').hidden = false;
+    return;
+  }
+  $('project-title').textContent = project.name;
+  document.title = `${project.name} · ZeroToShip`;
+  view.setState(project.state, project.progress, false);
+  // Every event from the first, replayed by the subscription, builds the timeline.
+  live = new LiveRun(api, id, {
+    onEvent: (event) => view.onEvent(event),
+    onStatus: (text, kind) => {
+      $('connection').textContent = text;
+      $('connection').dataset.kind = kind;
+    },
+  }).start();
+}
+
+// ---- routing ---------------------------------------------------------------------------
+
+function route() {
+  if (live) {
+    live.stop();
+    live = null;
+  }
+  const key = storedKey.get();
+  if (!key) {
+    show('key');
+    return;
+  }
+  api = new Api(key);
+  const match = /^#\/projects\/([0-9a-fA-F-]{36})$/.exec(location.hash);
+  if (match) {
+    openProject(match[1]);
+  } else {
+    document.title = 'ZeroToShip';
+    show('home');
+    loadProjects(false);
+  }
+}
+
+function start() {
+  const form = $('idea-form');
+  form.addEventListener('submit', submitIdea);
+  form.addEventListener('input', () => showCounts(form));
+  showCounts(form);
+  $('list-more').addEventListener('click', () => loadProjects(true));
+  $('key-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const key = $('key').value.trim();
+    if (!key) {
+      $('key-error').textContent = 'Paste the key first.';
+      return;
+    }
+    $('key-error').textContent = '';
+    storedKey.set(key);
+    $('key').value = '';
+    route();
+  });
+  $('forget-key').addEventListener('click', () => {
+    storedKey.clear();
+    route();
+  });
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();
