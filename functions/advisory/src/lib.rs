@@ -28,6 +28,10 @@ pub async fn handle<S: ProjectStore + ?Sized>(
             })
             .await
             .map_err(StepFailure::from)?;
+        // Whatever engine wrote it, a plan that contradicts its report is never stored: the
+        // step fails (a system failure, not a rejected idea) naming the broken rule.
+        zts_analysis::coherence::check(ctx.input.input(), &report, &plan)
+            .map_err(|e| StepFailure::new(FailureKind::Internal, e.to_string()))?;
         Ok(Produced {
             artifact_type: ADVISORY_ARTIFACT.into(),
             content: serde_json::to_value(plan)
@@ -71,6 +75,32 @@ mod tests {
         });
         let content = serde_json::to_value(&report).unwrap();
         assert_eq!(read_report(&content).unwrap(), report);
+
+        let plan = RuleEngine.advise_sync(&zts_analysis::AdvisoryInput {
+            meta: &zts_domain::ports::NewProject {
+                project_id: zts_domain::ProjectId::generate(),
+                owner: zts_domain::Owner::parse("o").unwrap(),
+                input: stored.clone(),
+                correlation_id: "c".into(),
+                created_at: zts_domain::clock::now(),
+                idempotency: None,
+            }
+            .initial_meta(),
+            input: stored.input(),
+            report: &report,
+        });
+        assert_eq!(
+            zts_analysis::coherence::check(stored.input(), &report, &plan),
+            Ok(())
+        );
+        // A plan whose call contradicts the report is refused, naming the rule.
+        let mut wrong = plan.clone();
+        wrong.decision.call = match plan.decision.call {
+            zts_analysis::Call::Go => zts_analysis::Call::Stop,
+            _ => zts_analysis::Call::Go,
+        };
+        let refused = zts_analysis::coherence::check(stored.input(), &report, &wrong).unwrap_err();
+        assert_eq!(refused.rule, "call_follows_the_table");
 
         let failure = read_report(&serde_json::json!({"score": "high"})).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Invalid);

@@ -5,6 +5,10 @@
 //! answer with the same artifact schema — and fall back to the [`rules::RuleEngine`],
 //! which is pure and deterministic: the same input gives a byte-identical artifact.
 
+pub mod coherence;
+pub mod decision;
+pub mod grammar;
+pub mod reading;
 mod report;
 pub mod rules;
 mod text;

@@ -78,9 +78,29 @@ pub struct RiskFlag {
     pub note: String,
 }
 
+/// What an assumption is about: experiments link to assumptions by id, and the kind says
+/// which experiment can test it (RUBRIC.md, "Assumptions and experiments").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssumptionKind {
+    /// The founder's own hypothesis, as written.
+    Hypothesis,
+    /// The customer feels the problem often and painfully enough to look for a fix.
+    Problem,
+    /// Whoever pays will pay rather than keep today's workaround.
+    WillingnessToPay,
+    /// It is better than today's alternative.
+    BetterThanAlternative,
+    /// Enough customers can be reached through one channel.
+    Reachable,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assumption {
     pub id: String,
+    /// Absent in reports from engine 1.0 (before assumptions had kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AssumptionKind>,
     /// A testable statement the idea rests on.
     pub statement: String,
     /// How to test it, with a threshold.

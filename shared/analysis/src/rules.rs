@@ -1,11 +1,14 @@
 //! The rule engine: a documented rubric applied to the idea's text (see `RUBRIC.md`).
 //! Pure and deterministic: no clock, no randomness, ordered collections only.
 
+use super::grammar::{capitalised, count, plural};
+use super::reading::{Reading, future_markers, is_generic};
 use super::text::{Doc, quote};
 use super::*;
+use crate::decision;
 
 pub const ENGINE: &str = "zts-rules";
-pub const ENGINE_VERSION: &str = "1.0.0";
+pub const ENGINE_VERSION: &str = "1.1.0";
 
 const PROBLEM_WORDS: &[&str] = &[
     "problem",
@@ -32,19 +35,6 @@ const PROBLEM_WORDS: &[&str] = &[
     "stress",
     "confus",
     "overwhelm",
-];
-const GENERIC_AVATARS: &[&str] = &[
-    "everyone",
-    "anyone",
-    "people",
-    "users",
-    "customers",
-    "consumers",
-    "everybody",
-    "all",
-    "the public",
-    "businesses",
-    "companies",
 ];
 const BEHAVIOUR_WORDS: &[&str] = &[
     "pay",
@@ -85,14 +75,15 @@ const THRESHOLD_WORDS: &[&str] = &[
     "within",
 ];
 const TIMEFRAME_WORDS: &[&str] = &["day", "week", "month", "quarter", "year", "within"];
+/// Stems: "sav" finds save, saves, saving; "cut" finds cuts and cutting.
 const BENEFIT_WORDS: &[&str] = &[
-    "save",
+    "sav",
     "faster",
     "cheaper",
-    "reduce",
-    "cut ",
-    "increase",
-    "improve",
+    "reduc",
+    "cut",
+    "increas",
+    "improv",
     "without",
     "instead of",
     "automat",
@@ -104,6 +95,16 @@ const BENEFIT_WORDS: &[&str] = &[
     "eliminat",
     "simplif",
     "easier",
+    "halv",
+    "half the",
+    "fewer",
+    "reliab",
+    "vetted",
+    "guarantee",
+    "same day",
+    "same-day",
+    "no more",
+    "in under",
 ];
 const EVIDENCE_WORDS: &[&str] = &[
     "interview",
@@ -193,6 +194,11 @@ const REGULATED: &[(&str, &[&str], &str)] = &[
             "mental health",
             "hospital",
             "prescri",
+            "dental",
+            "dentist",
+            "orthodont",
+            "pharmac",
+            "physiotherap",
         ],
         "health data and medical claims are regulated (HIPAA/GDPR special category, medical-device rules)",
     ),
@@ -206,7 +212,12 @@ const REGULATED: &[(&str, &[&str], &str)] = &[
             "bank",
             "payment",
             "crypto",
-            "insurance",
+            // Selling or underwriting insurance; an insurance *claim* handled for a
+            // clinic is admin work (health data: the health domain), not finance.
+            "insurance polic",
+            "insurance product",
+            "sell insurance",
+            "underwrit",
             "trading",
             "wallet",
             "mortgage",
@@ -265,6 +276,9 @@ const WEIGHTS: &[(CriterionId, u8)] = &[
 ];
 
 const MAX_ASSUMPTIONS: usize = 6;
+/// A criterion is named the strongest only from this score, the weakest only below this.
+const STRONG_FROM: u8 = 6;
+const WEAK_BELOW: u8 = 8;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RuleEngine;
@@ -292,13 +306,6 @@ fn gap(text: impl Into<String>) -> Finding {
 
 fn clamp(points: i32) -> u8 {
     points.clamp(0, 10) as u8
-}
-
-fn is_generic(avatar: &str) -> bool {
-    let lower = avatar.to_lowercase();
-    GENERIC_AVATARS
-        .iter()
-        .any(|g| lower == *g || lower == format!("{g}s"))
 }
 
 impl RuleEngine {
@@ -494,13 +501,16 @@ impl RuleEngine {
         }
     }
 
-    fn evidence(&self, all: &Doc) -> Scored {
+    /// Evidence is what the founder reports as done: the description, never the hypothesis
+    /// (a plan), and no sentence about the future ("we will survey 100").
+    fn evidence(&self, done: &Doc) -> Scored {
         let mut findings = Vec::new();
-        match all.quote_any(EVIDENCE_WORDS) {
+        let future = future_markers();
+        match done.quote_any_unless(EVIDENCE_WORDS, future) {
             Some(q) => {
                 let mut points = 5;
                 findings.push(strength("It cites evidence of demand.", Some(q)));
-                if let Some(q) = all.quantified(EVIDENCE_WORDS) {
+                if let Some(q) = done.quantified_unless(EVIDENCE_WORDS, future) {
                     points += 4;
                     findings.push(strength("The evidence is counted.", Some(q)));
                 } else {
@@ -601,52 +611,73 @@ impl RuleEngine {
         )
     }
 
-    fn assumptions(
-        &self,
-        input: &ProjectInput,
-        hyp: &Doc,
-        criteria: &[Criterion],
-    ) -> Vec<Assumption> {
-        let avatar = input
-            .target_avatars
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "your first customer".into());
-        let name = quote(&input.name);
-        let mut out = Vec::new();
-        if !input.hypothesis.trim().is_empty() {
+    /// The assumptions the idea rests on, each with its kind (which experiment can test
+    /// it) and a test with a pass threshold; sentences built by the grammar layer.
+    fn assumptions(&self, input: &ProjectInput, criteria: &[Criterion]) -> Vec<Assumption> {
+        let reading = Reading::of(input);
+        let users = plural(&reading.user);
+        let payers = plural(&reading.payer);
+        let name = format!("“{}”", quote(&input.name));
+        let score = |id: CriterionId| criteria.iter().find(|c| c.id == id).map_or(0, |c| c.score);
+        let mut out: Vec<(AssumptionKind, String, String)> = Vec::new();
+        let hypothesis = input.hypothesis.trim();
+        if !hypothesis.is_empty() {
+            let test = if score(CriterionId::HypothesisTestability) >= 8 {
+                "Run it as written, with the threshold it states fixed before you start."
+                    .to_string()
+            } else {
+                format!(
+                    "Rewrite it with who, an observable behaviour, a threshold and a time box, then run it with {}.",
+                    count(20, &reading.user)
+                )
+            };
+            out.push((AssumptionKind::Hypothesis, quote(hypothesis), test));
+        }
+        let problem_test = match reading.interviews_reported {
+            Some(n) if n >= 10 => format!(
+                "Already reported: {n} conversations. Confirm it in use: at least 3 of {} in a concierge trial use it twice or more.",
+                count(5, &reading.user)
+            ),
+            _ => format!(
+                "Interview {}; at least 6 describe the problem unprompted and a workaround they use today.",
+                count(10, &reading.user)
+            ),
+        };
+        out.push((
+            AssumptionKind::Problem,
+            capitalised(&format!("{users} feel the problem {name} solves often and painfully enough to look for a fix.")),
+            problem_test,
+        ));
+        out.push((
+            AssumptionKind::WillingnessToPay,
+            capitalised(&format!(
+                "{payers} will pay for {name} rather than keep today's workaround."
+            )),
+            format!(
+                "Ask {} to pre-order or sign a letter of intent; at least 3 commit.",
+                count(10, &reading.payer)
+            ),
+        ));
+        if score(CriterionId::Differentiation) < 6 {
             out.push((
-                quote(input.hypothesis.trim()),
-                "Run the cheapest test that can fail it and fix the threshold before you start."
-                    .to_string(),
+                AssumptionKind::BetterThanAlternative,
+                format!("{name} is meaningfully better than what {users} use today."),
+                "List the top 3 alternatives; show 5 prospects a side-by-side and count who would switch (target: 3 of 5).".into(),
             ));
         }
-        out.push((format!("{avatar} feel the problem {name} solves often and painfully enough to look for a fix."),
-            format!("Interview 10 {avatar}; at least 6 describe the problem unprompted and a workaround they use today.")));
-        out.push((
-            format!("{avatar} will pay for {name} rather than keep today's workaround."),
-            format!("Ask 10 {avatar} to pre-order or sign a letter of intent; at least 3 commit."),
-        ));
-        if criteria
-            .iter()
-            .any(|c| c.id == CriterionId::Differentiation && c.score < 6)
-        {
-            out.push((format!("{name} is meaningfully better than what {avatar} use today."),
-                "List the top 3 alternatives; show 5 prospects a side-by-side and count who would switch (target: 3 of 5).".into()));
-        }
-        if hyp.is_empty()
-            || criteria
-                .iter()
-                .any(|c| c.id == CriterionId::EvidenceOfDemand && c.score < 5)
-        {
-            out.push((format!("Enough {avatar} can be reached through one channel to test {name} cheaply."),
-                "Put a landing page in front of 300 visitors from one channel; at least 5% leave an e-mail.".into()));
+        if hypothesis.is_empty() || score(CriterionId::EvidenceOfDemand) < 5 {
+            out.push((
+                AssumptionKind::Reachable,
+                format!("Enough {users} can be reached through one channel to test {name} cheaply."),
+                "Put a landing page in front of 300 visitors from one channel; at least 5% leave an e-mail.".into(),
+            ));
         }
         out.truncate(MAX_ASSUMPTIONS);
         out.into_iter()
             .enumerate()
-            .map(|(i, (statement, test))| Assumption {
+            .map(|(i, (kind, statement, test))| Assumption {
                 id: format!("A{}", i + 1),
+                kind: Some(kind),
                 statement,
                 test,
             })
@@ -669,7 +700,7 @@ impl RuleEngine {
                 self.hypothesis(&hyp, &input.target_avatars),
             ),
             (CriterionId::ValueProposition, self.value(&all)),
-            (CriterionId::EvidenceOfDemand, self.evidence(&all)),
+            (CriterionId::EvidenceOfDemand, self.evidence(&desc)),
             (CriterionId::Differentiation, self.differentiation(&all)),
             (CriterionId::ScopeRealism, self.scope(&all, input)),
         ];
@@ -705,41 +736,51 @@ impl RuleEngine {
             30..=54 => Verdict::NeedsWork,
             _ => Verdict::Insufficient,
         };
-        let weakest = criteria
+        // Named only where the scores say so: no "strongest" at 2/10, no "weakest" at 9/10.
+        let weighted: Vec<&Criterion> = criteria.iter().filter(|c| c.weight > 0).collect();
+        let strongest = weighted
             .iter()
-            .filter(|c| c.weight > 0)
-            .min_by_key(|c| (c.score, std::cmp::Reverse(c.weight)))
-            .map(|c| c.name.to_lowercase())
-            .unwrap_or_default();
-        let strongest = criteria
-            .iter()
-            .filter(|c| c.weight > 0)
             .max_by_key(|c| (c.score, c.weight))
-            .map(|c| c.name.to_lowercase())
-            .unwrap_or_default();
-        let summary = format!(
-            "{} scores {overall_score}/100 ({}). Strongest: {strongest}. Work on {weakest} first.{}",
-            quote(&input.name),
-            match verdict {
-                Verdict::Strong => "strong",
-                Verdict::Promising => "promising",
-                Verdict::NeedsWork => "needs work",
-                Verdict::Insufficient => "insufficient",
-            },
-            if risk_flags.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " Regulated domain: {}.",
-                    risk_flags
-                        .iter()
-                        .map(|f| f.domain.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            .filter(|c| c.score >= STRONG_FROM)
+            .map(|c| format!("Strongest: {}.", c.name.to_lowercase()));
+        // The weakest with something to do about it (a gap finding).
+        let weakest = weighted
+            .iter()
+            .filter(|c| c.findings.iter().any(|f| f.kind == FindingKind::Gap))
+            .min_by_key(|c| (c.score, std::cmp::Reverse(c.weight)))
+            .filter(|c| c.score < WEAK_BELOW)
+            .map(|c| format!("Work on {} first.", c.name.to_lowercase()));
+        let verdict_text = match verdict {
+            Verdict::Strong => "strong",
+            Verdict::Promising => "promising",
+            Verdict::NeedsWork => "needs work",
+            Verdict::Insufficient => "insufficient",
+        };
+        let mut summary = format!(
+            "“{}” scores {overall_score}/100 ({verdict_text}).",
+            quote(&input.name)
         );
-        let assumptions = self.assumptions(input, &hyp, &criteria);
+        for part in [
+            strongest.or_else(|| Some("No criterion stands out yet.".into())),
+            weakest,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            summary.push(' ');
+            summary.push_str(&part);
+        }
+        if !risk_flags.is_empty() {
+            summary.push_str(&format!(
+                " Regulated domain: {}.",
+                risk_flags
+                    .iter()
+                    .map(|f| f.domain.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let assumptions = self.assumptions(input, &criteria);
         ValidationReport {
             engine: ENGINE.into(),
             engine_version: ENGINE_VERSION.into(),
@@ -755,19 +796,23 @@ impl RuleEngine {
 
     pub fn advise_sync(&self, a: &AdvisoryInput<'_>) -> AdvisoryPlan {
         let report = a.report;
-        let avatar = a
-            .input
-            .target_avatars
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "the segment you name first".into());
-        // Impact = how far below 10, times the criterion's weight.
-        let mut gaps: Vec<&Criterion> = report
+        let reading = Reading::of(a.input);
+        let user = reading.user.as_str();
+        let interviewed = reading.interviews_reported.is_some_and(|n| n >= 10);
+        // Each weighted criterion below 8 with a gap to answer, by impact = how far below
+        // 10, times the weight. A score alone is not a gap: no recommendation "answers" one.
+        let mut gaps: Vec<(&Criterion, &Finding)> = report
             .criteria
             .iter()
             .filter(|c| c.weight > 0 && c.score < 8)
+            .filter_map(|c| {
+                c.findings
+                    .iter()
+                    .find(|f| f.kind == FindingKind::Gap)
+                    .map(|f| (c, f))
+            })
             .collect();
-        gaps.sort_by_key(|c| {
+        gaps.sort_by_key(|(c, _)| {
             (
                 std::cmp::Reverse(u32::from(10 - c.score) * u32::from(c.weight)),
                 c.id,
@@ -777,92 +822,14 @@ impl RuleEngine {
             .iter()
             .take(6)
             .enumerate()
-            .map(|(i, c)| {
-                let answers = c
-                    .findings
-                    .iter()
-                    .find(|f| f.kind == FindingKind::Gap)
-                    .map_or_else(
-                        || format!("{} scored {}/10", c.name, c.score),
-                        |f| f.text.clone(),
-                    );
-                Recommendation {
-                    rank: (i + 1) as u8,
-                    criterion: c.id,
-                    answers,
-                    action: action_for(c.id, &avatar),
-                }
+            .map(|(i, (c, gap))| Recommendation {
+                rank: (i + 1) as u8,
+                criterion: c.id,
+                answers: gap.text.clone(),
+                action: action_for(c.id, &reading),
             })
             .collect();
-        let score_of = |id: CriterionId| {
-            report
-                .criteria
-                .iter()
-                .find(|c| c.id == id)
-                .map_or(0, |c| c.score)
-        };
-        let assumption = |i: usize| {
-            report
-                .assumptions
-                .get(i)
-                .map_or_else(|| "A1".to_string(), |a| a.id.clone())
-        };
-        let mut experiments = vec![Experiment {
-            method: "customer interviews".into(),
-            avatar: avatar.clone(),
-            description: format!(
-                "Ten 30-minute problem interviews with {avatar}: ask about the last time the problem happened, what it cost, and what they tried."
-            ),
-            success_metric:
-                "at least 6 of 10 describe the problem unprompted and a workaround they use today"
-                    .into(),
-            cost: "about $0–300 (gift cards)".into(),
-            duration: "1–2 weeks".into(),
-            tests: assumption(if report.assumptions.len() > 1 { 1 } else { 0 }),
-        }];
-        if score_of(CriterionId::EvidenceOfDemand) < 8 {
-            experiments.push(Experiment {
-                method: "landing page smoke test".into(),
-                avatar: avatar.clone(),
-                description: format!("A one-page offer for {} with a sign-up button, in front of 300 visitors from one channel {avatar} use.", quote(&a.input.name)),
-                success_metric: "at least 5% of visitors leave an e-mail; at least 1% click a priced plan".into(),
-                cost: "about $200–500 (ads)".into(),
-                duration: "1 week".into(),
-                tests: assumption(report.assumptions.len().saturating_sub(1)),
-            });
-        }
-        if score_of(CriterionId::ValueProposition) < 8 || score_of(CriterionId::ScopeRealism) < 7 {
-            experiments.push(Experiment {
-                method: "concierge MVP".into(),
-                avatar: avatar.clone(),
-                description: format!("Deliver the outcome by hand for 5 {avatar} before building software; time every step."),
-                success_metric: "at least 3 of 5 use it twice or more and ask to continue".into(),
-                cost: "your time; under $200".into(),
-                duration: "2–3 weeks".into(),
-                tests: assumption(0),
-            });
-        }
-        experiments.push(Experiment {
-            method: "pre-sale".into(),
-            avatar: avatar.clone(),
-            description: format!("Offer {avatar} a discounted founding-customer price, paid now or as a signed letter of intent."),
-            success_metric: "at least 3 of 20 prospects pay or sign".into(),
-            cost: "under $100".into(),
-            duration: "2 weeks".into(),
-            tests: assumption(if report.assumptions.len() > 2 { 2 } else { 0 }),
-        });
-        if score_of(CriterionId::Differentiation) < 6 && experiments.len() < 5 {
-            experiments.push(Experiment {
-                method: "competitor teardown and switching interviews".into(),
-                avatar: avatar.clone(),
-                description: "List the top 3 alternatives; interview 5 people who use them about what they would switch for.".into(),
-                success_metric: "at least 3 of 5 name a switching trigger your idea meets".into(),
-                cost: "under $100".into(),
-                duration: "1 week".into(),
-                tests: assumption(report.assumptions.len().saturating_sub(1)),
-            });
-        }
-        experiments.truncate(5);
+        let experiments = experiments(report, a.input, &reading);
         let mut risks: Vec<Mitigation> = report
             .risk_flags
             .iter()
@@ -874,15 +841,27 @@ impl RuleEngine {
         for c in report
             .criteria
             .iter()
-            .filter(|c| c.weight > 0 && c.score <= 3)
+            .filter(|c| c.weight > 0 && c.score <= decision::WEAK_AT_MOST)
             .take(3)
         {
+            let rank = recommendations
+                .iter()
+                .find(|r| r.criterion == c.id)
+                .map(|r| r.rank);
             risks.push(Mitigation {
                 risk: format!(
                     "{} is weak ({}/10): building now risks solving the wrong problem.",
                     c.name, c.score
                 ),
-                mitigation: action_for(c.id, &avatar),
+                mitigation: match rank {
+                    Some(rank) => format!(
+                        "Keep the build to a prototype until recommendation {rank} is done and the score is 6 or more."
+                    ),
+                    None => format!(
+                        "Keep the build to a prototype until {} scores 6 or more.",
+                        c.name.to_lowercase()
+                    ),
+                },
             });
         }
         if risks.is_empty() {
@@ -893,34 +872,22 @@ impl RuleEngine {
                     "Time-box the first release to 6 weeks and cut scope, not the deadline.".into(),
             });
         }
-        let severe = report.risk_flags.len() >= 2;
-        let decision = match (report.overall_score, severe) {
-            (70..=100, false) => Decision {
-                call: Call::Go,
-                rationale: format!(
-                    "The idea scores {}/100 with no blocking risk: run the experiments below to confirm demand while you build the smallest version.",
-                    report.overall_score
-                ),
-            },
-            (40..=100, _) => Decision {
-                call: Call::Pivot,
-                rationale: format!(
-                    "The idea scores {}/100: keep the problem, but sharpen the segment and the hypothesis before building; the top recommendations say where.",
-                    report.overall_score
-                ),
-            },
-            _ => Decision {
-                call: Call::Stop,
-                rationale: format!(
-                    "At {}/100 there is not enough to act on yet: stop building and gather evidence (the interviews below) before deciding.",
-                    report.overall_score
-                ),
-            },
-        };
+        let decision = decide(report, &recommendations);
         let next_milestone = match decision.call {
-            Call::Go => format!("Within 4 weeks: 3 paying or committed {avatar} and a working first version for them."),
-            Call::Pivot => format!("Within 2 weeks: 10 interviews with {avatar} and a rewritten hypothesis with a threshold."),
-            Call::Stop => "Within 2 weeks: write down the problem, the customer and one testable hypothesis, then run 10 interviews.".into(),
+            Call::Go => format!(
+                "Within 4 weeks: {} paying or committed, and a working first version for them.",
+                count(3, &reading.payer)
+            ),
+            Call::Pivot => pivot_milestone(report, a.input, &reading, interviewed),
+            Call::Stop => match reading.interviews_reported {
+                Some(n) if n >= 10 => format!(
+                    "Within 2 weeks: write down the problem, the customer and one testable hypothesis from what your {n} interviews showed."
+                ),
+                _ => format!(
+                    "Within 2 weeks: write down the problem, the customer and one testable hypothesis, then interview {}.",
+                    count(10, user)
+                ),
+            },
         };
         AdvisoryPlan {
             engine: ENGINE.into(),
@@ -934,13 +901,220 @@ impl RuleEngine {
     }
 }
 
-fn action_for(id: CriterionId, avatar: &str) -> String {
+/// The call from the decision table, and a rationale that names its reasons.
+fn decide(report: &ValidationReport, recommendations: &[Recommendation]) -> Decision {
+    let call = decision::call(report);
+    let score = report.overall_score;
+    let blockers = decision::blockers(report);
+    let reasons = blockers
+        .iter()
+        .take(3)
+        .map(decision::Blocker::describe)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let rationale = match call {
+        Call::Go => format!(
+            "The idea scores {score}/100 with nothing blocking: run the experiments below to confirm demand while you build the smallest version."
+        ),
+        Call::Pivot if score >= decision::GO_FROM => {
+            format!("The idea scores {score}/100, but {reasons}: settle that first, then build.")
+        }
+        Call::Pivot => {
+            let first = recommendations
+                .iter()
+                .take(2)
+                .map(|r| r.criterion.label().to_lowercase())
+                .collect::<Vec<_>>();
+            let work = if first.is_empty() {
+                String::new()
+            } else {
+                format!(" Close the biggest gaps first: {}.", first.join(" and "))
+            };
+            if reasons.is_empty() {
+                format!("The idea scores {score}/100: not yet enough to build on.{work}")
+            } else {
+                format!("The idea scores {score}/100 and {reasons}.{work}")
+            }
+        }
+        Call::Stop => format!(
+            "At {score}/100 there is not enough to act on yet: stop building and gather evidence before deciding."
+        ),
+    };
+    Decision { call, rationale }
+}
+
+/// What to reach next when the call is pivot, asking only for what the idea lacks.
+fn pivot_milestone(
+    report: &ValidationReport,
+    input: &ProjectInput,
+    reading: &Reading,
+    interviewed: bool,
+) -> String {
+    let mut asks = Vec::new();
+    if report.risk_flags.len() >= decision::DOMAINS_THAT_BLOCK {
+        asks.push("a compliance review of the regulated parts".to_string());
+    }
+    if !interviewed {
+        asks.push(format!("interviews with {}", count(10, &reading.user)));
+    }
+    let testability = report
+        .criteria
+        .iter()
+        .find(|c| c.id == CriterionId::HypothesisTestability)
+        .map_or(0, |c| c.score);
+    if input.hypothesis.trim().is_empty() || testability < 8 {
+        asks.push("a hypothesis with a threshold and a time box".into());
+    }
+    if asks.is_empty() {
+        asks.push(format!(
+            "the top recommendation done and shown to {}",
+            count(5, &reading.payer)
+        ));
+    }
+    format!("Within 2 weeks: {}.", join_and(&asks))
+}
+
+fn join_and(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The experiments: one per assumption, each testing that assumption by id, with the
+/// avatar that fits what it tests (who pays, for a pre-sale); at most five.
+fn experiments(
+    report: &ValidationReport,
+    input: &ProjectInput,
+    reading: &Reading,
+) -> Vec<Experiment> {
+    let user = reading.user.as_str();
+    let users = plural(user);
+    let name = format!("“{}”", quote(&input.name));
+    let testable = report
+        .criteria
+        .iter()
+        .any(|c| c.id == CriterionId::HypothesisTestability && c.score >= 8);
+    let mut out = Vec::new();
+    for assumption in &report.assumptions {
+        let Some(kind) = assumption.kind else {
+            continue;
+        };
+        let tests = assumption.id.clone();
+        let experiment = match kind {
+            AssumptionKind::Hypothesis if testable => Experiment {
+                method: method_for(kind).into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "Run the hypothesis exactly as written with {}, the threshold fixed in advance.",
+                    count(20, user)
+                ),
+                success_metric: format!("the threshold it states: “{}”", quote(input.hypothesis.trim())),
+                cost: "about $100–300".into(),
+                duration: "2 weeks".into(),
+                tests,
+            },
+            AssumptionKind::Hypothesis => Experiment {
+                method: method_for(kind).into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "Rewrite the hypothesis with who, an observable behaviour, a threshold and a time box, then run it with {}.",
+                    count(20, user)
+                ),
+                success_metric: "the threshold you write down before you start".into(),
+                cost: "about $100–300".into(),
+                duration: "2 weeks".into(),
+                tests,
+            },
+            AssumptionKind::Problem if reading.interviews_reported.is_some_and(|n| n >= 10) => Experiment {
+                method: "concierge MVP".into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "Deliver the outcome by hand for {} before building software; time every step.",
+                    count(5, user)
+                ),
+                success_metric: "at least 3 of 5 use it twice or more and ask to continue".into(),
+                cost: "your time; under $200".into(),
+                duration: "2–3 weeks".into(),
+                tests,
+            },
+            AssumptionKind::Problem => Experiment {
+                method: method_for(kind).into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "Ten 30-minute problem interviews with {users}: ask about the last time the problem happened, what it cost, and what they tried."
+                ),
+                success_metric:
+                    "at least 6 of 10 describe the problem unprompted and a workaround they use today"
+                        .into(),
+                cost: "about $0–300 (gift cards)".into(),
+                duration: "1–2 weeks".into(),
+                tests,
+            },
+            AssumptionKind::WillingnessToPay => Experiment {
+                method: method_for(kind).into(),
+                avatar: reading.payer.clone(),
+                description: format!(
+                    "Offer {} a discounted founding-customer price for {name}, paid now or as a signed letter of intent.",
+                    plural(&reading.payer)
+                ),
+                success_metric: "at least 3 of 20 prospects pay or sign".into(),
+                cost: "under $100".into(),
+                duration: "2 weeks".into(),
+                tests,
+            },
+            AssumptionKind::BetterThanAlternative => Experiment {
+                method: method_for(kind).into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "List the top 3 alternatives {users} use today; interview 5 of their users about what they would switch for."
+                ),
+                success_metric: "at least 3 of 5 name a switching trigger your idea meets".into(),
+                cost: "under $100".into(),
+                duration: "1 week".into(),
+                tests,
+            },
+            AssumptionKind::Reachable => Experiment {
+                method: method_for(kind).into(),
+                avatar: user.to_string(),
+                description: format!(
+                    "A one-page offer for {name} with a sign-up button, in front of 300 visitors from one channel {users} use."
+                ),
+                success_metric:
+                    "at least 5% of visitors leave an e-mail; at least 1% click a priced plan".into(),
+                cost: "about $200–500 (ads)".into(),
+                duration: "1 week".into(),
+                tests,
+            },
+        };
+        out.push(experiment);
+    }
+    out.truncate(5);
+    out
+}
+
+/// The method that tests each kind of assumption (a concierge MVP also tests the problem,
+/// where interviews are already done).
+pub fn method_for(kind: AssumptionKind) -> &'static str {
+    match kind {
+        AssumptionKind::Hypothesis => "hypothesis test",
+        AssumptionKind::Problem => "customer interviews",
+        AssumptionKind::WillingnessToPay => "pre-sale",
+        AssumptionKind::BetterThanAlternative => "competitor teardown and switching interviews",
+        AssumptionKind::Reachable => "landing page smoke test",
+    }
+}
+
+fn action_for(id: CriterionId, reading: &Reading) -> String {
+    let user = reading.user.as_str();
     match id {
-        CriterionId::ProblemClarity => format!("Rewrite the description as: \"{avatar} struggle with <problem> <how often>, costing them <time or money>; today they <workaround>.\""),
+        CriterionId::ProblemClarity => format!("Rewrite the description as: \"{} struggle with <problem> <how often>, costing them <time or money>; today they <workaround>.\"", plural(user)),
         CriterionId::CustomerSpecificity => "Pick one segment you can reach this week (role, situation, channel) and make it the first avatar.".into(),
-        CriterionId::HypothesisTestability => format!("Rewrite the hypothesis: \"{avatar} will <pay/sign up/switch> — at least <N%> of <who> within <2 weeks>.\""),
+        CriterionId::HypothesisTestability => format!("Rewrite the hypothesis: \"<N%> of {} will <pay/sign up/switch> within <2 weeks>.\"", count(20, user)),
         CriterionId::ValueProposition => "State the outcome in the customer's terms and put a number on it (hours saved, money made).".into(),
-        CriterionId::EvidenceOfDemand => format!("Collect evidence before building: 10 interviews with {avatar}, then a waitlist or pre-orders."),
+        CriterionId::EvidenceOfDemand if reading.interviews_reported.is_some_and(|n| n >= 10) => "Turn the interviews into commitments: a waitlist, pre-orders or letters of intent.".into(),
+        CriterionId::EvidenceOfDemand => format!("Collect evidence before building: interview {}, then open a waitlist or take pre-orders.", count(10, user)),
         CriterionId::Differentiation => "Name today's alternatives and the one reason a customer would switch; test that reason in interviews.".into(),
         CriterionId::ScopeRealism => "Cut to one segment, one job and one channel for the first version.".into(),
         CriterionId::RegulatoryRisk => "Get a one-hour review with a specialist lawyer before handling regulated data.".into(),

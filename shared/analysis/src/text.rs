@@ -118,6 +118,30 @@ impl Doc {
             .map(|(original, _)| quote(original))
     }
 
+    /// Like [`Doc::quote_any`], skipping sentences that contain any of `unless` (plain
+    /// substrings: "will ", "plan to").
+    pub fn quote_any_unless(&self, needles: &[&str], unless: &[&str]) -> Option<String> {
+        self.sentences
+            .iter()
+            .find(|(_, lower)| {
+                needles.iter().any(|n| lower.contains_word_start(n))
+                    && !unless.iter().any(|u| lower.text.contains(u))
+            })
+            .map(|(original, _)| quote(original))
+    }
+
+    /// Like [`Doc::quantified`], skipping sentences that contain any of `unless`.
+    pub fn quantified_unless(&self, needles: &[&str], unless: &[&str]) -> Option<String> {
+        self.sentences
+            .iter()
+            .find(|(_, lower)| {
+                has_number(&lower.text)
+                    && needles.iter().any(|n| lower.contains_word_start(n))
+                    && !unless.iter().any(|u| lower.text.contains(u))
+            })
+            .map(|(original, _)| quote(original))
+    }
+
     pub fn has_any(&self, needles: &[&str]) -> bool {
         needles.iter().any(|n| self.lower.contains_word_start(n))
     }

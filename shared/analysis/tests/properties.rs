@@ -1,5 +1,7 @@
 //! Properties of the rule engine over arbitrary valid ideas: it never panics, its
-//! artifacts stay under 64 KB, and the same input gives byte-identical artifacts.
+//! artifacts stay under 64 KB, the same input gives byte-identical artifacts, and every
+//! pair of artifacts keeps the coherence rules (the call follows the decision table, the
+//! experiments test what they name, nothing contradicts, no malformed sentence).
 
 #![allow(
     clippy::unwrap_used,
@@ -66,6 +68,21 @@ fn idea() -> impl Strategy<Value = ProjectInput> {
         )
 }
 
+fn typed(
+    input: &ProjectInput,
+) -> (
+    StoredInput,
+    zts_analysis::ValidationReport,
+    zts_analysis::AdvisoryPlan,
+) {
+    let (report, plan) = artifacts(input);
+    (
+        StoredInput::redact(input, PiiPolicy::default_regions()),
+        serde_json::from_str(&report).unwrap(),
+        serde_json::from_str(&plan).unwrap(),
+    )
+}
+
 fn artifacts(input: &ProjectInput) -> (String, String) {
     let stored = StoredInput::redact(input, PiiPolicy::default_regions());
     let report = RuleEngine.validate_sync(&ValidationInput {
@@ -92,8 +109,58 @@ fn artifacts(input: &ProjectInput) -> (String, String) {
     )
 }
 
+/// Ideas built from the phrases the rules read, in any order and combination.
+fn realistic_idea() -> impl Strategy<Value = ProjectInput> {
+    let sentence = prop_oneof![
+        Just("Busy parents waste 3 hours a week finding tutors."),
+        Just("We interviewed 14 practice managers."),
+        Just("We will survey 100 dog owners next month."),
+        Just("Unlike spreadsheets, it chases automatically."),
+        Just("It cuts rework time by 70%."),
+        Just("We start with one city."),
+        Just("Patients wait weeks for dental insurance claims."),
+        Just("Microloans for market traders, paid back weekly."),
+        Just("A super app for everyone, worldwide."),
+        Just("40 joined our waitlist."),
+        Just(""),
+    ];
+    let hypothesis = prop_oneof![
+        Just(""),
+        Just("At least 20% of 50 bookkeepers will pre-order at $29/month within 2 weeks."),
+        Just("30% of 100 surveyed dog owners book a trial walk within 14 days"),
+        Just("People will like it."),
+    ];
+    let avatar = prop_oneof![
+        Just("everyone"),
+        Just("busy parent"),
+        Just("practice manager at a solo dental clinic"),
+        Just("dentist owner"),
+        Just("dog owners"),
+        Just("users"),
+        Just("nurse who works nights"),
+    ];
+    (
+        prop::collection::vec(sentence, 0..6),
+        hypothesis,
+        prop::collection::btree_set(avatar, 0..4),
+    )
+        .prop_map(|(sentences, hypothesis, avatars)| ProjectInput {
+            name: "Claimfix".into(),
+            description: sentences.join(" "),
+            hypothesis: hypothesis.into(),
+            target_avatars: avatars.into_iter().map(String::from).collect(),
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn every_pair_of_artifacts_is_coherent(input in prop_oneof![idea(), realistic_idea()]) {
+        let (stored, report, plan) = typed(&input);
+        let checked = zts_analysis::coherence::check(stored.input(), &report, &plan);
+        prop_assert!(checked.is_ok(), "{:?}\n{}\n{}", checked, serde_json::to_string_pretty(&report).unwrap(), serde_json::to_string_pretty(&plan).unwrap());
+    }
 
     #[test]
     fn bounded_and_deterministic(input in idea()) {
@@ -147,5 +214,20 @@ fn the_largest_valid_idea_stays_under_the_bound() {
         "largest idea: report {} bytes, plan {} bytes",
         report.len(),
         plan.len()
+    );
+}
+
+#[test]
+fn a_label_that_repeats_a_word_is_the_founders_not_a_flaw() {
+    let input = ProjectInput {
+        name: "x".into(),
+        description: "We interviewed 3 people.".into(),
+        hypothesis: String::new(),
+        target_avatars: vec!["x x thing".into(), "the the".into()],
+    };
+    let (stored, report, plan) = typed(&input);
+    assert_eq!(
+        zts_analysis::coherence::check(stored.input(), &report, &plan),
+        Ok(())
     );
 }

@@ -1,6 +1,8 @@
 //! The rule engine against the corpus in `tests/fixtures/ideas/corpus.json`: every idea
 //! lands in the verdict set and score range written down for it, regulated domains are
-//! flagged, artifacts stay small and deterministic, and no PII value survives.
+//! flagged (and the ones that do not apply are not), the call, criteria, advice and
+//! experiment avatars a careful reader expects hold, every pair of artifacts is coherent,
+//! artifacts stay small and deterministic, and no PII value survives.
 
 use serde_json::Value;
 use zts_analysis::rules::RuleEngine;
@@ -73,9 +75,9 @@ fn analyse(input: &ProjectInput) -> (String, String, StoredInput) {
 }
 
 #[test]
-fn the_corpus_has_at_least_twenty_varied_ideas() {
+fn the_corpus_has_at_least_twenty_six_varied_ideas() {
     let cases = corpus();
-    assert!(cases.len() >= 20);
+    assert!(cases.len() >= 26);
     let doc: Value = serde_json::from_str(CORPUS).unwrap();
     let categories: std::collections::BTreeSet<&str> = doc["ideas"]
         .as_array()
@@ -92,6 +94,7 @@ fn the_corpus_has_at_least_twenty_varied_ideas() {
         "pii",
         "regulated",
         "hostile",
+        "planned-vs-done",
     ] {
         assert!(categories.contains(needed), "no {needed} idea");
     }
@@ -130,6 +133,9 @@ fn every_idea_lands_in_its_expected_verdict_and_range() {
                 case.id
             ));
         }
+        let (_, plan, stored) = analyse(&input);
+        let plan: Value = serde_json::from_str(&plan).unwrap();
+        misses.extend(expectations(&case, &report, &plan, &stored));
         for domain in case.expect["risk_domains"].as_array().into_iter().flatten() {
             let flagged = report["risk_flags"]
                 .as_array()
@@ -142,6 +148,90 @@ fn every_idea_lands_in_its_expected_verdict_and_range() {
         }
     }
     assert!(misses.is_empty(), "\n{}", misses.join("\n"));
+}
+
+/// The expectations beyond the verdict: what must and must not be said.
+fn expectations(case: &Case, report: &Value, plan: &Value, stored: &StoredInput) -> Vec<String> {
+    let mut misses = Vec::new();
+    let id = &case.id;
+    let e = &case.expect;
+    let flagged = |d: &Value| {
+        report["risk_flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["domain"] == *d)
+    };
+    for domain in e["risk_domains_absent"].as_array().into_iter().flatten() {
+        if flagged(domain) {
+            misses.push(format!(
+                "{id}: the {domain} risk is flagged, and must not be"
+            ));
+        }
+    }
+    let score = |c: &str| {
+        report["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == c)
+            .and_then(|x| x["score"].as_u64())
+            .unwrap()
+    };
+    for (c, min) in e["criteria_min"].as_object().into_iter().flatten() {
+        if score(c) < min.as_u64().unwrap() {
+            misses.push(format!(
+                "{id}: {c} is {}, expected at least {min}",
+                score(c)
+            ));
+        }
+    }
+    for (c, max) in e["criteria_max"].as_object().into_iter().flatten() {
+        if score(c) > max.as_u64().unwrap() {
+            misses.push(format!("{id}: {c} is {}, expected at most {max}", score(c)));
+        }
+    }
+    if let Some(call) = e["call"].as_str()
+        && plan["decision"]["call"] != call
+    {
+        misses.push(format!(
+            "{id}: the call is {}, expected {call}",
+            plan["decision"]["call"]
+        ));
+    }
+    for text in e["rationale_contains"].as_array().into_iter().flatten() {
+        let rationale = plan["decision"]["rationale"].as_str().unwrap();
+        if !rationale.contains(text.as_str().unwrap()) {
+            misses.push(format!(
+                "{id}: the rationale does not say {text}: {rationale}"
+            ));
+        }
+    }
+    let plan_text = plan.to_string();
+    for text in e["plan_must_not_contain"].as_array().into_iter().flatten() {
+        if plan_text.contains(text.as_str().unwrap()) {
+            misses.push(format!("{id}: the plan says {text}"));
+        }
+    }
+    for (method, avatar) in e["experiment_avatars"].as_object().into_iter().flatten() {
+        let found = plan["experiments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["method"] == method.as_str())
+            .map(|x| x["avatar"].clone());
+        if found.as_ref() != Some(avatar) {
+            misses.push(format!(
+                "{id}: the {method} targets {found:?}, expected {avatar}"
+            ));
+        }
+    }
+    let report: zts_analysis::ValidationReport = serde_json::from_value(report.clone()).unwrap();
+    let plan: zts_analysis::AdvisoryPlan = serde_json::from_value(plan.clone()).unwrap();
+    if let Err(e) = zts_analysis::coherence::check(stored.input(), &report, &plan) {
+        misses.push(format!("{id}: {e}"));
+    }
+    misses
 }
 
 #[test]

@@ -1,0 +1,247 @@
+//! The small grammar the engine's sentences need, so parts agree: a customer label
+//! ("practice manager at a solo dental clinic") becomes a countable noun phrase
+//! ("10 practice managers at a solo dental clinic"), and a label that is already plural
+//! stays so. English only: another language adds its own `plural` (RUBRIC.md, "Languages").
+
+/// Words after which a label's head noun has ended: "manager *at* a clinic".
+const HEAD_ENDS: &[&str] = &[
+    "at", "in", "on", "of", "for", "with", "who", "that", "which", "from", "using", "without",
+    "under", "over", "near", "across", "running", "working", "aged", "whose",
+];
+
+const IRREGULAR: &[(&str, &str)] = &[
+    ("person", "people"),
+    ("man", "men"),
+    ("woman", "women"),
+    ("child", "children"),
+    ("foot", "feet"),
+    ("tooth", "teeth"),
+    ("mouse", "mice"),
+    ("staff", "staff"),
+    ("people", "people"),
+    ("children", "children"),
+    ("police", "police"),
+    ("crew", "crews"),
+];
+
+/// Nouns that end in s and are singular ("boss", "business", "analysis").
+fn plural_of_s_word(word: &str) -> Option<String> {
+    let lower = word.to_lowercase();
+    if lower.ends_with("ss") || lower.ends_with("us") || lower.ends_with("is") {
+        let stem = if lower.ends_with("is") {
+            format!("{}es", &word[..word.len() - 2])
+        } else {
+            format!("{word}es")
+        };
+        return Some(stem);
+    }
+    None
+}
+
+/// One word's plural; `None` when it already reads as a plural.
+fn plural_word(word: &str) -> Option<String> {
+    let lower = word.to_lowercase();
+    for (one, many) in IRREGULAR {
+        if lower == *one {
+            return Some(match_case(word, many));
+        }
+        if lower == *many {
+            return None;
+        }
+    }
+    if let Some(stem) = word.strip_suffix("person") {
+        return Some(format!("{stem}people"));
+    }
+    if lower.ends_with('s') {
+        return plural_of_s_word(word);
+    }
+    if lower.ends_with('x')
+        || lower.ends_with('z')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+    {
+        return Some(format!("{word}es"));
+    }
+    if let Some(stem) = lower.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+        && !stem.is_empty()
+    {
+        return Some(format!("{}ies", &word[..word.len() - 1]));
+    }
+    Some(format!("{word}s"))
+}
+
+fn match_case(like: &str, word: &str) -> String {
+    if like.chars().next().is_some_and(char::is_uppercase) {
+        let mut chars = word.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        word.to_string()
+    }
+}
+
+/// The plural of a noun phrase: its head noun (the last word before "at", "in", "who"…)
+/// made plural. "busy parent" → "busy parents"; "practice manager at a solo dental clinic"
+/// → "practice managers at a solo dental clinic"; "dog owners" stays.
+pub fn plural(phrase: &str) -> String {
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    let end = words
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, w)| w.starts_with('(') || HEAD_ENDS.contains(&w.to_lowercase().as_str()))
+        .map_or(words.len(), |(i, _)| i);
+    if end == 0 {
+        return phrase.to_string();
+    }
+    let head = words[end - 1];
+    // A trailing comma or bracket stays where it was.
+    let cut = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_alphanumeric())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let (word, tail) = head.split_at(cut);
+    let Some(many) = plural_word(word).filter(|_| !word.is_empty()) else {
+        return phrase.to_string();
+    };
+    let mut out: Vec<String> = words.iter().map(|w| (*w).to_string()).collect();
+    out[end - 1] = format!("{many}{tail}");
+    // "nurse who works nights" → "nurses who work nights".
+    if let Some(pronoun) = words.get(end)
+        && ["who", "that", "which"].contains(&pronoun.to_lowercase().as_str())
+        && let Some(verb) = words.get(end + 1)
+    {
+        out[end + 1] = plural_verb(verb);
+    }
+    out.join(" ")
+}
+
+/// The verb that goes with a plural subject: "works" → "work", "has" → "have".
+fn plural_verb(verb: &str) -> String {
+    match verb.to_lowercase().as_str() {
+        "is" => return "are".into(),
+        "was" => return "were".into(),
+        "has" => return "have".into(),
+        "does" => return "do".into(),
+        _ => {}
+    }
+    let lower = verb.to_lowercase();
+    if let Some(stem) = lower.strip_suffix("ies") {
+        return format!("{}y", &verb[..stem.len()]);
+    }
+    for ending in ["ches", "shes", "sses", "xes", "zes"] {
+        if lower.ends_with(ending) {
+            return verb[..verb.len() - 2].to_string();
+        }
+    }
+    if lower.ends_with('s') && !lower.ends_with("ss") {
+        return verb[..verb.len() - 1].to_string();
+    }
+    verb.to_string()
+}
+
+/// A sentence that starts with a label starts with a capital: "busy parents feel…" →
+/// "Busy parents feel…".
+pub fn capitalised(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// "10 busy parents", "1 busy parent".
+pub fn count(n: u32, phrase: &str) -> String {
+    if n == 1 {
+        format!("1 {phrase}")
+    } else {
+        format!("{n} {}", plural(phrase))
+    }
+}
+
+/// Problems a sentence of the engine must never have: a doubled article ("a the") or
+/// word, or a placeholder left unfilled.
+pub fn flaws(sentence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // Compared in place (no allocation per word: the check runs on every sentence of
+    // every plan). A word followed by punctuation ends a phrase: "(health): health data".
+    let mut previous: Option<(&str, bool)> = None;
+    for raw in sentence.split_whitespace() {
+        let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        let ends_phrase = raw.ends_with(|c: char| !c.is_alphanumeric());
+        if let Some((before, false)) = previous
+            && !word.is_empty()
+        {
+            let article = |w: &str| ["a", "an", "the"].iter().any(|a| w.eq_ignore_ascii_case(a));
+            if article(before) && article(word) {
+                out.push(format!("doubled article \"{before} {word}\""));
+            }
+            if before.eq_ignore_ascii_case(word) && !word.chars().all(|c| c.is_ascii_digit()) {
+                out.push(format!("doubled word \"{word}\""));
+            }
+        }
+        previous = Some((word, ends_phrase));
+    }
+    if sentence.contains(['{', '}']) {
+        out.push("an unfilled placeholder".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn labels_become_plural_at_their_head_noun() {
+        for (one, many) in [
+            ("busy parent", "busy parents"),
+            (
+                "practice manager at a solo dental clinic",
+                "practice managers at a solo dental clinic",
+            ),
+            ("dog owners", "dog owners"),
+            (
+                "independent bookkeeper on Xero",
+                "independent bookkeepers on Xero",
+            ),
+            ("small business", "small businesses"),
+            ("agency", "agencies"),
+            ("day-care family", "day-care families"),
+            ("coach", "coaches"),
+            ("salesperson", "salespeople"),
+            ("sales person", "sales people"),
+            ("nurse who works nights", "nurses who work nights"),
+            ("owner who teaches", "owners who teach"),
+            ("boss", "bosses"),
+            ("key", "keys"),
+            ("Person", "People"),
+            ("dentist (owner)", "dentists (owner)"),
+        ] {
+            assert_eq!(plural(one), many, "{one}");
+        }
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(10, "busy parent"), "10 busy parents");
+        assert_eq!(count(1, "busy parent"), "1 busy parent");
+        assert_eq!(count(5, "dog owners"), "5 dog owners");
+    }
+
+    #[test]
+    fn flaws_are_found() {
+        assert_eq!(
+            flaws("Interview the the owners."),
+            vec!["doubled article \"the the\"", "doubled word \"the\""]
+        );
+        assert!(flaws("Regulated domain (health): health data.").is_empty());
+        assert!(flaws("Deliver {x} by hand").contains(&"an unfilled placeholder".to_string()));
+        assert!(flaws("Interview 10 busy parents.").is_empty());
+    }
+}
