@@ -27,12 +27,13 @@ bash infra/scripts/package.sh
 # The browser suite's Chromium and npm packages (tests/browser); the frames the suite's
 # WebSocket clients receive are recorded afresh for the AsyncAPI check below.
 bash infra/scripts/browser.sh
-rm -rf target/ws-frames target/browser-screenshots
+rm -rf target/ws-frames target/browser-screenshots target/analysis-artifacts
 cargo test --workspace --all-features --locked
 
-# The WebSocket contract: the AsyncAPI parser accepts it, and every frame recorded above
-# is valid under it.
-node --test --test-reporter=spec tests/browser/asyncapi.test.mjs
+# The contracts: the AsyncAPI parser accepts the WebSocket document and every frame
+# recorded above is valid under it; every corpus artifact is valid under the analysis
+# schema.
+node --test --test-reporter=spec tests/browser/asyncapi.test.mjs tests/browser/analysis-schema.test.mjs
 
 # The API against its own OpenAPI document (the zts binary was built by cargo test).
 bash infra/scripts/schemathesis.sh target/debug/zts

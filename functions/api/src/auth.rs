@@ -32,12 +32,12 @@ pub struct Auth {
     pub websocket_tickets: bool,
 }
 
-/// Routes anyone may call: probes, the API's two descriptions and the browser page (which
+/// Routes anyone may call: probes, the API's descriptions and the browser page (which
 /// holds no key: the person using it types theirs).
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/health" | "/health/ready" | "/openapi.json" | "/asyncapi.json"
+        "/health" | "/health/ready" | "/openapi.json" | "/asyncapi.json" | "/analysis.schema.json"
     ) || crate::page::is_page(path)
 }
 

@@ -78,6 +78,7 @@ pub fn router(api: Api) -> Router {
         .route("/health/ready", get(routes::health::ready))
         .route("/openapi.json", get(routes::health::openapi))
         .route("/asyncapi.json", get(page::asyncapi))
+        .route("/analysis.schema.json", get(page::analysis_schema))
         .route(
             "/api/v1/projects",
             get(routes::projects::list).post(routes::projects::create),

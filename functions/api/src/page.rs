@@ -64,6 +64,16 @@ pub fn version() -> &'static str {
     })
 }
 
+/// `GET /analysis.schema.json`: the artifacts' JSON Schema, beside the API's other
+/// descriptions (what a client of `artifacts.*.content` can rely on).
+pub async fn analysis_schema() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        zts_analysis::SCHEMA,
+    )
+        .into_response()
+}
+
 /// `GET /`: the page, with its files' versioned URLs and the limits the API enforces (as
 /// data the form reads, so it checks exactly what the server will).
 pub async fn index(State(state): State<AppState>) -> Response {

@@ -66,5 +66,9 @@ pub trait AnalysisEngine: Send + Sync {
 pub const VALIDATION_ARTIFACT: &str = "validation_report";
 pub const ADVISORY_ARTIFACT: &str = "advisory_plan";
 
+/// The artifacts' JSON Schema (draft 2020-12), served at `/analysis.schema.json`; the
+/// end-to-end suite checks it against these types and every corpus artifact against it.
+pub const SCHEMA: &str = include_str!("../schema/analysis.schema.json");
+
 /// Every artifact stays under this size, whatever the input.
 pub const ARTIFACT_MAX_BYTES: usize = 64 * 1024;

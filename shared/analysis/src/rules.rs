@@ -264,6 +264,11 @@ const REGULATED: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// The regulated domains a report can flag, by name.
+pub fn regulated_domains() -> Vec<&'static str> {
+    REGULATED.iter().map(|(domain, _, _)| *domain).collect()
+}
+
 /// Weights of the scored criteria, in percent (they add up to 100).
 const WEIGHTS: &[(CriterionId, u8)] = &[
     (CriterionId::ProblemClarity, 15),

@@ -234,12 +234,22 @@ fn expectations(case: &Case, report: &Value, plan: &Value, stored: &StoredInput)
     misses
 }
 
+/// Keeps each corpus artifact for the schema check (tests/browser/analysis-schema.test.mjs,
+/// run by the README's test command after cargo test).
+fn record(id: &str, report: &str, plan: &str) {
+    let dir = zts_tests::browser::repo_root().join("target/analysis-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.validation.json")), report).unwrap();
+    std::fs::write(dir.join(format!("{id}.advisory.json")), plan).unwrap();
+}
+
 #[test]
 fn artifacts_are_small_deterministic_and_free_of_pii() {
     for case in corpus() {
         let input = ProjectInput::from_value(&case.body).unwrap();
         let (report, plan, stored) = analyse(&input);
         let (report_again, plan_again, _) = analyse(&input);
+        record(&case.id, &report, &plan);
         assert_eq!(
             report, report_again,
             "{}: the validation report is not deterministic",

@@ -7,6 +7,7 @@
 )]
 
 mod analysis_corpus;
+mod analysis_schema;
 mod asyncapi_contract;
 mod browser;
 mod dynamodb_conformance;
