@@ -74,13 +74,16 @@ pub struct Reading {
     /// Who pays: a specific avatar that holds the budget (an owner, a manager, a parent),
     /// else the user.
     pub payer: String,
-    /// Whether `user` and `payer` came from the idea (not the fallback).
-    pub named: bool,
     /// Interviews (or survey answers, conversations) the idea reports as done.
     pub interviews_reported: Option<u32>,
 }
 
 impl Reading {
+    /// Whether the customers came from the idea (not the fallback).
+    pub fn named(&self) -> bool {
+        self.user != FALLBACK_AVATAR
+    }
+
     pub fn of(input: &ProjectInput) -> Reading {
         let specific: Vec<&String> = input
             .target_avatars
@@ -101,7 +104,6 @@ impl Reading {
             .or(specific.first())
             .map(|a| a.to_string());
         Reading {
-            named: user.is_some(),
             user: user.unwrap_or_else(|| FALLBACK_AVATAR.into()),
             payer: payer.unwrap_or_else(|| FALLBACK_AVATAR.into()),
             interviews_reported: interviews_reported(&input.description),
@@ -176,7 +178,7 @@ mod tests {
     fn a_generic_label_is_never_the_customer() {
         let r = Reading::of(&idea("", &["everyone", "users"]));
         assert_eq!(r.user, FALLBACK_AVATAR);
-        assert!(!r.named);
+        assert!(!r.named());
     }
 
     #[test]

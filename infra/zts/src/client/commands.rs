@@ -157,61 +157,61 @@ fn text_state(project: &Value) -> String {
     project["state"].as_str().unwrap_or("ended").to_lowercase()
 }
 
-/// `zts status`: one line.
-pub async fn status(target: &Target, id: &str, json: bool) -> ExitCode {
+/// What a read command prints: the API's answer as JSON, or `render` of it.
+async fn show(
+    target: &Target,
+    json: bool,
+    read: impl AsyncFnOnce(Client) -> Result<Value, ClientError>,
+    render: fn(&Value) -> String,
+) -> ExitCode {
     let client = match target.client() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    match client.status(id).await {
-        Ok(s) if json => {
-            print_json(&s);
+    match read(client).await {
+        Ok(value) if json => {
+            print_json(&value);
             ExitCode::SUCCESS
         }
-        Ok(s) => {
-            println!("{}", summary::status_line(&s));
+        Ok(value) => {
+            print!("{}", render(&value));
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
     }
+}
+
+/// `zts status`: one line.
+pub async fn status(target: &Target, id: &str, json: bool) -> ExitCode {
+    show(
+        target,
+        json,
+        async |c| c.status(id).await,
+        |s| format!("{}\n", summary::status_line(s)),
+    )
+    .await
 }
 
 /// `zts get`: the project and its artifacts.
 pub async fn get(target: &Target, id: &str, json: bool) -> ExitCode {
-    let client = match target.client() {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    match client.project(id).await {
-        Ok(p) if json => {
-            print_json(&p);
-            ExitCode::SUCCESS
-        }
-        Ok(p) => {
-            print!("{}", summary::project(&p));
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    show(
+        target,
+        json,
+        async |c| c.project(id).await,
+        summary::project,
+    )
+    .await
 }
 
 /// `zts list`: a page of the caller's projects.
 pub async fn list(target: &Target, limit: u32, cursor: Option<&str>, json: bool) -> ExitCode {
-    let client = match target.client() {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    match client.list(limit, cursor).await {
-        Ok(page) if json => {
-            print_json(&page);
-            ExitCode::SUCCESS
-        }
-        Ok(page) => {
-            print!("{}", summary::list(&page));
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    show(
+        target,
+        json,
+        async |c| c.list(limit, cursor).await,
+        summary::list,
+    )
+    .await
 }
 
 /// A progress bar on a terminal; plain lines on stderr otherwise (a pipe, a CI log), so
