@@ -163,7 +163,22 @@ fn glued(text: &str, span: &Range<usize>) -> bool {
         Some('.' | ',' | '-' | '/') => after.next().is_some_and(word_char),
         _ => false,
     };
-    glued_before || glued_after || next_to_currency(&text[..span.start], &text[span.end..])
+    glued_before
+        || glued_after
+        || (written_like_an_amount(&text[span.clone()])
+            && next_to_currency(&text[..span.start], &text[span.end..]))
+}
+
+/// Whether a run could be an amount at all: digits grouped by spaces, dots, commas or
+/// apostrophes, not starting with a dialling prefix (`+`, a trunk `0`). A run with
+/// brackets, dashes or slashes, or a prefix, is a phone number even beside a currency
+/// code ("(201) 555-0123 GBP rates apply"): leaking a number costs more than redacting an
+/// oddly written amount.
+fn written_like_an_amount(run: &str) -> bool {
+    !run.starts_with(['+', '0'])
+        && run
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace() || ".,'’".contains(c))
 }
 
 const CURRENCY_SIGNS: &str = "$€£¥₹";
