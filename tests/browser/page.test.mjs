@@ -7,7 +7,8 @@
 //   ZTS_CHROMIUM     the browser (default /usr/bin/chromium)
 // Project names carry the markers the stack's fault rules match: "slow-advice" (the advice
 // step takes 1.5 s), "flaky" (the validator fails once, then succeeds), "doomed" (the
-// validator fails for good).
+// validator fails for good), "rerun" (the advice fails every attempt of the first run,
+// then works).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -226,6 +227,48 @@ scenario('retried', async () => {
   assert.match(log, /validator attempt 1 failed, will retry/);
   assert.match(await page.locator('.step[data-step=validator] .step-detail').innerText(), /attempt 2/);
   assertGapless(await seqs(page), 7);
+  await page.clean();
+});
+
+scenario('rerun', async () => {
+  const page = await openPage();
+  await submitAndWait(page, 'Receipt chaser rerun', 'FAILED');
+  assert.ok(await page.getByRole('button', { name: 'Retry from the failed step' }).isVisible());
+  assert.ok(!(await page.getByRole('button', { name: 'Cancel the run' }).isVisible()));
+  const failedSeqs = await seqs(page);
+  await page.getByRole('button', { name: 'Retry from the failed step' }).click();
+  // The view starts over, replays the failed run and follows the new one to its end.
+  await page.waitForFunction(() => document.body.dataset.state === 'COMPLETED', null, { timeout: RUN_TIMEOUT });
+  const all = await seqs(page);
+  assertGapless(all, failedSeqs.length + 4);
+  assert.equal(await page.locator('.step[data-step=advisory]').getAttribute('data-state'), 'done');
+  assert.ok(!(await page.getByRole('button', { name: 'Retry from the failed step' }).isVisible()));
+  await page.locator('.artifact').first().waitFor();
+  // Everything stored, as a file.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download everything (JSON)' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^zerotoship-[0-9a-f-]{36}\.json$/);
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  const exported = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  assert.equal(exported.format, 'zerotoship.project-export');
+  assert.equal(exported.events.length, all.length);
+  assert.equal(exported.project.earlier_runs[0].state, 'FAILED');
+  await page.screenshot({ path: join(SHOTS, `${LABEL}-retried.png`), fullPage: true });
+  await page.clean();
+});
+
+scenario('cancelled', async () => {
+  const page = await openPage();
+  await submitAndWait(page, 'Receipt chaser slow-advice cancel', 'ADVISORY');
+  await page.getByRole('button', { name: 'Cancel the run' }).click();
+  await page.waitForFunction(() => document.body.dataset.state === 'CANCELLED', null, { timeout: RUN_TIMEOUT });
+  assert.match(await page.locator('#project-state').innerText(), /Cancelled/);
+  assert.ok(!(await page.getByRole('button', { name: 'Cancel the run' }).isVisible()));
+  assert.ok(!(await page.getByRole('button', { name: 'Retry from the failed step' }).isVisible()));
+  assertGapless(await seqs(page), 5);
   await page.clean();
 });
 

@@ -181,7 +181,10 @@ impl Http {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let (_, status) = self.get(&format!("/api/v1/projects/{id}/status")).await;
-            if matches!(status["state"].as_str(), Some("COMPLETED" | "FAILED")) {
+            if matches!(
+                status["state"].as_str(),
+                Some("COMPLETED" | "FAILED" | "CANCELLED")
+            ) {
                 return status;
             }
             assert!(
@@ -321,7 +324,10 @@ impl Ws {
 pub fn is_terminal(m: &Value, project: &str) -> bool {
     m["project_id"] == project
         && m["event"] == "status_update"
-        && matches!(m["state"].as_str(), Some("COMPLETED" | "FAILED"))
+        && matches!(
+            m["state"].as_str(),
+            Some("COMPLETED" | "FAILED" | "CANCELLED")
+        )
 }
 
 /// The (seq, kind) of each event of `project` in `messages`.

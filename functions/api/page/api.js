@@ -68,6 +68,20 @@ export class Api {
     return this.request('GET', `/api/v1/projects/${encodeURIComponent(id)}`);
   }
 
+  retryProject(id) {
+    // A double click must not claim two runs: the same key replays the first retry.
+    return this.request('POST', `/api/v1/projects/${encodeURIComponent(id)}/retry`, undefined,
+      { 'idempotency-key': crypto.randomUUID() });
+  }
+
+  cancelProject(id) {
+    return this.request('POST', `/api/v1/projects/${encodeURIComponent(id)}/cancel`);
+  }
+
+  exportProject(id) {
+    return this.request('GET', `/api/v1/projects/${encodeURIComponent(id)}/export`);
+  }
+
   ticket() {
     return this.request('POST', '/api/v1/ws-tickets');
   }

@@ -13,7 +13,9 @@ const STATE_TEXT = {
   ADVISORY: 'Writing the advice',
   COMPLETED: 'Completed',
   FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
 };
+const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
 const STEP_TEXT = { validator: 'Validation', advisory: 'Advice' };
 
 let api = null;
@@ -140,6 +142,9 @@ class RunView {
   // already finished project arrived first.
   setState(state, progress, live = true) {
     if (live) document.body.dataset.state = state;
+    // What the person may do next: retry a failed run, cancel one that has not ended.
+    $('retry-run').hidden = state !== 'FAILED';
+    $('cancel-run').hidden = TERMINAL.includes(state);
     const badge = $('project-state');
     badge.textContent = STATE_TEXT[state] || state;
     badge.className = `badge ${state.toLowerCase()}`;
@@ -154,7 +159,7 @@ class RunView {
     switch (event.event) {
       case 'status_update':
         this.setState(event.state, event.progress);
-        if (event.current_step && !['COMPLETED', 'FAILED'].includes(event.state)) {
+        if (event.current_step && !TERMINAL.includes(event.state)) {
           const row = this.step(event.current_step);
           if (row.dataset.state !== 'done') this.setStep(event.current_step, 'running');
         }
@@ -163,7 +168,7 @@ class RunView {
           $('failure').textContent = `The run failed: ${reason}`;
           $('failure').hidden = false;
         }
-        if (event.state === 'COMPLETED' || event.state === 'FAILED') {
+        if (TERMINAL.includes(event.state)) {
           this.finished = true;
           this.refresh();
         }
@@ -207,7 +212,11 @@ function describeEvent(e) {
   }
 }
 
+let openId = null;
+
 async function openProject(id) {
+  openId = id;
+  $('action-error').hidden = true;
   show('project');
   const view = new RunView(id);
   let project;
@@ -231,6 +240,48 @@ async function openProject(id) {
       $('connection').dataset.kind = kind;
     },
   }).start();
+}
+
+// ---- what a person can do to a project -------------------------------------------------
+
+async function act(button, action) {
+  $('action-error').hidden = true;
+  button.disabled = true;
+  try {
+    await action(openId);
+  } catch (e) {
+    if (!keyRefused(e)) {
+      $('action-error').textContent = describe(e);
+      $('action-error').hidden = false;
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// A retry: the new run's events follow the failed run's, so the view starts over and
+// replays them all (live.js follows past a FAILED that a retry continued).
+async function retryRun(id) {
+  await api.retryProject(id);
+  if (live) live.stop();
+  await openProject(id);
+}
+
+// The cancel's own status_update reaches the page as an event; nothing else to do.
+async function cancelRun(id) {
+  await api.cancelProject(id);
+}
+
+// The key travels in a header, so the document is fetched and handed over as a file.
+async function exportProject(id) {
+  const document_ = await api.exportProject(id);
+  const blob = new Blob([`${JSON.stringify(document_, null, 2)}\n`], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: `zerotoship-${id}.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 // ---- routing ---------------------------------------------------------------------------
@@ -262,6 +313,9 @@ function start() {
   form.addEventListener('input', () => showCounts(form));
   showCounts(form);
   $('list-more').addEventListener('click', () => loadProjects(true));
+  $('retry-run').addEventListener('click', (e) => act(e.currentTarget, retryRun));
+  $('cancel-run').addEventListener('click', (e) => act(e.currentTarget, cancelRun));
+  $('export-project').addEventListener('click', (e) => act(e.currentTarget, exportProject));
   $('key-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const key = $('key').value.trim();

@@ -10,7 +10,7 @@
 const PING_EVERY_MS = 4 * 60 * 1000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30 * 1000;
-const TERMINAL = new Set(['COMPLETED', 'FAILED']);
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export class LiveRun {
   // onEvent(event) for each project event once, in seq order; onStatus(text, kind) for
@@ -27,6 +27,8 @@ export class LiveRun {
     this.socket = null;
     this.pinger = null;
     this.retry = null;
+    this.live = false;
+    this.endedInReplay = false;
   }
 
   start() {
@@ -60,6 +62,9 @@ export class LiveRun {
     this.connections += 1;
     const socket = new WebSocket(ticket.websocket_url);
     this.socket = socket;
+    // Each connection replays what was missed before it is live.
+    this.live = false;
+    this.endedInReplay = false;
     socket.addEventListener('open', () => {
       socket.send(JSON.stringify({ action: 'subscribe', project_id: this.projectId, after_seq: this.lastSeq }));
       clearInterval(this.pinger);
@@ -83,6 +88,12 @@ export class LiveRun {
     switch (frame.event) {
       case 'replay_complete':
         this.failures = 0;
+        this.live = true;
+        if (this.endedInReplay) {
+          this.onStatus('run ended', 'ended');
+          this.stop();
+          return;
+        }
         this.onStatus('live', 'live');
         return;
       case 'pong':
@@ -99,10 +110,14 @@ export class LiveRun {
     if (frame.seq <= this.lastSeq) return;
     this.lastSeq = frame.seq;
     this.onEvent(frame);
-    if (frame.event === 'status_update' && TERMINAL.has(frame.state)) {
+    const terminal = frame.event === 'status_update' && TERMINAL.has(frame.state);
+    if (terminal && this.live) {
       this.onStatus('run ended', 'ended');
       this.stop();
     }
+    // In the replay, a terminal status ends the run only if nothing follows it: a FAILED
+    // run may have been retried, and the new run's events come after it.
+    this.endedInReplay = terminal && !this.live;
   }
 
   scheduleReconnect(waitMs) {

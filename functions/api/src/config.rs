@@ -14,6 +14,9 @@ pub const CURSOR_SECRET_MIN_BYTES: usize = 16;
 pub struct Config {
     pub tables: Tables,
     pub state_machine_arn: String,
+    /// The state machine is EXPRESS (its executions cannot be stopped; a cancel relies on
+    /// the project's state alone). From `ZTS_WORKFLOW_TYPE`, STANDARD when unset.
+    pub workflow_express: bool,
     /// The WebSocket URL clients get in `links.websocket`.
     pub websocket_url: String,
     /// The secret that signs list cursors (its ARN): read from Secrets Manager at init
@@ -31,12 +34,24 @@ impl Config {
         Ok(Config {
             tables: env.tables()?,
             state_machine_arn: env.required(vars::STATE_MACHINE_ARN)?,
+            workflow_express: workflow_express(env)?,
             websocket_url: env.required(vars::WS_URL)?,
             cursor_secret_arn: env.required(vars::CURSOR_SECRET_ARN)?,
             http: http_config(env),
             default_limits: default_limits(env)?,
             pii: pii_policy(env)?,
         })
+    }
+}
+
+fn workflow_express<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
+    match env.optional(vars::WORKFLOW_TYPE).as_deref() {
+        None | Some("STANDARD") => Ok(false),
+        Some("EXPRESS") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name: vars::WORKFLOW_TYPE,
+            reason: format!("{other:?} is neither STANDARD nor EXPRESS"),
+        }),
     }
 }
 
@@ -163,5 +178,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_workflow_type_decides_whether_a_cancel_stops_the_execution() {
+        assert!(!Config::from_env(&env(COMPLETE)).unwrap().workflow_express);
+        for (value, express) in [("STANDARD", false), ("EXPRESS", true)] {
+            let mut pairs = COMPLETE.to_vec();
+            pairs.push((vars::WORKFLOW_TYPE, value));
+            assert_eq!(
+                Config::from_env(&env(&pairs)).unwrap().workflow_express,
+                express
+            );
+        }
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push((vars::WORKFLOW_TYPE, "express"));
+        assert!(matches!(
+            Config::from_env(&env(&pairs)),
+            Err(ConfigError::Invalid { name, .. }) if name == vars::WORKFLOW_TYPE
+        ));
     }
 }

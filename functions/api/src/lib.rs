@@ -96,6 +96,18 @@ pub fn router(api: Api) -> Router {
             "/api/v1/projects/{id}/events",
             get(routes::projects::events),
         )
+        .route(
+            "/api/v1/projects/{id}/retry",
+            axum::routing::post(routes::lifecycle::retry),
+        )
+        .route(
+            "/api/v1/projects/{id}/cancel",
+            axum::routing::post(routes::lifecycle::cancel),
+        )
+        .route(
+            "/api/v1/projects/{id}/export",
+            get(routes::lifecycle::export),
+        )
         .fallback(envelope::unknown_route)
         .method_not_allowed_fallback(envelope::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -27,10 +27,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.tables.clone(),
         &cursor_secret,
     ));
-    let workflow = StepFunctionsStarter::new(
+    let mut workflow = StepFunctionsStarter::new(
         aws_sdk_sfn::Client::new(&sdk),
         config.state_machine_arn.clone(),
     );
+    if config.workflow_express {
+        workflow = workflow.express();
+    }
     let api = api::Api {
         projects: store.clone(),
         workflow: Arc::new(workflow),

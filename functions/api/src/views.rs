@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use zts_domain::clock;
 use zts_domain::ports::WorkflowStart;
-use zts_domain::project::{Artifact, ProjectMeta, ProjectView, StepRun};
+use zts_domain::project::{Artifact, ProjectMeta, ProjectView, RunRecord, StepRun};
 
 /// The create body (see the limits in the README). The schema is exactly as strict as the
 /// server: what it allows is accepted (bar an Idempotency-Key conflict).
@@ -196,6 +196,69 @@ impl From<&StepRun> for StepRunView {
     }
 }
 
+/// An earlier run as it ended (kept when the project was retried).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunView {
+    pub run: u32,
+    /// How it ended: FAILED.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorView>,
+    pub ended_at: String,
+    /// Its steps as they ended, keyed by step; each with its last error only.
+    pub steps: BTreeMap<String, StepRunView>,
+}
+
+impl From<&RunRecord> for RunView {
+    fn from(r: &RunRecord) -> Self {
+        RunView {
+            run: r.run,
+            state: r.state.to_string(),
+            error: r.error.as_ref().map(ErrorView::from),
+            ended_at: clock::format(&r.ended_at),
+            steps: r
+                .steps
+                .iter()
+                .map(|(step, run)| (step.to_string(), StepRunView::from(run)))
+                .collect(),
+        }
+    }
+}
+
+/// A retried project: its new run has been claimed and started.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Retried {
+    pub project_id: String,
+    /// CREATED: the new run has not reached its first step yet.
+    pub state: String,
+    /// What the kept steps had reached (50 when the validator's work is kept).
+    pub progress: u8,
+    /// The new run's number.
+    pub run: u32,
+    pub links: Links,
+}
+
+/// Everything stored about one project (`GET …/export`), for its owner to keep.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Export {
+    /// `zerotoship.project-export`.
+    pub format: String,
+    /// The export format's version: 1.
+    pub version: u32,
+    pub exported_at: String,
+    /// The project as `GET /api/v1/projects/{id}` shows it: the redacted input with its
+    /// redaction report, the artifacts, the current run's steps and every earlier run.
+    pub project: Project,
+    /// Every event, in seq order, each as pushed on the WebSocket.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+}
+
+impl Export {
+    pub const FORMAT: &str = "zerotoship.project-export";
+    pub const VERSION: u32 = 1;
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ArtifactView {
     pub artifact_type: String,
@@ -234,8 +297,11 @@ pub struct Project {
     pub input: InputView,
     /// Keyed by step: `validator`, `advisory`.
     pub artifacts: BTreeMap<String, ArtifactView>,
-    /// Keyed by step.
+    /// The current run's steps, keyed by step (a retried run shows the steps it kept).
     pub run_history: BTreeMap<String, StepRunView>,
+    /// Earlier runs that FAILED and were retried, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_runs: Vec<RunView>,
     /// The id every log line and event of this project's runs carries: search the logs
     /// for it (README: Observability, "Where is my project?").
     pub correlation_id: String,
@@ -270,6 +336,7 @@ impl From<&ProjectView> for Project {
                 .iter()
                 .map(|(step, run)| (step.to_string(), StepRunView::from(run)))
                 .collect(),
+            earlier_runs: m.history.iter().map(RunView::from).collect(),
             correlation_id: m.correlation_id.clone(),
             run: m.run,
             executions: (1..=m.run)
@@ -299,7 +366,7 @@ pub struct Health {
     /// on DynamoDB it would take a scan, so it is left out).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub projects: Option<BTreeMap<String, u64>>,
-    /// Projects whose run has not ended (every state but COMPLETED and FAILED).
+    /// Projects whose run has not ended (every state but COMPLETED, FAILED and CANCELLED).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub runs_in_flight: Option<u64>,
 }

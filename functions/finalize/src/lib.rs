@@ -7,7 +7,7 @@ pub mod config;
 use tracing::Instrument;
 use zts_domain::metrics::{self, RunEnd};
 use zts_domain::ports::{CommitOutcome, ProjectStore, StoreError};
-use zts_domain::project::ErrorInfo;
+use zts_domain::project::{ErrorInfo, State};
 use zts_domain::step::{CaughtError, FailureKind, Outcome, StepFailure, StepRequest, StepResponse};
 use zts_domain::transition::{Transition, TransitionError};
 
@@ -49,6 +49,13 @@ async fn record<S: ProjectStore + ?Sized>(
         // one ends quietly instead of failing its execution (ARCHITECTURE.md §7).
         Err(StoreError::Transition(TransitionError::NotCurrentRun { run, current })) => {
             tracing::info!(project_id = %req.project_id, run, current, "a superseded run ended; nothing recorded");
+            true
+        }
+        // A cancelled project keeps CANCELLED: its run ends without an outcome of its own.
+        Err(StoreError::Transition(TransitionError::Terminal {
+            state: State::Cancelled,
+        })) => {
+            tracing::info!(project_id = %req.project_id, "a cancelled run ended; nothing recorded");
             true
         }
         Err(e) => return Err(e.into()),

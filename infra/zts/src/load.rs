@@ -387,7 +387,10 @@ async fn one(
             seqs.push(seq);
         }
         if event["event"] == "status_update"
-            && matches!(event["state"].as_str(), Some("COMPLETED" | "FAILED"))
+            && matches!(
+                event["state"].as_str(),
+                Some("COMPLETED" | "FAILED" | "CANCELLED")
+            )
         {
             terminal = event["state"].as_str().map(str::to_string);
             break;
@@ -510,7 +513,8 @@ async fn shared(
                 entry.seqs.push(seq);
             }
             if event["event"] == "status_update"
-                && let Some(state @ ("COMPLETED" | "FAILED")) = event["state"].as_str()
+                && let Some(state @ ("COMPLETED" | "FAILED" | "CANCELLED")) =
+                    event["state"].as_str()
             {
                 entry.terminal = Some((Instant::now(), state == "COMPLETED"));
                 terminals += 1;

@@ -167,6 +167,41 @@ enum Command {
         #[command(flatten)]
         target: zts::client::commands::Target,
     },
+    /// Retry a FAILED project: its next run starts at the step that failed, keeping what the
+    /// failed run produced.
+    Retry {
+        /// The project's id.
+        id: String,
+        /// Follow the new run to its end, then print the artifacts.
+        #[arg(long)]
+        watch: bool,
+        /// Print the API's answer (with --watch, the finished project) as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// Cancel a project whose run has not finished: CANCELLED at once.
+    Cancel {
+        /// The project's id.
+        id: String,
+        /// The API's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
+    /// Everything stored about a project (input, artifacts, every run and event) as one
+    /// JSON document.
+    Export {
+        /// The project's id.
+        id: String,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
     /// A project with its artifacts: scores, findings and their quotes, advice, experiments.
     Get {
         /// The project's id.
@@ -372,6 +407,18 @@ async fn main() -> ExitCode {
             zts::client::commands::status(&target, &id, json).await
         }
         Command::Get { id, json, target } => zts::client::commands::get(&target, &id, json).await,
+        Command::Retry {
+            id,
+            watch,
+            json,
+            target,
+        } => zts::client::commands::retry(&target, &id, watch, json).await,
+        Command::Cancel { id, json, target } => {
+            zts::client::commands::cancel(&target, &id, json).await
+        }
+        Command::Export { id, out, target } => {
+            zts::client::commands::export(&target, &id, out.as_deref()).await
+        }
         Command::List {
             limit,
             cursor,

@@ -1,4 +1,5 @@
-//! `zts new`, `status`, `get`, `list` and `watch` against a running local stack, as a person
+//! `zts new`, `status`, `get`, `list`, `watch`, `retry`, `cancel` and `export` against a
+//! running local stack, as a person
 //! runs them: a watched run exits 0 with its artifacts printed, a failed one exits 1 with
 //! its reason, a dropped WebSocket is rejoined without an event shown twice, and a wrong
 //! key, a wrong endpoint or a rate limit each gives one clear line.
@@ -35,6 +36,12 @@ async fn stack(limits: Limits) -> RunningStack {
             step: StepName::Advisory,
             name_contains: "slow-advice".into(),
             fault: Fault::Delay(Duration::from_millis(1_500)),
+        },
+        // Every attempt of the first run (the ASL's four), then it works.
+        FaultRule {
+            step: StepName::Advisory,
+            name_contains: "flaky-advice".into(),
+            fault: Fault::Transient(4),
         },
     ];
     zts::start(config).await.unwrap()
@@ -142,6 +149,62 @@ async fn a_watched_run_exits_0_with_its_artifacts_and_the_other_commands_read_it
     let late = zts(&["watch", &id, "--after-seq", "3"], &url, KEY).await;
     assert!(late.status.success());
     assert_eq!(seqs(&text(&late.stderr)), vec![4, 5, 6]);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_cancel_and_export_as_a_person_runs_them() {
+    let stack = stack(generous()).await;
+    let url = stack.http_url();
+    let failed = zts(&["new", "--name", "flaky-advice", "--watch"], &url, KEY).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
+    let id = text(&failed.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with('('))
+        .unwrap()
+        .trim_matches(['(', ')'])
+        .to_string();
+    // The retried run, followed from the retry's first event: CREATED again, then the
+    // advisory (the validator's work is kept), then COMPLETED.
+    let retried = zts(&["retry", &id, "--watch"], &url, KEY).await;
+    let (stdout, stderr) = (text(&retried.stdout), text(&retried.stderr));
+    assert!(retried.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(seqs(&stderr), vec![10, 11, 12, 13], "{stderr}");
+    assert!(stdout.contains("COMPLETED  100%"), "{stdout}");
+    let again = zts(&["retry", &id], &url, KEY).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("only a FAILED project can be retried"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let out = std::env::temp_dir().join(format!("zts-export-{id}.json"));
+    let export = zts(&["export", &id, "--out", out.to_str().unwrap()], &url, KEY).await;
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    assert_eq!(document["events"].as_array().unwrap().len(), 13);
+    assert_eq!(document["project"]["earlier_runs"][0]["run"], 1);
+
+    let slow = zts(&["new", "--name", "slow-advice"], &url, KEY).await;
+    let slow_id = text(&slow.stdout).trim().to_string();
+    let cancel = zts(&["cancel", &slow_id], &url, KEY).await;
+    let line = text(&cancel.stdout);
+    assert!(cancel.status.success(), "{}", text(&cancel.stderr));
+    assert!(line.starts_with(&format!("{slow_id}  CANCELLED")), "{line}");
+    let watched = zts(&["watch", &slow_id], &url, KEY).await;
+    assert_eq!(
+        watched.status.code(),
+        Some(1),
+        "a cancelled run is not a success"
+    );
+    assert!(
+        text(&watched.stderr).contains("zts: the run cancelled"),
+        "{}",
+        text(&watched.stderr)
+    );
     stack.shutdown().await;
 }
 

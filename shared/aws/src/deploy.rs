@@ -10,6 +10,9 @@ pub mod vars {
     pub const CONNECTIONS_TABLE: &str = "ZTS_CONNECTIONS_TABLE";
     pub const API_KEYS_TABLE: &str = "ZTS_API_KEYS_TABLE";
     pub const STATE_MACHINE_ARN: &str = "ZTS_STATE_MACHINE_ARN";
+    /// `STANDARD` or `EXPRESS` (the template's WorkflowType): only Standard executions can
+    /// be stopped (StopExecution is not supported for Express).
+    pub const WORKFLOW_TYPE: &str = "ZTS_WORKFLOW_TYPE";
     /// The WebSocket API's management endpoint, `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub const WS_MANAGEMENT_ENDPOINT: &str = "ZTS_WS_MANAGEMENT_ENDPOINT";
     /// The public WebSocket URL given to clients in `links.websocket`.

@@ -144,6 +144,7 @@ mod tests {
         let step = StepName::Validator;
         metrics::project_created(metrics::DEFAULT_WORKFLOW);
         metrics::project_replayed(metrics::DEFAULT_WORKFLOW);
+        metrics::project_retried(metrics::DEFAULT_WORKFLOW);
         metrics::run_ended(metrics::DEFAULT_WORKFLOW, RunEnd::Rejected);
         metrics::step_retried(step);
         metrics::step_succeeded(step, Duration::from_millis(12));

@@ -7,20 +7,42 @@ use async_trait::async_trait;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
+use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
 use zts_domain::ports::{StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
 
 #[derive(Debug, Clone)]
 pub struct StepFunctionsStarter {
     client: Client,
     state_machine_arn: String,
+    /// Whether executions can be stopped: Standard only (StopExecution "is not supported
+    /// by EXPRESS state machines").
+    stoppable: bool,
 }
 
 impl StepFunctionsStarter {
+    /// A starter for a Standard state machine.
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
         StepFunctionsStarter {
             client,
             state_machine_arn: state_machine_arn.into(),
+            stoppable: true,
         }
+    }
+
+    /// For an Express state machine: cancelling relies on the project's state alone.
+    pub fn express(mut self) -> Self {
+        self.stoppable = false;
+        self
+    }
+
+    /// The ARN of `name`'s execution: a Standard execution's ARN is the state machine's
+    /// with `execution` for `stateMachine` and the name appended.
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "{}:{name}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
     }
 }
 
@@ -55,6 +77,32 @@ impl WorkflowStarter for StepFunctionsStarter {
                 Some(StartExecutionError::ExecutionAlreadyExists(_)) => {
                     Ok(StartOutcome::AlreadyStarted)
                 }
+                Some(service) => Err(failure(
+                    service,
+                    e.raw_response().map(|r| r.status().as_u16()),
+                )),
+                None => Err(WorkflowError::Unavailable(format!("{e:?}"))),
+            },
+        }
+    }
+
+    async fn stop(&self, start: &WorkflowStart) -> Result<bool, WorkflowError> {
+        if !self.stoppable {
+            return Ok(false);
+        }
+        let result = self
+            .client
+            .stop_execution()
+            .execution_arn(self.execution_arn(&start.execution_name()))
+            .error("ZeroToShip.Cancelled")
+            .cause("the project was cancelled by its owner")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                // Never started (a lost start), or already over: nothing to stop.
+                Some(StopExecutionError::ExecutionDoesNotExist(_)) => Ok(false),
                 Some(service) => Err(failure(
                     service,
                     e.raw_response().map(|r| r.status().as_u16()),

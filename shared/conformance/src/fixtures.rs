@@ -52,6 +52,8 @@ fn workflow_state(t: &Transition) -> &'static str {
         Transition::Completed => "Complete",
         Transition::Failed { .. } => "RecordFailure",
         Transition::RunClaimed => "Reconcile",
+        Transition::Retried => "Retry",
+        Transition::Cancelled => "Cancel",
     }
 }
 

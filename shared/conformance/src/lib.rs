@@ -14,6 +14,7 @@
 mod connections;
 mod fixtures;
 mod keys;
+mod lifecycle;
 mod projects;
 mod pusher;
 mod runs;
@@ -22,6 +23,7 @@ mod slots;
 pub use connections::*;
 pub use fixtures::*;
 pub use keys::*;
+pub use lifecycle::*;
 pub use projects::*;
 pub use pusher::RecordingPusher;
 pub use runs::*;
@@ -72,7 +74,11 @@ macro_rules! project_store_concurrency_conformance {
         $crate::project_store_concurrency_conformance!(required $make);
     };
     ($mode:ident $make:path) => {
-        $crate::conformance_cases!($mode $make; seq_is_gapless_under_sixteen_concurrent_writers);
+        $crate::conformance_cases!(
+            $mode $make;
+            seq_is_gapless_under_sixteen_concurrent_writers,
+            eight_concurrent_retries_leave_gapless_events,
+        );
     };
 }
 
@@ -172,5 +178,25 @@ macro_rules! conformance_cases {
                 $crate::$case(::std::sync::Arc::new(store)).await;
             }
         )+
+    };
+}
+
+/// Expands to one `#[tokio::test]` per lifecycle property: retry, cancel, export
+/// (ARCHITECTURE.md §7).
+#[macro_export]
+macro_rules! lifecycle_conformance {
+    ($make:path) => {
+        $crate::lifecycle_conformance!(required $make);
+    };
+    ($mode:ident $make:path) => {
+        $crate::conformance_cases!(
+            $mode $make;
+            a_retry_starts_at_the_failed_step_and_keeps_the_history,
+            only_a_failed_project_of_the_callers_is_retried,
+            one_run_comes_of_eight_concurrent_retries,
+            a_retry_with_the_same_idempotency_key_replays,
+            a_cancel_ends_the_run_and_refuses_its_late_commits,
+            an_export_holds_everything_stored_about_the_project,
+        );
     };
 }

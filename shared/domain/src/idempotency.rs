@@ -14,6 +14,22 @@ use sha2::{Digest, Sha256};
 pub const RECORD_TTL_HOURS: i64 = 24;
 pub const KEY_MAX_LEN: usize = 255;
 
+/// An `Idempotency-Key` as every route takes it: 1 to [`KEY_MAX_LEN`] visible ASCII
+/// characters.
+pub fn check_key(key: &str) -> Result<(), AppError> {
+    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if key.is_empty() || key.len() > KEY_MAX_LEN || !printable {
+        return Err(AppError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "Idempotency-Key must be 1 to {KEY_MAX_LEN} visible ASCII characters \
+                 (a UUID is a good choice)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What a create request claims: the key (hashed) and the request it stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyClaim {
@@ -26,16 +42,7 @@ impl IdempotencyClaim {
     /// Validates the header value and builds the claim. The key is hashed at once so it
     /// never reaches a store or a log in clear.
     pub fn new(key: &str, input: &ProjectInput, now: Timestamp) -> Result<Self, AppError> {
-        let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        if key.is_empty() || key.len() > KEY_MAX_LEN || !printable {
-            return Err(AppError::new(
-                ErrorCode::InvalidParameter,
-                format!(
-                    "Idempotency-Key must be 1 to {KEY_MAX_LEN} visible ASCII characters \
-                     (a UUID is a good choice)"
-                ),
-            ));
-        }
+        check_key(key)?;
         Ok(IdempotencyClaim {
             key_hash: sha256_hex(key.as_bytes()),
             request_hash: request_hash(input),

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod items;
+pub mod lifecycle;
 pub mod metrics;
 pub mod pii;
 pub mod ports;

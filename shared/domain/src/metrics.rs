@@ -85,6 +85,7 @@ const fn seconds(name: &'static str, labels: &'static [&'static str]) -> Metric 
 pub const PROJECT_CREATIONS: Metric =
     counter("zerotoship_project_creations_total", &["workflow_name"]);
 pub const PROJECT_REPLAYS: Metric = counter("zerotoship_project_replays_total", &["workflow_name"]);
+pub const PROJECT_RETRIES: Metric = counter("zerotoship_project_retries_total", &["workflow_name"]);
 pub const WORKFLOW_EXECUTIONS: Metric = counter(
     "zerotoship_workflow_executions_total",
     &["workflow_name", "status"],
@@ -117,9 +118,12 @@ impl Metric {
             "zerotoship_project_replays_total" => {
                 "Creates answered from an earlier create with the same Idempotency-Key."
             }
+            "zerotoship_project_retries_total" => {
+                "FAILED projects their owner retried (each claims a new run from the failed step)."
+            }
             "zerotoship_workflow_executions_total" => {
-                "Runs that ended: status completed, rejected (the idea was refused: a business outcome) \
-     or failed (a system failure: retries exhausted, a crash, a timeout, a conflict)."
+                "Runs that ended: status completed, rejected (the idea was refused: a business outcome), \
+     failed (a system failure: retries exhausted, a crash, a timeout, a conflict) or cancelled (by its owner)."
             }
             "zerotoship_step_duration_seconds" => {
                 "How long one attempt of a step took, from its start to its outcome."
@@ -175,6 +179,7 @@ impl Metric {
 pub const ALL: &[Metric] = &[
     PROJECT_CREATIONS,
     PROJECT_REPLAYS,
+    PROJECT_RETRIES,
     WORKFLOW_EXECUTIONS,
     STEP_DURATION,
     STEPS_SUCCEEDED,
@@ -228,6 +233,7 @@ pub enum RunEnd {
     Completed,
     Rejected,
     Failed,
+    Cancelled,
 }
 
 impl RunEnd {
@@ -236,6 +242,7 @@ impl RunEnd {
             RunEnd::Completed => "completed",
             RunEnd::Rejected => "rejected",
             RunEnd::Failed => "failed",
+            RunEnd::Cancelled => "cancelled",
         }
     }
 }
@@ -278,6 +285,10 @@ pub fn project_created(workflow: &'static str) {
 
 pub fn project_replayed(workflow: &'static str) {
     count_with(&PROJECT_REPLAYS, &[workflow]);
+}
+
+pub fn project_retried(workflow: &'static str) {
+    count_with(&PROJECT_RETRIES, &[workflow]);
 }
 
 pub fn run_ended(workflow: &'static str, end: RunEnd) {

@@ -17,11 +17,22 @@ pub enum State {
     Advisory,
     Completed,
     Failed,
+    /// Stopped by its owner (`POST …/cancel`): terminal, like COMPLETED and FAILED.
+    Cancelled,
 }
 
 impl State {
+    pub const ALL: [State; 6] = [
+        State::Created,
+        State::IdeaValidation,
+        State::Advisory,
+        State::Completed,
+        State::Failed,
+        State::Cancelled,
+    ];
+
     pub fn is_terminal(self) -> bool {
-        matches!(self, State::Completed | State::Failed)
+        matches!(self, State::Completed | State::Failed | State::Cancelled)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +42,7 @@ impl State {
             State::Advisory => "ADVISORY",
             State::Completed => "COMPLETED",
             State::Failed => "FAILED",
+            State::Cancelled => "CANCELLED",
         }
     }
 }
@@ -173,13 +185,27 @@ pub struct ProjectMeta {
     /// numbered: read as the creation time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_claimed_at: Option<Timestamp>,
+    /// The run the latest create or retry asked for (1 for the create): the reconciler
+    /// counts its claims from here, so a retried project gets the same chances as a new one.
+    #[serde(default = "first_run")]
+    pub requested_run: u32,
+    /// The current run's steps. A retry carries the succeeded steps over (their artifacts
+    /// are kept) and moves the run as it ended into [`ProjectMeta::history`].
     pub runs: BTreeMap<StepName, StepRun>,
+    /// Earlier runs that ended FAILED and were retried, oldest first (at most
+    /// [`ProjectMeta::RETRIES_MAX`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<RunRecord>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub error: Option<ErrorInfo>,
 }
 
 impl ProjectMeta {
+    /// How many times a project may be retried: bounds META (every retry keeps a record of
+    /// the run it replaces) and a retry loop that keeps failing.
+    pub const RETRIES_MAX: usize = 10;
+
     /// Whether `step` has already succeeded in this project's run: the one rule the
     /// transition and the step runner both ask (ARCHITECTURE.md §6).
     pub fn step_succeeded(&self, step: StepName) -> bool {
@@ -199,10 +225,36 @@ impl ProjectMeta {
         self.state == State::Created && self.run_claimed_at() < claimed_before
     }
 
-    /// Attempts summed over the steps, as `GET …/status` reports them.
-    pub fn attempts(&self) -> u32 {
-        self.runs.values().map(|r| r.attempts).sum()
+    /// Runs claimed since the latest create or retry asked for one (1 when none was
+    /// reclaimed): what the reconciler's `max_runs` bounds.
+    pub fn runs_since_request(&self) -> u32 {
+        self.run
+            .saturating_sub(self.requested_run.min(self.run))
+            .saturating_add(1)
     }
+
+    /// The attempts of the step running now, or else of the last step that ran (0 before
+    /// the first), as `GET …/status` reports them; each step's count is in the run
+    /// history (ARCHITECTURE.md §4).
+    pub fn attempts(&self) -> u32 {
+        self.current_step
+            .and_then(|step| self.runs.get(&step))
+            .or_else(|| self.runs.values().next_back())
+            .map_or(0, |r| r.attempts)
+    }
+}
+
+/// One earlier run as it ended, kept when the project is retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run: u32,
+    /// How it ended (FAILED: only a failed run is retried).
+    pub state: State,
+    pub error: Option<ErrorInfo>,
+    /// Its steps as they ended; each keeps only its last error (the rest are in the
+    /// project's events), so a record stays small.
+    pub steps: BTreeMap<StepName, StepRun>,
+    pub ended_at: Timestamp,
 }
 
 fn first_run() -> u32 {

@@ -114,7 +114,8 @@ where
     S: ProjectStore + ?Sized,
     W: WorkflowStarter + ?Sized,
 {
-    if meta.run >= policy.max_runs {
+    // Counted from the run the latest create or retry asked for.
+    if meta.runs_since_request() >= policy.max_runs {
         return match store.commit_step(give_up(meta, policy, now)).await {
             Ok(CommitOutcome::Committed { .. }) => {
                 crate::metrics::reconciler_gave_up();

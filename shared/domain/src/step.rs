@@ -10,7 +10,7 @@ use crate::clock;
 use crate::ids::ProjectId;
 use crate::metrics;
 use crate::ports::{CommitOutcome, ProjectStore, StoreError};
-use crate::project::{Artifact, ErrorInfo, ProjectMeta, StepName, StoredInput};
+use crate::project::{Artifact, ErrorInfo, ProjectMeta, State, StepName, StoredInput};
 use crate::transition::{DedupeKey, StepCommit, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -171,9 +171,13 @@ impl From<StoreError> for StepFailure {
         let kind = match &err {
             StoreError::Unavailable(_) => FailureKind::Transient,
             StoreError::NotFound => FailureKind::Invalid,
-            StoreError::Transition(TransitionError::NotCurrentRun { .. }) => {
-                FailureKind::Superseded
-            }
+            // A cancelled project's run has ended like a superseded one: quietly.
+            StoreError::Transition(
+                TransitionError::NotCurrentRun { .. }
+                | TransitionError::Terminal {
+                    state: State::Cancelled,
+                },
+            ) => FailureKind::Superseded,
             StoreError::Transition(_)
             | StoreError::AlreadyExists
             | StoreError::IdempotencyConflict => FailureKind::Conflict,

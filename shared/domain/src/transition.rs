@@ -9,7 +9,9 @@
 use crate::clock::Timestamp;
 use crate::events::{Event, EventBody};
 use crate::ids::ProjectId;
-use crate::project::{AttemptError, ErrorInfo, ProjectMeta, State, StepName, StepRun, StepStatus};
+use crate::project::{
+    AttemptError, ErrorInfo, ProjectMeta, RunRecord, State, StepName, StepRun, StepStatus,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -40,6 +42,13 @@ pub enum Transition {
     /// progress; the commit's `run` is the new number. No event: clients see the new
     /// run's progress, not the claim.
     RunClaimed,
+    /// The owner retries a FAILED project: the commit's `run` is the new number. The run as
+    /// it ended goes to the history, succeeded steps carry over, and the project is CREATED
+    /// again, so the new run starts at the step that failed (ARCHITECTURE.md §7).
+    Retried,
+    /// The owner stops a project that has not ended: CANCELLED, terminal. A step of the
+    /// cancelled run that commits afterwards is refused like a superseded run's.
+    Cancelled,
 }
 
 impl Transition {
@@ -51,6 +60,8 @@ impl Transition {
             Transition::Completed => "completed",
             Transition::Failed { .. } => "failed",
             Transition::RunClaimed => "run_claimed",
+            Transition::Retried => "retried",
+            Transition::Cancelled => "cancelled",
         }
     }
 }
@@ -77,7 +88,11 @@ impl DedupeKey {
             Transition::StepStarted { attempt, .. }
             | Transition::StepSucceeded { attempt, .. }
             | Transition::StepFailed { attempt, .. } => *attempt,
-            Transition::Completed | Transition::Failed { .. } | Transition::RunClaimed => 0,
+            Transition::Completed
+            | Transition::Failed { .. }
+            | Transition::RunClaimed
+            | Transition::Retried
+            | Transition::Cancelled => 0,
         };
         DedupeKey::new(execution_id, workflow_state, attempt, t.kind())
     }
@@ -128,6 +143,10 @@ pub enum TransitionError {
     },
     #[error("run {run} is not the project's current run ({current}): it was superseded")]
     NotCurrentRun { run: u32, current: u32 },
+    #[error("only a FAILED project can be retried; this one is {state}")]
+    NotRetryable { state: State },
+    #[error("this project has been retried {max} times, the most it may be; create a new project")]
+    RetriesExhausted { max: usize },
 }
 
 /// What applying a transition yields.
@@ -152,8 +171,10 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         step: step.to_string(),
         state: meta.state,
     };
-    if commit.transition == Transition::RunClaimed {
-        return claim_run(meta, commit);
+    match commit.transition {
+        Transition::RunClaimed => return claim_run(meta, commit),
+        Transition::Retried => return retry(meta, commit),
+        _ => {}
     }
     // A run that is no longer current changes nothing (ARCHITECTURE.md §7).
     if commit.run != meta.run {
@@ -164,6 +185,22 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     }
     let body = match &commit.transition {
         Transition::RunClaimed => return claim_run(meta, commit),
+        Transition::Retried => return retry(meta, commit),
+        Transition::Cancelled => {
+            match meta.state {
+                State::Cancelled => return Ok(Applied::AlreadyDone),
+                s if s.is_terminal() => return Err(TransitionError::Terminal { state: s }),
+                _ => {}
+            }
+            next.state = State::Cancelled;
+            next.current_step = None;
+            Some(EventBody::StatusUpdate {
+                state: State::Cancelled,
+                progress: next.progress,
+                current_step: None,
+                error: None,
+            })
+        }
         Transition::StepStarted { step, attempt } => {
             let step = *step;
             if meta.step_succeeded(step) {
@@ -279,7 +316,9 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
             match meta.state {
                 State::Completed => return Ok(Applied::AlreadyDone),
                 State::Advisory if meta.step_succeeded(StepName::Advisory) => {}
-                State::Failed => return Err(TransitionError::Terminal { state: meta.state }),
+                State::Failed | State::Cancelled => {
+                    return Err(TransitionError::Terminal { state: meta.state });
+                }
                 _ => return Err(wrong_state("finalize")),
             }
             next.state = State::Completed;
@@ -295,7 +334,9 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         Transition::Failed { error } => {
             match meta.state {
                 State::Failed => return Ok(Applied::AlreadyDone),
-                State::Completed => return Err(TransitionError::Terminal { state: meta.state }),
+                State::Completed | State::Cancelled => {
+                    return Err(TransitionError::Terminal { state: meta.state });
+                }
                 _ => {}
             }
             next.state = State::Failed;
@@ -354,10 +395,85 @@ fn claim_run(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     })
 }
 
+/// The owner's retry: only of a FAILED project, only as the next run, at most
+/// [`ProjectMeta::RETRIES_MAX`] times.
+fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
+    if meta.state != State::Failed {
+        return Err(TransitionError::NotRetryable { state: meta.state });
+    }
+    if commit.run != meta.run.saturating_add(1) {
+        return Err(TransitionError::NotCurrentRun {
+            run: commit.run,
+            current: meta.run,
+        });
+    }
+    if meta.history.len() >= ProjectMeta::RETRIES_MAX {
+        return Err(TransitionError::RetriesExhausted {
+            max: ProjectMeta::RETRIES_MAX,
+        });
+    }
+    let mut next = meta.clone();
+    let ended = RunRecord {
+        run: meta.run,
+        state: meta.state,
+        error: meta.error.clone(),
+        steps: meta
+            .runs
+            .iter()
+            .map(|(step, run)| {
+                let mut run = run.clone();
+                let keep_from = run.errors.len().saturating_sub(1);
+                run.errors.drain(..keep_from);
+                (*step, run)
+            })
+            .collect(),
+        ended_at: meta.updated_at,
+    };
+    next.history.push(ended);
+    next.runs
+        .retain(|_, run| run.status == StepStatus::Succeeded);
+    next.state = State::Created;
+    next.current_step = None;
+    next.error = None;
+    next.progress = next
+        .runs
+        .keys()
+        .map(|step| step.progress().1)
+        .max()
+        .unwrap_or(0);
+    next.run = commit.run;
+    next.requested_run = commit.run;
+    next.run_claimed_at = Some(commit.at);
+    next.version += 1;
+    next.updated_at = commit.at;
+    next.last_seq += 1;
+    let event = Event {
+        body: EventBody::StatusUpdate {
+            state: State::Created,
+            progress: next.progress,
+            current_step: None,
+            error: None,
+        },
+        project_id: meta.project_id.clone(),
+        seq: next.last_seq,
+        ts: commit.at,
+        correlation_id: commit.correlation_id.clone(),
+    };
+    Ok(Applied::Change {
+        meta: Box::new(next),
+        event: Some(event),
+    })
+}
+
+/// A step may start once the step before it succeeded: in that step's state, or CREATED
+/// again after a retry that kept it.
 fn may_start(meta: &ProjectMeta, step: StepName) -> bool {
     match step.previous() {
         None => meta.state == State::Created,
-        Some(prev) => meta.state == prev.state() && meta.step_succeeded(prev),
+        Some(prev) => {
+            meta.step_succeeded(prev)
+                && (meta.state == prev.state() || meta.state == State::Created)
+        }
     }
 }
 

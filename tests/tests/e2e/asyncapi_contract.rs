@@ -110,6 +110,7 @@ fn all_states() -> Vec<State> {
         State::Advisory,
         State::Completed,
         State::Failed,
+        State::Cancelled,
     ];
     // Exhaustive: a new state must be added to `every` (and then to the document).
     for s in every {
@@ -118,7 +119,8 @@ fn all_states() -> Vec<State> {
             | State::IdeaValidation
             | State::Advisory
             | State::Completed
-            | State::Failed => {}
+            | State::Failed
+            | State::Cancelled => {}
         }
     }
     every.to_vec()

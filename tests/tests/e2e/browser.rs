@@ -1,7 +1,8 @@
 //! The browser page in a real Chromium against the local stack (tests/browser/page.test.mjs):
 //! a run to COMPLETED with its artifacts rendered, a WebSocket cut mid-run that still shows
 //! every step once, field errors next to their fields, a FAILED run with its reason, a
-//! retry as it happens, paging, phone width and keyboard use; no console error and no CSP
+//! retry as it happens, a FAILED run retried from the page and exported, a run cancelled
+//! from the page, paging, phone width and keyboard use; no console error and no CSP
 //! violation on any page. Its twin against `zts emulate` is in emulate_path.rs.
 
 use std::time::Duration;
@@ -30,6 +31,12 @@ async fn the_page_in_chromium_against_the_local_stack() {
                 step: StepName::Validator,
                 name_contains: "doomed".into(),
                 fault: Fault::Permanent,
+            },
+            // Every attempt of the first run (the ASL's four), then it works: retried.
+            FaultRule {
+                step: StepName::Advisory,
+                name_contains: "rerun".into(),
+                fault: Fault::Transient(4),
             },
         ],
         1_024,

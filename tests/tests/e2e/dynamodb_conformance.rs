@@ -21,3 +21,7 @@ mod slots {
 mod runs {
     zts_conformance::run_identity_conformance!(optional zts_tests::dynamodb::store);
 }
+
+mod lifecycle {
+    zts_conformance::lifecycle_conformance!(optional zts_tests::dynamodb::store);
+}

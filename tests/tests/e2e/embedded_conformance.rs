@@ -19,6 +19,7 @@ mod durable {
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
+    zts_conformance::lifecycle_conformance!(make);
 }
 
 mod in_memory {
@@ -34,6 +35,7 @@ mod in_memory {
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
+    zts_conformance::lifecycle_conformance!(make);
 }
 
 mod live_connections {

@@ -18,6 +18,7 @@ mod emulate_path;
 mod emulate_runtime;
 mod emulate_stream;
 mod hardening;
+mod lifecycle;
 mod load_generator;
 mod local_stack;
 mod push_adapter;

@@ -113,6 +113,31 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
         .len();
     assert_eq!(count, 2);
 
+    // A cancel stops the run's execution: the ARN derived from the machine's and the name
+    // is the execution's, so moto finds it and records it ABORTED.
+    let execution_arn = executions.executions()[0].execution_arn().to_string();
+    assert_eq!(starter.execution_arn(&expected), execution_arn);
+    assert!(
+        starter.stop(&start).await.unwrap(),
+        "a running execution stops"
+    );
+    let stopped = sfn
+        .describe_execution()
+        .execution_arn(&execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status().as_str(), "ABORTED");
+    // A run that was never started (a lost start) has nothing to stop: not an error.
+    let never = WorkflowStart {
+        run: 9,
+        ..start.clone()
+    };
+    assert!(!starter.stop(&never).await.unwrap());
+    // On Express, StopExecution is not supported: nothing is called, the state decides.
+    let express = StepFunctionsStarter::new(sfn.clone(), &arn).express();
+    assert!(!express.stop(&second).await.unwrap());
+
     let missing = StepFunctionsStarter::new(sfn, arn.replace(&name, "no-such-machine"));
     assert!(missing.ready().await.is_err());
 }

@@ -1307,3 +1307,59 @@ fn the_page_has_a_root_route_because_a_greedy_variable_matches_only_child_resour
         "the page's files under /ui/ need the catch-all: {routes:?}"
     );
 }
+
+#[test]
+fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_type() {
+    // StopExecution's resource is the execution (arn:…:execution:<machine name>:<name>),
+    // not the state machine: a grant on `!Ref Workflow` would be refused at run time, and
+    // Express executions cannot be stopped at all, so the api must know the type.
+    let doc = template();
+    let workflow_name = untagged(&doc["Resources"]["Workflow"]["Properties"]["Name"])
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api = &doc["Resources"]["ApiFunction"]["Properties"];
+    let statements = api["Policies"][0]["Statement"].as_sequence().unwrap();
+    let stop: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Action"].as_str() == Some("states:StopExecution"))
+        .collect();
+    assert_eq!(stop.len(), 1, "one StopExecution grant");
+    let resource = untagged(&stop[0]["Resource"]).as_str().unwrap();
+    assert_eq!(
+        resource,
+        format!(
+            "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{workflow_name}:*"
+        )
+    );
+    let variable = &api["Environment"]["Variables"]["ZTS_WORKFLOW_TYPE"];
+    assert_eq!(tag_of(variable).as_deref(), Some("!Ref"));
+    assert_eq!(untagged(variable).as_str(), Some("WorkflowType"));
+    // The routes of a project's life reach the api.
+    let events = api["Events"].as_mapping().unwrap();
+    let routes: BTreeSet<(String, String)> = events
+        .values()
+        .map(|e| {
+            (
+                e["Properties"]["Method"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["Properties"]["Path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (method, path) in [
+        ("POST", "/api/v1/projects/{id}/retry"),
+        ("POST", "/api/v1/projects/{id}/cancel"),
+        ("GET", "/api/v1/projects/{id}/export"),
+    ] {
+        assert!(
+            routes.contains(&(method.to_string(), path.to_string())),
+            "{method} {path}: {routes:?}"
+        );
+    }
+}

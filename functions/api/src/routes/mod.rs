@@ -1,3 +1,4 @@
 pub mod health;
+pub mod lifecycle;
 pub mod projects;
 pub mod tickets;

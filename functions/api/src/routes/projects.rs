@@ -19,7 +19,7 @@ use zts_domain::{AppError, ErrorCode, ProjectId, clock};
 
 const EVENTS_PAGE_DEFAULT: u32 = 100;
 
-fn links(state: &AppState, id: &ProjectId) -> Links {
+pub(crate) fn links(state: &AppState, id: &ProjectId) -> Links {
     Links {
         self_: format!("/api/v1/projects/{id}"),
         status: format!("/api/v1/projects/{id}/status"),
@@ -41,7 +41,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// A malformed id is an unknown project: 404, like any id that is not the caller's.
-fn project_id(raw: &str) -> Result<ProjectId> {
+pub(crate) fn project_id(raw: &str) -> Result<ProjectId> {
     ProjectId::parse(raw).ok_or_else(|| Failure(AppError::not_found("the project")))
 }
 

@@ -1,6 +1,7 @@
 //! The project commands: flags, what each prints, and its exit code — 0 when the command
 //! did what was asked (for `--watch` and `watch`: the run COMPLETED), 1 when a watched run
-//! FAILED, 2 when the command could not be carried out (endpoint, key, input).
+//! FAILED or was CANCELLED, 2 when the command could not be carried out (endpoint, key,
+//! input, a state that does not allow it).
 
 use super::follow::{self, Note};
 use super::{Client, ClientError, summary};
@@ -146,8 +147,9 @@ async fn watch_run(client: &Client, id: &str, after_seq: u64, json: bool) -> Exi
     if project["state"] == "COMPLETED" {
         ExitCode::SUCCESS
     } else {
-        if let Some(reason) = summary::failure(&project) {
-            eprintln!("zts: the run {}: {reason}", text_state(&project));
+        match summary::failure(&project) {
+            Some(reason) => eprintln!("zts: the run {}: {reason}", text_state(&project)),
+            None => eprintln!("zts: the run {}", text_state(&project)),
         }
         ExitCode::from(1)
     }
@@ -178,6 +180,77 @@ async fn show(
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+/// `zts retry`: a FAILED project's next run, from the step that failed; with `--watch`,
+/// follows it from the retry's first event to the end.
+pub async fn retry(target: &Target, id: &str, watch: bool, json: bool) -> ExitCode {
+    let client = match target.client() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    // A FAILED project emits nothing until it is retried: the new run's events follow this.
+    let after_seq = match client.last_seq(id).await {
+        Ok(seq) => seq,
+        Err(e) => return fail(e),
+    };
+    let retried = match client.retry(id).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if !watch {
+        if json {
+            print_json(&retried);
+        } else {
+            println!("{id} run {}", retried["run"]);
+            eprintln!("retried; follow it with: zts watch {id} --after-seq {after_seq}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("retried {id} (run {})", retried["run"]);
+    watch_run(&client, id, after_seq, json).await
+}
+
+/// `zts cancel`: ends a run that has not finished.
+pub async fn cancel(target: &Target, id: &str, json: bool) -> ExitCode {
+    show(
+        target,
+        json,
+        async |c| c.cancel(id).await,
+        |s| format!("{}\n", summary::status_line(s)),
+    )
+    .await
+}
+
+/// `zts export`: everything stored about a project, as one JSON document, to `out` (or
+/// standard output).
+pub async fn export(target: &Target, id: &str, out: Option<&std::path::Path>) -> ExitCode {
+    let client = match target.client() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let export = match client.export(id).await {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let text = serde_json::to_string_pretty(&export).unwrap_or_default();
+    match out {
+        None => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Some(path) => match std::fs::write(path, text + "\n") {
+            Ok(()) => {
+                eprintln!(
+                    "wrote {} ({} events)",
+                    path.display(),
+                    export["events"].as_array().map_or(0, Vec::len)
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("could not write {}: {e}", path.display())),
+        },
     }
 }
 

@@ -34,7 +34,9 @@ pub fn is_terminal(event: &Value) -> bool {
 }
 
 /// Follows `project_id` from `after_seq` until its run ends; each event goes to `on_event`
-/// once, in seq order. Returns the last event (the terminal `status_update`).
+/// once, in seq order. Returns the last event (the terminal `status_update`). In the
+/// replay a terminal status ends the follow only if nothing comes after it (a retried
+/// project's FAILED is followed by its new run); live, it ends it at once.
 pub async fn follow(
     client: &Client,
     project_id: &str,
@@ -118,6 +120,9 @@ async fn connection(
         .await
         .map_err(|e| Retry::Again(format!("subscribe: {e}")))?;
     let mut caught_up = false;
+    // A terminal status seen in the replay ends the follow only if it is the newest event:
+    // a FAILED run may have been retried since, and the new run's events follow it.
+    let mut ended_in_replay: Option<Value> = None;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
         let frame = tokio::select! {
@@ -159,6 +164,10 @@ async fn connection(
         match frame["event"].as_str() {
             Some("replay_complete") => {
                 caught_up = true;
+                if let Some(end) = ended_in_replay.take() {
+                    let _ = socket.close(None).await;
+                    return Ok(Ended::Run(end));
+                }
                 on_note(Note::Live {
                     last_seq: *last_seq,
                 });
@@ -175,9 +184,13 @@ async fn connection(
                 }
                 *last_seq = seq;
                 on_event(&frame);
-                if is_terminal(&frame) {
-                    let _ = socket.close(None).await;
-                    return Ok(Ended::Run(frame));
+                match (is_terminal(&frame), caught_up) {
+                    (true, true) => {
+                        let _ = socket.close(None).await;
+                        return Ok(Ended::Run(frame));
+                    }
+                    (true, false) => ended_in_replay = Some(frame),
+                    (false, _) => ended_in_replay = None,
                 }
             }
         }

@@ -251,6 +251,58 @@ impl Client {
         self.call(Method::GET, &path, None, None).await
     }
 
+    /// Retries a FAILED project; one key per invocation, like a create.
+    pub async fn retry(&self, id: &str) -> Result<Value, ClientError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.call(
+            Method::POST,
+            &format!("/api/v1/projects/{id}/retry"),
+            None,
+            Some(&key),
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/projects/{id}/cancel"),
+            None,
+            None,
+        )
+        .await
+    }
+
+    pub async fn export(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/projects/{id}/export"),
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// The seq of the project's newest event (0 before the first).
+    pub async fn last_seq(&self, id: &str) -> Result<u64, ClientError> {
+        let mut after = 0;
+        loop {
+            let page: Value = self
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/projects/{id}/events?after={after}&limit=1000"),
+                    None,
+                    None,
+                )
+                .await?;
+            let last = page["last_seq"].as_u64().unwrap_or(after);
+            if last == after {
+                return Ok(last);
+            }
+            after = last;
+        }
+    }
+
     pub async fn ticket(&self) -> Result<Value, ClientError> {
         self.call(Method::POST, "/api/v1/ws-tickets", None, None)
             .await

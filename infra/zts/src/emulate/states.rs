@@ -1,8 +1,8 @@
 //! Step Functions, emulated: `statemachine.asl.json` with the template's
 //! `DefinitionSubstitutions`, run by the `asl` interpreter, each Task an invocation of the
 //! function its ARN resolves to (errors named as Step Functions names them for a Lambda
-//! task), and the StartExecution / DescribeStateMachine API the functions' SDK calls
-//! (`AWS_ENDPOINT_URL_SFN` points at it). Standard refuses a second execution with a
+//! task), and the StartExecution / StopExecution / DescribeStateMachine API the functions'
+//! SDK calls (`AWS_ENDPOINT_URL_SFN` points at it). Standard refuses a second execution with a
 //! running or finished name; Express does not (as on AWS).
 
 use super::runtime::FunctionPool;
@@ -76,6 +76,8 @@ pub struct ExecutionCounts {
     pub started: AtomicU64,
     pub succeeded: AtomicU64,
     pub failed: AtomicU64,
+    /// Stopped by StopExecution (Standard only).
+    pub aborted: AtomicU64,
 }
 
 pub struct StepFunctionsEmulator {
@@ -87,6 +89,8 @@ pub struct StepFunctionsEmulator {
     tasks: Arc<dyn TaskHandler>,
     clock: Box<dyn Clock>,
     names: Mutex<HashSet<String>>,
+    /// Executions running now, and whether a StopExecution asked each to stop.
+    running: Arc<Mutex<BTreeMap<String, bool>>>,
     retries: RetryCounter,
     pub counts: ExecutionCounts,
 }
@@ -97,6 +101,14 @@ pub enum StartError {
     AlreadyExists(String),
     #[error("State Machine Does Not Exist: '{0}'")]
     NoSuchMachine(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StopError {
+    #[error("Execution Does Not Exist: '{0}'")]
+    DoesNotExist(String),
+    #[error("This operation is not supported by this type of state machine")]
+    NotSupported,
 }
 
 impl StepFunctionsEmulator {
@@ -144,6 +156,7 @@ impl StepFunctionsEmulator {
             tasks: Arc::new(functions),
             clock: Box::new(asl::TokioClock::new()),
             names: Mutex::new(HashSet::new()),
+            running: Arc::new(Mutex::new(BTreeMap::new())),
             retries: RetryCounter { by_state },
             counts: ExecutionCounts::default(),
         })
@@ -178,13 +191,28 @@ impl StepFunctionsEmulator {
         let mut ex: Execution = self.machine.start(name, input, &*self.clock, &self.retries);
         let arn = ex.id.clone();
         self.counts.started.fetch_add(1, Ordering::Relaxed);
+        self.lock_running().insert(name.to_string(), false);
         let me = self.clone();
         tokio::spawn(async move {
-            while me
-                .machine
-                .step(&mut ex, &*me.tasks, &me.retries, &*me.clock)
-                .await
-            {}
+            let name = ex.name.clone();
+            let stop_requested = || me.lock_running().get(&name).copied().unwrap_or(false);
+            let mut stopped = false;
+            while !stopped
+                && me
+                    .machine
+                    .step(&mut ex, &*me.tasks, &me.retries, &*me.clock)
+                    .await
+            {
+                stopped = stop_requested();
+            }
+            // Checked once more: a stop that came during the last step ended it too.
+            stopped = stopped || stop_requested();
+            me.lock_running().remove(&name);
+            if stopped {
+                tracing::info!(execution = %ex.name, "execution aborted by StopExecution");
+                me.counts.aborted.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             match &ex.status {
                 Status::Succeeded { .. } => me.counts.succeeded.fetch_add(1, Ordering::Relaxed),
                 _ => {
@@ -194,6 +222,32 @@ impl StepFunctionsEmulator {
             };
         });
         Ok(arn)
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, bool>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// StopExecution: a running Standard execution ends after the state it is in (a
+    /// task already invoked runs to its end, as on AWS, where the function is not
+    /// interrupted either). Express executions cannot be stopped ("not supported by
+    /// EXPRESS state machines"); a name not running is `ExecutionDoesNotExist`.
+    pub fn stop_execution(&self, execution_arn: &str) -> Result<(), StopError> {
+        if self.kind == WorkflowType::Express {
+            return Err(StopError::NotSupported);
+        }
+        let prefix = self.arn.replacen(":stateMachine:", ":execution:", 1);
+        let name = execution_arn
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .ok_or_else(|| StopError::DoesNotExist(execution_arn.to_string()))?;
+        match self.lock_running().get_mut(name) {
+            Some(stop) => {
+                *stop = true;
+                Ok(())
+            }
+            None => Err(StopError::DoesNotExist(execution_arn.to_string())),
+        }
     }
 
     /// The Step Functions API (JSON 1.0 protocol) for the calls the functions make.
@@ -256,6 +310,22 @@ async fn api(
                 Err(e @ StartError::NoSuchMachine(_)) => aws_error(
                     StatusCode::BAD_REQUEST,
                     "StateMachineDoesNotExist",
+                    &e.to_string(),
+                ),
+            }
+        }
+        "AWSStepFunctions.StopExecution" => {
+            let arn = request["executionArn"].as_str().unwrap_or_default();
+            match sfn.stop_execution(arn) {
+                Ok(()) => ok(json!({"stopDate": epoch_now()})),
+                Err(e @ StopError::DoesNotExist(_)) => aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "ExecutionDoesNotExist",
+                    &e.to_string(),
+                ),
+                Err(e @ StopError::NotSupported) => aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "ValidationException",
                     &e.to_string(),
                 ),
             }

@@ -101,8 +101,8 @@ fn parameter_overrides_reach_the_environment_and_bad_ones_are_named() {
 #[test]
 fn an_intrinsic_it_cannot_honour_is_refused_naming_resource_and_property() {
     let text = TEMPLATE.replace(
-        "ZTS_STATE_MACHINE_ARN: !Ref Workflow\n          ZTS_WS_URL",
-        "ZTS_STATE_MACHINE_ARN: !Join [\"\", [a, b]]\n          ZTS_WS_URL",
+        "ZTS_STATE_MACHINE_ARN: !Ref Workflow\n          ZTS_WORKFLOW_TYPE",
+        "ZTS_STATE_MACHINE_ARN: !Join [\"\", [a, b]]\n          ZTS_WORKFLOW_TYPE",
     );
     assert_ne!(text, TEMPLATE, "the edit applied");
     let template = Template::parse(&text).unwrap();

@@ -37,7 +37,9 @@ impl NewProject {
             // The create claims run 1 in the same atomic write (ARCHITECTURE.md §7).
             run: 1,
             run_claimed_at: Some(self.created_at),
+            requested_run: 1,
             runs: BTreeMap::new(),
+            history: Vec::new(),
             created_at: self.created_at,
             updated_at: self.created_at,
             error: None,

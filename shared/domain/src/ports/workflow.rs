@@ -55,6 +55,14 @@ pub enum WorkflowError {
 pub trait WorkflowStarter: Send + Sync {
     async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError>;
 
+    /// Stops the execution of `start`'s run, where the engine can (Standard). Cancelling
+    /// is by the project's state, so an engine that cannot stop one (Express) answers
+    /// `Ok(false)` and the run ends at its next commit, refused (ARCHITECTURE.md §7).
+    async fn stop(&self, start: &WorkflowStart) -> Result<bool, WorkflowError> {
+        let _ = start;
+        Ok(false)
+    }
+
     /// Readiness: the engine can accept executions.
     async fn ready(&self) -> Result<(), WorkflowError>;
 }

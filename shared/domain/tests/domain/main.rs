@@ -7,6 +7,7 @@
 )]
 
 mod input_validation;
+mod lifecycle;
 mod pii_corpus;
 mod pii_redaction;
 mod rate_limit;
