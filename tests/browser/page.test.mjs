@@ -272,6 +272,26 @@ scenario('cancelled', async () => {
   await page.clean();
 });
 
+scenario('deleted', async () => {
+  const page = await openPage();
+  await submitAndWait(page, 'Receipt chaser to forget', 'COMPLETED');
+  const id = /#\/projects\/([0-9a-f-]{36})$/.exec(page.url())[1];
+  // The page asks once more before anything goes.
+  const dialog = page.waitForEvent('dialog');
+  const click = page.getByRole('button', { name: 'Delete this project' }).click();
+  const asked = await dialog;
+  assert.match(asked.message(), /cannot be undone/);
+  await asked.accept();
+  await click;
+  await page.waitForURL(/#\/$/);
+  await page.locator('#project-list li').first().waitFor();
+  const ids = await page.$$eval('#project-list li', (l) => l.map((x) => x.dataset.project));
+  assert.ok(!ids.includes(id), 'the deleted project is not listed');
+  const res = await fetch(`${BASE}/api/v1/projects/${id}`, { headers: { 'x-api-key': KEY } });
+  assert.equal(res.status, 404);
+  await page.clean();
+});
+
 scenario('paged', async () => {
   // 21 more projects than fit one page of 20.
   for (let i = 0; i < 21; i += 1) {

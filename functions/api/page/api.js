@@ -82,6 +82,10 @@ export class Api {
     return this.request('GET', `/api/v1/projects/${encodeURIComponent(id)}/export`);
   }
 
+  deleteProject(id) {
+    return this.request('DELETE', `/api/v1/projects/${encodeURIComponent(id)}`);
+  }
+
   ticket() {
     return this.request('POST', '/api/v1/ws-tickets');
   }

@@ -177,6 +177,13 @@ class RunView {
         this.setStep(event.agent, 'done', `attempt ${event.attempt} · ${event.duration_s.toFixed(2)} s`);
         this.refresh();
         break;
+      case 'project_deleted':
+        this.finished = true;
+        $('failure').textContent = 'This project was deleted.';
+        $('failure').hidden = false;
+        $('retry-run').hidden = true;
+        $('cancel-run').hidden = true;
+        break;
       case 'step_failed':
         this.setStep(event.agent, event.retryable ? 'retrying' : 'failed',
           `attempt ${event.attempt} failed: ${event.error.message}${event.retryable ? ' · retrying' : ''}`);
@@ -207,6 +214,8 @@ function describeEvent(e) {
       return `${e.agent} done, attempt ${e.attempt}, ${e.duration_s.toFixed(2)} s`;
     case 'step_failed':
       return `${e.agent} attempt ${e.attempt} failed${e.retryable ? ', will retry' : ''}: ${e.error.message}`;
+    case 'project_deleted':
+      return 'Deleted';
     default:
       return e.event;
   }
@@ -284,6 +293,14 @@ async function exportProject(id) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+// Everything about the project goes, for good: asked once more, then back to the list.
+async function deleteProject(id) {
+  if (!window.confirm('Delete this project, its report, its advice and its history? This cannot be undone.')) return;
+  await api.deleteProject(id);
+  if (live) live.stop();
+  location.hash = '#/';
+}
+
 // ---- routing ---------------------------------------------------------------------------
 
 function route() {
@@ -316,6 +333,7 @@ function start() {
   $('retry-run').addEventListener('click', (e) => act(e.currentTarget, retryRun));
   $('cancel-run').addEventListener('click', (e) => act(e.currentTarget, cancelRun));
   $('export-project').addEventListener('click', (e) => act(e.currentTarget, exportProject));
+  $('delete-project').addEventListener('click', (e) => act(e.currentTarget, deleteProject));
   $('key-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const key = $('key').value.trim();

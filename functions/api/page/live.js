@@ -110,7 +110,8 @@ export class LiveRun {
     if (frame.seq <= this.lastSeq) return;
     this.lastSeq = frame.seq;
     this.onEvent(frame);
-    const terminal = frame.event === 'status_update' && TERMINAL.has(frame.state);
+    const terminal = frame.event === 'project_deleted'
+      || (frame.event === 'status_update' && TERMINAL.has(frame.state));
     if (terminal && this.live) {
       this.onStatus('run ended', 'ended');
       this.stop();

@@ -83,7 +83,10 @@ pub fn router(api: Api) -> Router {
             "/api/v1/projects",
             get(routes::projects::list).post(routes::projects::create),
         )
-        .route("/api/v1/projects/{id}", get(routes::projects::get))
+        .route(
+            "/api/v1/projects/{id}",
+            get(routes::projects::get).delete(routes::lifecycle::delete),
+        )
         .route(
             "/api/v1/ws-tickets",
             axum::routing::post(routes::tickets::create),
@@ -165,7 +168,7 @@ pub fn with_envelope(router: Router, config: &HttpConfig) -> Router {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::POST])
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
                 .allow_headers([
                     HeaderName::from_static("content-type"),
                     HeaderName::from_static("x-api-key"),

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         routes::lifecycle::retry,
         routes::lifecycle::cancel,
         routes::lifecycle::export,
+        routes::lifecycle::delete,
         routes::tickets::create,
         routes::health::live,
         routes::health::ready,

@@ -20,8 +20,8 @@ mod marked;
 use std::time::Duration;
 use tracing::Instrument;
 use zts_domain::clock;
-use zts_domain::events::Event;
-use zts_domain::ids::ConnectionId;
+use zts_domain::events::{Event, EventBody};
+use zts_domain::ids::{ConnectionId, ProjectId};
 use zts_domain::metrics::{self, PushStatus};
 use zts_domain::ports::{ConnectionStore, EventPusher, ProjectStore, PushError, StoreError};
 
@@ -129,6 +129,10 @@ where
     P: EventPusher + ?Sized,
 {
     let subscribers = connections.subscribers(&event.project_id).await?;
+    let ids: Vec<ConnectionId> = subscribers
+        .iter()
+        .map(|s| s.connection_id.clone())
+        .collect();
     let message = event.to_json();
     let mut delivery = Delivery::default();
     match ordering {
@@ -153,7 +157,24 @@ where
         }
     }
     delivery.record();
+    if matches!(event.body, EventBody::ProjectDeleted {}) {
+        end_subscriptions(connections, &event.project_id, &ids).await;
+    }
     Ok(delivery)
+}
+
+/// After `project_deleted`, nothing more comes for the project: each subscription ends
+/// (the purge would remove what is left, but a connection's own list must not keep it).
+async fn end_subscriptions<C: ConnectionStore + ?Sized>(
+    connections: &C,
+    project: &ProjectId,
+    subscribers: &[ConnectionId],
+) {
+    for id in subscribers {
+        if let Err(e) = connections.unsubscribe(id, project).await {
+            tracing::warn!(error = %e, connection_id = %id, project_id = %project, "could not end a deleted project's subscription; the purge removes it");
+        }
+    }
 }
 
 /// Counts one push's outcome; a connection found gone (and not merely young) is deleted.

@@ -51,9 +51,10 @@ async fn record<S: ProjectStore + ?Sized>(
             tracing::info!(project_id = %req.project_id, run, current, "a superseded run ended; nothing recorded");
             true
         }
-        // A cancelled project keeps CANCELLED: its run ends without an outcome of its own.
+        // A cancelled (or since deleted) project keeps its state: the run ends without an
+        // outcome of its own.
         Err(StoreError::Transition(TransitionError::Terminal {
-            state: State::Cancelled,
+            state: State::Cancelled | State::Deleted,
         })) => {
             tracing::info!(project_id = %req.project_id, "a cancelled run ended; nothing recorded");
             true

@@ -202,6 +202,13 @@ enum Command {
         #[command(flatten)]
         target: zts::client::commands::Target,
     },
+    /// Delete a project and everything about it (a running run is cancelled first).
+    Delete {
+        /// The project's id.
+        id: String,
+        #[command(flatten)]
+        target: zts::client::commands::Target,
+    },
     /// A project with its artifacts: scores, findings and their quotes, advice, experiments.
     Get {
         /// The project's id.
@@ -416,6 +423,7 @@ async fn main() -> ExitCode {
         Command::Cancel { id, json, target } => {
             zts::client::commands::cancel(&target, &id, json).await
         }
+        Command::Delete { id, target } => zts::client::commands::delete(&target, &id).await,
         Command::Export { id, out, target } => {
             zts::client::commands::export(&target, &id, out.as_deref()).await
         }

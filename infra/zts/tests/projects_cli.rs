@@ -1,8 +1,8 @@
-//! `zts new`, `status`, `get`, `list`, `watch`, `retry`, `cancel` and `export` against a
-//! running local stack, as a person
-//! runs them: a watched run exits 0 with its artifacts printed, a failed one exits 1 with
-//! its reason, a dropped WebSocket is rejoined without an event shown twice, and a wrong
-//! key, a wrong endpoint or a rate limit each gives one clear line.
+//! `zts new`, `status`, `get`, `list`, `watch`, `retry`, `cancel`, `export` and `delete`
+//! against a running local stack, as a person runs them: a watched run exits 0 with its
+//! artifacts printed, a failed one exits 1 with its reason, a dropped WebSocket is rejoined
+//! without an event shown twice, and a wrong key, a wrong endpoint or a rate limit each
+//! gives one clear line.
 //!
 //! A test binary of its own: the metrics recorder is global to a process, and another
 //! binary's in-process stack counting these projects would break its exact counts.
@@ -205,6 +205,13 @@ async fn retry_cancel_and_export_as_a_person_runs_them() {
         "{}",
         text(&watched.stderr)
     );
+
+    let deleted = zts(&["delete", &id], &url, KEY).await;
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert_eq!(text(&deleted.stderr).trim(), format!("deleted {id}"));
+    let gone = zts(&["get", &id], &url, KEY).await;
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(text(&gone.stderr).contains(&id), "{}", text(&gone.stderr));
     stack.shutdown().await;
 }
 

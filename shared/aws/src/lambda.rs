@@ -145,6 +145,7 @@ mod tests {
         metrics::project_created(metrics::DEFAULT_WORKFLOW);
         metrics::project_replayed(metrics::DEFAULT_WORKFLOW);
         metrics::project_retried(metrics::DEFAULT_WORKFLOW);
+        metrics::project_deleted(metrics::DEFAULT_WORKFLOW);
         metrics::run_ended(metrics::DEFAULT_WORKFLOW, RunEnd::Rejected);
         metrics::step_retried(step);
         metrics::step_succeeded(step, Duration::from_millis(12));

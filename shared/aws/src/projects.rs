@@ -8,7 +8,9 @@ use super::item::{self, Item, key, keyed, n, s};
 use super::{DynamoStore, OWNER_INDEX, PENDING_INDEX};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+};
 use std::collections::HashMap;
 use std::time::Duration;
 use zts_domain::clock::{self, Timestamp};
@@ -90,6 +92,16 @@ impl DynamoStore {
 
     fn meta_item(meta: &ProjectMeta) -> Result<Item, StoreError> {
         let mut item = keyed(&items::project_pk(&meta.project_id), items::META, meta)?;
+        if meta.is_deleted() {
+            // A tombstone leaves the owner index and waits in the sparse index the purge
+            // queries, by when it was deleted.
+            item.insert("gsi2pk".into(), s(items::deleted_pk(&meta.project_id)));
+            item.insert(
+                "gsi2sk".into(),
+                s(items::pending_sk(&meta.updated_at, &meta.project_id)),
+            );
+            return Ok(item);
+        }
         // The sparse owner index: only META items carry these.
         item.insert("gsi1pk".into(), s(meta.owner.as_str()));
         item.insert(
@@ -126,13 +138,62 @@ impl DynamoStore {
         let Some(project_id) = claim.replay_of(record, clock::now())? else {
             return Ok(None);
         };
-        let meta = self
+        let meta: Option<ProjectMeta> = self
             .get_as(&items::project_pk(&project_id), items::META)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt("an idempotency record points to a missing project".into())
-            })?;
-        Ok(Some(CreateOutcome::Replayed(meta)))
+            .await?;
+        match meta.filter(|m| !m.is_deleted()) {
+            Some(meta) => Ok(Some(CreateOutcome::Replayed(meta))),
+            // The record outlived its project (a delete that stopped before erasing it):
+            // it must not bring the project back, so it goes, and this create makes a new
+            // one under the key.
+            None => {
+                self.delete_record_of(owner, &claim.key_hash, &project_id)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Deletes the idempotency record under `key_hash` if it still names `project`.
+    async fn delete_record_of(
+        &self,
+        owner: &Owner,
+        key_hash: &str,
+        project: &ProjectId,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.projects)
+            .set_key(Some(key(
+                &items::idempotency_pk(owner, key_hash),
+                items::IDEMPOTENCY,
+            )))
+            .condition_expression("project_id = :project")
+            .expression_attribute_values(":project", s(project.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(errors::sdk(e)),
+        }
+    }
+
+    async fn delete_key(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.projects)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        Ok(())
     }
 }
 
@@ -227,7 +288,11 @@ impl ProjectStore for DynamoStore {
         owner: &Owner,
         id: &ProjectId,
     ) -> Result<Option<ProjectView>, StoreError> {
-        let Some(meta) = self.get_meta(id).await?.filter(|m| &m.owner == owner) else {
+        let Some(meta) = self
+            .get_meta(id)
+            .await?
+            .filter(|m| &m.owner == owner && !m.is_deleted())
+        else {
             return Ok(None);
         };
         let input = self
@@ -268,7 +333,10 @@ impl ProjectStore for DynamoStore {
         let exists = ConditionCheck::builder()
             .table_name(&self.tables.projects)
             .set_key(Some(key(&pk, items::META)))
-            .condition_expression("attribute_exists(pk)")
+            // A deleted project takes no new text (a step finishing after the delete).
+            .condition_expression("attribute_exists(pk) AND #state <> :deleted")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deleted", s(State::Deleted.as_str()))
             .build()
             .built()?;
         let actions = vec![
@@ -285,7 +353,16 @@ impl ProjectStore for DynamoStore {
                     reasons.get(ARTIFACT_PROJECT_EXISTS),
                     reasons.get(ARTIFACT_PUT),
                 ) {
-                    (Some(Reason::ConditionFailed), _) => return Err(StoreError::NotFound),
+                    (Some(Reason::ConditionFailed), _) => {
+                        return match self.get_as::<ProjectMeta>(&pk, items::META).await? {
+                            Some(meta) if meta.is_deleted() => Err(StoreError::Transition(
+                                transition::TransitionError::Terminal {
+                                    state: State::Deleted,
+                                },
+                            )),
+                            _ => Err(StoreError::NotFound),
+                        };
+                    }
                     (_, Some(Reason::ConditionFailed)) => {
                         let existing: Artifact = self
                             .get_as(&pk, &sk)
@@ -500,6 +577,144 @@ impl ProjectStore for DynamoStore {
             .into_iter()
             .filter(|m| m.run_is_stale(claimed_before))
             .collect())
+    }
+
+    async fn erase_contents(&self, tombstone: &ProjectMeta) -> Result<(), StoreError> {
+        let pk = items::project_pk(&tombstone.project_id);
+        self.delete_key(&pk, items::INPUT).await?;
+        for step in StepName::ALL {
+            self.delete_key(&pk, &items::artifact_sk(step)).await?;
+        }
+        if let Some(hash) = &tombstone.idempotency_key_hash {
+            self.delete_record_of(&tombstone.owner, hash, &tombstone.project_id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn deleted_projects(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        let cutoff = clock::format(&before);
+        let mut keys: Vec<(String, Item)> = Vec::new();
+        for shard in 0..items::PENDING_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.projects)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("gsi2pk = :shard AND gsi2sk < :cutoff")
+                .expression_attribute_values(":shard", s(items::deleted_shard_pk(shard)))
+                .expression_attribute_values(":cutoff", s(&cutoff))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            for k in out.items.unwrap_or_default() {
+                let position = k
+                    .get("gsi2sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                keys.push((position, k));
+            }
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys.truncate(limit as usize);
+        let keys: Vec<Item> = keys.into_iter().map(|(_, k)| k).collect();
+        Ok(self
+            .batch_get_meta(&keys)
+            .await?
+            .into_iter()
+            .filter(ProjectMeta::is_deleted)
+            .collect())
+    }
+
+    async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError> {
+        let pk = items::project_pk(id);
+        match self.get_as::<ProjectMeta>(&pk, items::META).await? {
+            None => return Ok(true),
+            Some(meta) if !meta.is_deleted() => return Ok(false),
+            Some(_) => {}
+        }
+        // BatchWriteItem takes at most 25 requests.
+        let batch = batch.clamp(1, 25);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.projects)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .projection_expression("pk, sk")
+            .limit(batch as i32 + 1)
+            .send()
+            .await
+            .map_err(errors::sdk)?;
+        let others: Vec<Item> = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| {
+                k.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(items::META)
+            })
+            .take(batch as usize)
+            .collect();
+        if others.is_empty() {
+            // Only META is left: the tombstone goes last, and only while it is one.
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.projects)
+                .set_key(Some(key(&pk, items::META)))
+                .condition_expression("#state = :deleted")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":deleted", s(State::Deleted.as_str()))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(errors::sdk(e)),
+            };
+        }
+        let mut requests: Vec<WriteRequest> = others
+            .into_iter()
+            .map(|k| {
+                DeleteRequest::builder()
+                    .set_key(Some(k))
+                    .build()
+                    .built()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<_, _>>()?;
+        for attempt in 0..COMMIT_ATTEMPTS {
+            if requests.is_empty() {
+                break;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.tables.projects, requests.clone())
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            requests = out
+                .unprocessed_items
+                .unwrap_or_default()
+                .remove(&self.tables.projects)
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                backoff(attempt).await;
+            }
+        }
+        Ok(false)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

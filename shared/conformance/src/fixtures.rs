@@ -54,6 +54,7 @@ fn workflow_state(t: &Transition) -> &'static str {
         Transition::RunClaimed => "Reconcile",
         Transition::Retried => "Retry",
         Transition::Cancelled => "Cancel",
+        Transition::Deleted => "Delete",
     }
 }
 

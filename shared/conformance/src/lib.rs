@@ -181,8 +181,8 @@ macro_rules! conformance_cases {
     };
 }
 
-/// Expands to one `#[tokio::test]` per lifecycle property: retry, cancel, export
-/// (ARCHITECTURE.md §7).
+/// Expands to one `#[tokio::test]` per lifecycle property: retry, cancel, export, delete
+/// and purge (ARCHITECTURE.md §7).
 #[macro_export]
 macro_rules! lifecycle_conformance {
     ($make:path) => {
@@ -197,6 +197,9 @@ macro_rules! lifecycle_conformance {
             a_retry_with_the_same_idempotency_key_replays,
             a_cancel_ends_the_run_and_refuses_its_late_commits,
             an_export_holds_everything_stored_about_the_project,
+            a_deleted_project_is_gone_from_every_read_and_its_text_erased_at_once,
+            a_running_project_is_cancelled_then_deleted_and_its_late_steps_store_nothing,
+            the_purge_removes_every_item_after_the_grace_and_finishes_a_crashed_delete,
         );
     };
 }

@@ -345,3 +345,263 @@ pub async fn an_export_holds_everything_stored_about_the_project<S: ProjectStore
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 }
+
+/// A FAILED project of alice's created with an Idempotency-Key, its validator's artifact
+/// stored: what a delete must leave nothing of.
+async fn keyed_project<S: ProjectStore + ?Sized>(store: &S, key: &str) -> ProjectId {
+    let new = with_key(new_project("alice", "secret idea", clock::now()), key);
+    let id = new.project_id.clone();
+    store.create_project(new).await.unwrap();
+    store
+        .put_artifact(&id, artifact(StepName::Validator))
+        .await
+        .unwrap();
+    commit_all(
+        store,
+        &id,
+        1,
+        vec![
+            started(StepName::Validator, 1),
+            succeeded(StepName::Validator, 1),
+            Transition::Failed {
+                error: ErrorInfo::new("ZeroToShip.Internal", "stopped"),
+            },
+        ],
+    )
+    .await;
+    id
+}
+
+/// What is left of a project in the store: META, INPUT, artifacts, events.
+async fn remains<S: ProjectStore + ?Sized>(
+    store: &S,
+    id: &ProjectId,
+) -> (Option<ProjectMeta>, bool, usize, Vec<u64>) {
+    let meta = store.get_meta(id).await.unwrap();
+    let input = store.get_input(id).await.unwrap().is_some();
+    let mut artifacts = 0;
+    for step in StepName::ALL {
+        artifacts += usize::from(store.get_artifact(id, step).await.unwrap().is_some());
+    }
+    (meta, input, artifacts, seqs(store, id).await)
+}
+
+fn policy() -> zts_domain::reconcile::ReconcilePolicy {
+    zts_domain::reconcile::ReconcilePolicy::DEFAULT
+}
+
+/// A moment after the purge's grace for a tombstone written now.
+fn after_grace() -> zts_domain::clock::Timestamp {
+    clock::now()
+        + chrono::Duration::from_std(policy().purge_grace).unwrap()
+        + chrono::Duration::seconds(1)
+}
+
+pub async fn a_deleted_project_is_gone_from_every_read_and_its_text_erased_at_once<
+    S: ProjectStore,
+>(
+    store: Arc<S>,
+) {
+    let workflow = ExpressLikeStarter::default();
+    let alice = owner("alice");
+    let id = keyed_project(&*store, "delete-me").await;
+    let kept = keyed_project(&*store, "keep-me").await;
+    let theirs = new_project("bob", "bob's idea", clock::now());
+    let theirs_id = theirs.project_id.clone();
+    store.create_project(theirs).await.unwrap();
+    let last_seq = meta_of(&*store, &id).await.last_seq;
+
+    // Another tenant cannot delete it: 404, and nothing changes.
+    let err =
+        zts_domain::lifecycle::delete_project(&*store, &workflow, &owner("bob"), &id, clock::now())
+            .await
+            .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    zts_domain::lifecycle::delete_project(&*store, &workflow, &alice, &id, clock::now())
+        .await
+        .unwrap();
+
+    let (tombstone, input, artifacts, events) = remains(&*store, &id).await;
+    let tombstone = tombstone.expect("the tombstone stays until the purge");
+    assert_eq!(tombstone.state, State::Deleted);
+    assert!(
+        tombstone.name.is_empty(),
+        "no text of the idea in the tombstone"
+    );
+    assert!(tombstone.runs.is_empty() && tombstone.error.is_none());
+    assert!(!input, "the input is erased at once");
+    assert_eq!(artifacts, 0, "the artifacts are erased at once");
+    assert_eq!(events, (1..=last_seq + 1).collect::<Vec<_>>());
+    let last = store.events_after(&id, last_seq, 10).await.unwrap();
+    assert_eq!(last[0].body, zts_domain::EventBody::ProjectDeleted {});
+    // Every read a route makes answers as for a missing project.
+    assert_eq!(store.get_project(&alice, &id).await.unwrap(), None);
+    let listed = store
+        .list_projects(&alice, zts_domain::ports::PageRequest::default())
+        .await
+        .unwrap();
+    let listed: Vec<_> = listed.items.iter().map(|m| m.project_id.clone()).collect();
+    assert_eq!(
+        listed,
+        vec![kept.clone()],
+        "only the kept project is listed"
+    );
+    for again in [
+        zts_domain::lifecycle::delete_project(&*store, &workflow, &alice, &id, clock::now())
+            .await
+            .unwrap_err(),
+        retry_project(&*store, &workflow, &alice, &id, None, clock::now())
+            .await
+            .unwrap_err(),
+        cancel_project(&*store, &workflow, &alice, &id, clock::now())
+            .await
+            .unwrap_err(),
+        export_project(&*store, &alice, &id).await.unwrap_err(),
+    ] {
+        assert_eq!(again.code, ErrorCode::NotFound, "{again}");
+    }
+    // A replayed create with the old key does not bring it back: a new project.
+    let replay = store
+        .create_project(with_key(
+            new_project("alice", "secret idea", clock::now()),
+            "delete-me",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&replay, zts_domain::ports::CreateOutcome::Created(m) if m.project_id != id),
+        "{replay:?}"
+    );
+    // The other projects, the owner's and another tenant's, are untouched.
+    let (kept_meta, kept_input, kept_artifacts, _) = remains(&*store, &kept).await;
+    assert_eq!(kept_meta.unwrap().state, State::Failed);
+    assert!(kept_input);
+    assert_eq!(kept_artifacts, 1);
+    assert!(
+        store
+            .get_project(&owner("bob"), &theirs_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+pub async fn a_running_project_is_cancelled_then_deleted_and_its_late_steps_store_nothing<
+    S: ProjectStore,
+>(
+    store: Arc<S>,
+) {
+    let workflow = ExpressLikeStarter::default();
+    let new = new_project("alice", "running", clock::now());
+    let id = new.project_id.clone();
+    store.create_project(new).await.unwrap();
+    commit_all(&*store, &id, 1, vec![started(StepName::Validator, 1)]).await;
+    zts_domain::lifecycle::delete_project(&*store, &workflow, &owner("alice"), &id, clock::now())
+        .await
+        .unwrap();
+    let events = store.events_after(&id, 0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "status_update",
+            "status_update",
+            "status_update",
+            "project_deleted"
+        ]
+    );
+    assert!(matches!(
+        events[2].body,
+        zts_domain::EventBody::StatusUpdate {
+            state: State::Cancelled,
+            ..
+        }
+    ));
+    // The validator finishing afterwards: its artifact and its success are refused.
+    let late = store
+        .succeed_step(
+            artifact(StepName::Validator),
+            commit_in_run(&id, 1, succeeded(StepName::Validator, 1)),
+        )
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(StoreError::Transition(TransitionError::Terminal {
+                state: State::Deleted
+            }))
+        ),
+        "{late:?}"
+    );
+    assert_eq!(
+        store.get_artifact(&id, StepName::Validator).await.unwrap(),
+        None
+    );
+    assert_eq!(seqs(&*store, &id).await, vec![1, 2, 3, 4]);
+}
+
+pub async fn the_purge_removes_every_item_after_the_grace_and_finishes_a_crashed_delete<
+    S: ProjectStore,
+>(
+    store: Arc<S>,
+) {
+    let workflow = ExpressLikeStarter::default();
+    let alice = owner("alice");
+    let id = keyed_project(&*store, "purge-me").await;
+    zts_domain::lifecycle::delete_project(&*store, &workflow, &alice, &id, clock::now())
+        .await
+        .unwrap();
+    // A delete that died after its tombstone, before erasing anything.
+    let crashed = keyed_project(&*store, "crashed").await;
+    store
+        .commit_step(commit_in_run(&crashed, 1, Transition::Deleted))
+        .await
+        .unwrap();
+    assert!(store.get_input(&crashed).await.unwrap().is_some());
+    let untouched = keyed_project(&*store, "untouched").await;
+    // A live project is never purged, whatever is asked.
+    assert!(!store.purge_project(&untouched, 25).await.unwrap());
+
+    // Within the grace nothing is purged (the broadcaster may still read the events).
+    let now = zts_domain::reconcile::reconcile(&*store, &workflow, clock::now(), policy())
+        .await
+        .unwrap();
+    assert_eq!(now.purged, 0);
+    assert!(store.get_meta(&id).await.unwrap().is_some());
+    // A purge stopped after one batch is picked up where it stopped.
+    assert!(!store.purge_project(&id, 1).await.unwrap());
+    let later = zts_domain::reconcile::reconcile(&*store, &workflow, after_grace(), policy())
+        .await
+        .unwrap();
+    assert_eq!(later.purged, 2);
+    for gone in [&id, &crashed] {
+        assert_eq!(
+            remains(&*store, gone).await,
+            (None, false, 0, vec![]),
+            "{gone}"
+        );
+    }
+    assert!(
+        store
+            .deleted_projects(after_grace(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (meta, input, artifacts, events) = remains(&*store, &untouched).await;
+    assert_eq!(
+        (meta.unwrap().state, input, artifacts, events.len()),
+        (State::Failed, true, 1, 4)
+    );
+    // The crashed delete's idempotency record went too: the key makes a new project.
+    let replay = store
+        .create_project(with_key(
+            new_project("alice", "secret idea", clock::now()),
+            "crashed",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&replay, zts_domain::ports::CreateOutcome::Created(m) if m.project_id != crashed)
+    );
+}

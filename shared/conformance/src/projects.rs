@@ -313,6 +313,7 @@ pub async fn the_happy_path_emits_exactly_the_documented_events<S: ProjectStore>
                 EventBody::StepFailed {
                     agent, progress, ..
                 } => (format!("failed:{agent}"), *progress),
+                EventBody::ProjectDeleted {} => ("deleted".to_string(), 0),
             };
             (e.seq, what, progress)
         })

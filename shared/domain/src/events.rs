@@ -46,6 +46,8 @@ pub enum EventBody {
         retryable: bool,
         progress: u8,
     },
+    /// The project was deleted by its owner: its last event; the subscription ends.
+    ProjectDeleted {},
 }
 
 impl EventBody {
@@ -54,6 +56,7 @@ impl EventBody {
             EventBody::StatusUpdate { .. } => "status_update",
             EventBody::StepComplete { .. } => "step_complete",
             EventBody::StepFailed { .. } => "step_failed",
+            EventBody::ProjectDeleted {} => "project_deleted",
         }
     }
 }

@@ -65,6 +65,22 @@ pub fn pending_shard_pk(shard: u32) -> String {
     format!("PENDING#{shard}")
 }
 
+/// The partition of a deleted project's tombstone in the same sparse index (DynamoDB):
+/// `DELETED#<0..8>`, where the purge finds it.
+pub fn deleted_pk(id: &ProjectId) -> String {
+    let digit = id
+        .as_str()
+        .chars()
+        .last()
+        .and_then(|c| c.to_digit(16))
+        .unwrap_or(0);
+    deleted_shard_pk(digit % PENDING_SHARDS)
+}
+
+pub fn deleted_shard_pk(shard: u32) -> String {
+    format!("DELETED#{shard}")
+}
+
 /// The sort key of the pending-run index: when the current run was claimed, then the id.
 pub fn pending_sk(claimed_at: &Timestamp, id: &ProjectId) -> String {
     format!("{}#{id}", clock::format(claimed_at))

@@ -1,5 +1,5 @@
 //! A project's life after its create: retry a FAILED run, cancel one that has not ended,
-//! export everything stored about it (ARCHITECTURE.md §7). Each change is one transition
+//! export everything stored about it, delete it (ARCHITECTURE.md §7). Each change is one transition
 //! committed through the store's conditional write, so racing requests, steps and the
 //! reconciler end in one consistent state with gapless events.
 
@@ -13,6 +13,7 @@ use crate::ports::{
     CommitOutcome, EVENTS_PAGE_MAX, ProjectStore, StoreError, WorkflowStart, WorkflowStarter,
 };
 use crate::project::{ProjectMeta, ProjectView, State};
+use crate::reconcile::ReconcilePolicy;
 use crate::transition::{DedupeKey, StepCommit, Transition, TransitionError};
 
 /// How many times a change is tried again when the project moved between the read and the
@@ -28,7 +29,7 @@ async fn owned<S: ProjectStore + ?Sized>(
     store
         .get_meta(id)
         .await?
-        .filter(|m| &m.owner == owner)
+        .filter(|m| &m.owner == owner && !m.is_deleted())
         .ok_or_else(|| AppError::not_found("the project"))
 }
 
@@ -225,4 +226,98 @@ async fn stop_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta)
             tracing::warn!(error = %e, project_id = %meta.project_id, "could not stop the cancelled run's execution; its next commit is refused")
         }
     }
+}
+
+/// Deletes a project: a running run is cancelled first (its subscribers see CANCELLED),
+/// then one commit turns META into a tombstone holding none of the idea's text and
+/// mints `project_deleted` (subscribers are told, then their subscriptions end); then the
+/// input, the artifacts and the create's idempotency record are erased. From then on
+/// every route answers 404, and a replayed create with the old key makes a new project.
+/// What is left (events, dedupe records, subscriptions, the tombstone) the reconciler's
+/// pass purges after [`ReconcilePolicy::purge_grace`]. Safe to repeat after a crash at any
+/// point: the tombstone comes first, every step after it is idempotent.
+pub async fn delete_project<S, W>(
+    store: &S,
+    workflow: &W,
+    owner: &Owner,
+    id: &ProjectId,
+    now: Timestamp,
+) -> Result<(), AppError>
+where
+    S: ProjectStore + ?Sized,
+    W: WorkflowStarter + ?Sized,
+{
+    for _ in 0..RACE_TRIES {
+        let meta = owned(store, owner, id).await?;
+        if !meta.state.is_terminal() {
+            match cancel_project(store, workflow, owner, id, now).await {
+                // Ended another way meanwhile: read it again.
+                Ok(_) => continue,
+                Err(e) if e.code == crate::ErrorCode::StateConflict => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let transition = Transition::Deleted;
+        let commit = StepCommit {
+            project_id: id.clone(),
+            dedupe: DedupeKey::new(id.as_str(), "Delete", 0, transition.kind()),
+            correlation_id: meta.correlation_id.clone(),
+            run: meta.run,
+            transition,
+            at: now,
+        };
+        let tombstone = match store.commit_step(commit).await {
+            Ok(CommitOutcome::Committed { meta, .. }) => {
+                metrics::project_deleted(metrics::DEFAULT_WORKFLOW);
+                tracing::info!(project_id = %id, "project deleted");
+                *meta
+            }
+            // A concurrent delete made the tombstone: finish its erase (repeatable).
+            Ok(CommitOutcome::AlreadyDone) => match store.get_meta(id).await? {
+                Some(meta) if meta.is_deleted() => meta,
+                _ => continue,
+            },
+            Err(StoreError::Transition(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        store.erase_contents(&tombstone).await?;
+        return Ok(());
+    }
+    Err(AppError::new(
+        crate::ErrorCode::Unavailable,
+        "the project kept changing while it was being deleted; try again",
+    )
+    .with_retry_after(1))
+}
+
+/// Most batches of items one pass removes from one deleted project (the rest wait for the
+/// next pass): keeps a pass short however many events a project had.
+const PURGE_BATCHES_PER_PROJECT: u32 = 40;
+/// Items per batch (DynamoDB's BatchWriteItem takes 25).
+const PURGE_BATCH: u32 = 25;
+
+/// The purge half of the reconciler's pass: deleted projects whose grace is over lose
+/// their remaining items, META last. Returns how many are now gone entirely.
+pub async fn purge_deleted<S: ProjectStore + ?Sized>(
+    store: &S,
+    now: Timestamp,
+    policy: ReconcilePolicy,
+) -> Result<u32, StoreError> {
+    let grace = chrono::Duration::from_std(policy.purge_grace)
+        .unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let mut purged = 0;
+    for tombstone in store.deleted_projects(now - grace, policy.batch).await? {
+        // Again, in case the delete stopped between its tombstone and its erase.
+        store.erase_contents(&tombstone).await?;
+        for _ in 0..PURGE_BATCHES_PER_PROJECT {
+            if store
+                .purge_project(&tombstone.project_id, PURGE_BATCH)
+                .await?
+            {
+                purged += 1;
+                break;
+            }
+        }
+    }
+    Ok(purged)
 }

@@ -86,6 +86,8 @@ pub const PROJECT_CREATIONS: Metric =
     counter("zerotoship_project_creations_total", &["workflow_name"]);
 pub const PROJECT_REPLAYS: Metric = counter("zerotoship_project_replays_total", &["workflow_name"]);
 pub const PROJECT_RETRIES: Metric = counter("zerotoship_project_retries_total", &["workflow_name"]);
+pub const PROJECT_DELETIONS: Metric =
+    counter("zerotoship_project_deletions_total", &["workflow_name"]);
 pub const WORKFLOW_EXECUTIONS: Metric = counter(
     "zerotoship_workflow_executions_total",
     &["workflow_name", "status"],
@@ -120,6 +122,9 @@ impl Metric {
             }
             "zerotoship_project_retries_total" => {
                 "FAILED projects their owner retried (each claims a new run from the failed step)."
+            }
+            "zerotoship_project_deletions_total" => {
+                "Projects their owner deleted (their text erased at once, the rest purged after a grace period)."
             }
             "zerotoship_workflow_executions_total" => {
                 "Runs that ended: status completed, rejected (the idea was refused: a business outcome), \
@@ -180,6 +185,7 @@ pub const ALL: &[Metric] = &[
     PROJECT_CREATIONS,
     PROJECT_REPLAYS,
     PROJECT_RETRIES,
+    PROJECT_DELETIONS,
     WORKFLOW_EXECUTIONS,
     STEP_DURATION,
     STEPS_SUCCEEDED,
@@ -289,6 +295,10 @@ pub fn project_replayed(workflow: &'static str) {
 
 pub fn project_retried(workflow: &'static str) {
     count_with(&PROJECT_RETRIES, &[workflow]);
+}
+
+pub fn project_deleted(workflow: &'static str) {
+    count_with(&PROJECT_DELETIONS, &[workflow]);
 }
 
 pub fn run_ended(workflow: &'static str, end: RunEnd) {

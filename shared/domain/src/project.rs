@@ -19,20 +19,28 @@ pub enum State {
     Failed,
     /// Stopped by its owner (`POST …/cancel`): terminal, like COMPLETED and FAILED.
     Cancelled,
+    /// Deleted by its owner (`DELETE …`): a tombstone until the purge removes the rest of
+    /// its items. No route shows it; no status_update ever carries it (clients get
+    /// `project_deleted`).
+    Deleted,
 }
 
 impl State {
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
         State::Created,
         State::IdeaValidation,
         State::Advisory,
         State::Completed,
         State::Failed,
         State::Cancelled,
+        State::Deleted,
     ];
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, State::Completed | State::Failed | State::Cancelled)
+        matches!(
+            self,
+            State::Completed | State::Failed | State::Cancelled | State::Deleted
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +51,7 @@ impl State {
             State::Completed => "COMPLETED",
             State::Failed => "FAILED",
             State::Cancelled => "CANCELLED",
+            State::Deleted => "DELETED",
         }
     }
 }
@@ -185,6 +194,10 @@ pub struct ProjectMeta {
     /// numbered: read as the creation time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_claimed_at: Option<Timestamp>,
+    /// The hash of the Idempotency-Key the create was sent with: a delete removes the
+    /// record under it, so a replay of that create makes a new project, never this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key_hash: Option<String>,
     /// The run the latest create or retry asked for (1 for the create): the reconciler
     /// counts its claims from here, so a retried project gets the same chances as a new one.
     #[serde(default = "first_run")]
@@ -205,6 +218,11 @@ impl ProjectMeta {
     /// How many times a project may be retried: bounds META (every retry keeps a record of
     /// the run it replaces) and a retry loop that keeps failing.
     pub const RETRIES_MAX: usize = 10;
+
+    /// A tombstone: the project was deleted, and no route may show it.
+    pub fn is_deleted(&self) -> bool {
+        self.state == State::Deleted
+    }
 
     /// Whether `step` has already succeeded in this project's run: the one rule the
     /// transition and the step runner both ask (ARCHITECTURE.md §6).

@@ -8,7 +8,8 @@
 //! win) and starts it. The deadline outlasts the workflow's own time limit, so the run it
 //! supersedes is over; if it is not, its commits are refused anyway. After
 //! [`ReconcilePolicy::max_runs`] runs the project is FAILED with `ZeroToShip.StartFailed`
-//! instead of retried forever (ARCHITECTURE.md §7). The same function runs from
+//! instead of retried forever (ARCHITECTURE.md §7). The same pass purges what is left of
+//! deleted projects once their grace period is over. The same function runs from
 //! `zts serve` and, on AWS, from a scheduled Lambda function.
 
 use crate::clock::Timestamp;
@@ -30,6 +31,10 @@ pub struct ReconcilePolicy {
     pub max_runs: u32,
     /// Projects looked at per pass.
     pub batch: u32,
+    /// How long a deleted project's tombstone, events and subscriptions stay before the
+    /// pass purges them: time for the broadcaster to push `project_deleted` (it reads
+    /// subscriptions, and events missed by a connection, from the project's items).
+    pub purge_grace: Duration,
 }
 
 impl ReconcilePolicy {
@@ -37,6 +42,7 @@ impl ReconcilePolicy {
         start_deadline: Duration::from_secs(360),
         max_runs: 3,
         batch: 100,
+        purge_grace: Duration::from_secs(60),
     };
 }
 
@@ -59,6 +65,8 @@ pub struct ReconcileReport {
     pub gave_up: u32,
     /// Someone else claimed, or the run made progress, between the read and the claim.
     pub lost_races: u32,
+    /// Deleted projects whose last items were purged.
+    pub purged: u32,
 }
 
 /// One pass over the stale runs at `now`.
@@ -79,6 +87,7 @@ where
         stale: stale.len() as u32,
         ..ReconcileReport::default()
     };
+    report.purged = crate::lifecycle::purge_deleted(store, now, policy).await?;
     for meta in stale {
         let span = tracing::info_span!("reconcile", project_id = %meta.project_id, correlation_id = %meta.correlation_id, run = meta.run);
         let outcome = reconcile_one(store, workflow, &meta, now, policy)

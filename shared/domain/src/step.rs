@@ -171,11 +171,11 @@ impl From<StoreError> for StepFailure {
         let kind = match &err {
             StoreError::Unavailable(_) => FailureKind::Transient,
             StoreError::NotFound => FailureKind::Invalid,
-            // A cancelled project's run has ended like a superseded one: quietly.
+            // A cancelled or deleted project's run has ended like a superseded one: quietly.
             StoreError::Transition(
                 TransitionError::NotCurrentRun { .. }
                 | TransitionError::Terminal {
-                    state: State::Cancelled,
+                    state: State::Cancelled | State::Deleted,
                 },
             ) => FailureKind::Superseded,
             StoreError::Transition(_)

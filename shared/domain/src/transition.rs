@@ -49,6 +49,9 @@ pub enum Transition {
     /// The owner stops a project that has not ended: CANCELLED, terminal. A step of the
     /// cancelled run that commits afterwards is refused like a superseded run's.
     Cancelled,
+    /// The owner deletes an ended project: META becomes a tombstone holding no text of
+    /// the idea, and `project_deleted` is its last event (ARCHITECTURE.md §7).
+    Deleted,
 }
 
 impl Transition {
@@ -62,6 +65,7 @@ impl Transition {
             Transition::RunClaimed => "run_claimed",
             Transition::Retried => "retried",
             Transition::Cancelled => "cancelled",
+            Transition::Deleted => "deleted",
         }
     }
 }
@@ -92,7 +96,8 @@ impl DedupeKey {
             | Transition::Failed { .. }
             | Transition::RunClaimed
             | Transition::Retried
-            | Transition::Cancelled => 0,
+            | Transition::Cancelled
+            | Transition::Deleted => 0,
         };
         DedupeKey::new(execution_id, workflow_state, attempt, t.kind())
     }
@@ -174,6 +179,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     match commit.transition {
         Transition::RunClaimed => return claim_run(meta, commit),
         Transition::Retried => return retry(meta, commit),
+        Transition::Deleted => return delete(meta, commit),
         _ => {}
     }
     // A run that is no longer current changes nothing (ARCHITECTURE.md §7).
@@ -186,6 +192,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
     let body = match &commit.transition {
         Transition::RunClaimed => return claim_run(meta, commit),
         Transition::Retried => return retry(meta, commit),
+        Transition::Deleted => return delete(meta, commit),
         Transition::Cancelled => {
             match meta.state {
                 State::Cancelled => return Ok(Applied::AlreadyDone),
@@ -316,7 +323,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
             match meta.state {
                 State::Completed => return Ok(Applied::AlreadyDone),
                 State::Advisory if meta.step_succeeded(StepName::Advisory) => {}
-                State::Failed | State::Cancelled => {
+                State::Failed | State::Cancelled | State::Deleted => {
                     return Err(TransitionError::Terminal { state: meta.state });
                 }
                 _ => return Err(wrong_state("finalize")),
@@ -334,7 +341,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         Transition::Failed { error } => {
             match meta.state {
                 State::Failed => return Ok(Applied::AlreadyDone),
-                State::Completed | State::Cancelled => {
+                State::Completed | State::Cancelled | State::Deleted => {
                     return Err(TransitionError::Terminal { state: meta.state });
                 }
                 _ => {}
@@ -454,6 +461,44 @@ fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionE
             current_step: None,
             error: None,
         },
+        project_id: meta.project_id.clone(),
+        seq: next.last_seq,
+        ts: commit.at,
+        correlation_id: commit.correlation_id.clone(),
+    };
+    Ok(Applied::Change {
+        meta: Box::new(next),
+        event: Some(event),
+    })
+}
+
+/// The tombstone: only of a project whose run has ended (a running one is cancelled
+/// first), keeping what the purge and the routes need (id, owner, state, seq, the key
+/// hash) and none of the idea's text (name, errors, run history).
+fn delete(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
+    match meta.state {
+        State::Deleted => return Ok(Applied::AlreadyDone),
+        s if !s.is_terminal() => {
+            return Err(TransitionError::WrongState {
+                transition: commit.transition.kind(),
+                step: "delete".into(),
+                state: s,
+            });
+        }
+        _ => {}
+    }
+    let mut next = meta.clone();
+    next.state = State::Deleted;
+    next.name = String::new();
+    next.current_step = None;
+    next.error = None;
+    next.runs.clear();
+    next.history.clear();
+    next.version += 1;
+    next.updated_at = commit.at;
+    next.last_seq += 1;
+    let event = Event {
+        body: EventBody::ProjectDeleted {},
         project_id: meta.project_id.clone(),
         seq: next.last_seq,
         ts: commit.at,

@@ -94,8 +94,11 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, St
         Durability::Full => "FULL",
         Durability::Off => "OFF",
     };
+    // secure_delete: a deleted row's bytes are overwritten, so a deleted project's text is
+    // not left in free pages of the file (README: Retry, cancel, delete, export).
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000; \
+         PRAGMA secure_delete = ON;"
     ))
     .map_err(sql_error)?;
     // The query planner's stability guarantee: a cached statement keeps its plan instead of
@@ -222,6 +225,23 @@ impl Db {
         answer
             .await
             .map_err(|_| StoreError::Backend("the store writer dropped a request".into()))?
+    }
+
+    /// Copies the write-ahead log into the database and truncates it, so page images from
+    /// before a delete are gone from the log file too. Waits (busy timeout) for readers.
+    pub async fn checkpoint(self: &std::sync::Arc<Self>) -> Result<(), StoreError> {
+        let busy: i64 = self
+            .read(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+                    .map_err(sql_error)
+            })
+            .await?;
+        if busy != 0 {
+            return Err(StoreError::Unavailable(
+                "the write-ahead log could not be checkpointed (busy); retry".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Runs `f` on a pooled read connection (a consistent snapshot).

@@ -10,7 +10,7 @@ use zts_domain::ports::StoreError;
 pub const PROJECTS: &str = "projects";
 pub const CONNECTIONS: &str = "connections";
 
-fn decode<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
+pub fn decode<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

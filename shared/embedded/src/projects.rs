@@ -20,7 +20,8 @@ use zts_domain::transition::{self, Applied, StepCommit};
 
 fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
     Index {
-        owner: Some(meta.owner.as_str()),
+        // A tombstone leaves the owner's listing; the state index still finds it to purge.
+        owner: (!meta.is_deleted()).then_some(meta.owner.as_str()),
         created_key: Some(created_key),
         state: Some(meta.state.as_str()),
     }
@@ -94,10 +95,11 @@ fn create(
         let record: Option<IdempotencyRecord> =
             items_db::get(conn, PROJECTS, &pk, items::IDEMPOTENCY)?;
         if let Some(project_id) = claim.replay_of(record, now)? {
-            let meta = get_meta(conn, &project_id)?.ok_or_else(|| {
-                StoreError::Corrupt("an idempotency record points to a missing project".into())
-            })?;
-            return Ok((CreateOutcome::Replayed(meta), Vec::new()));
+            // A record naming a deleted project does not bring it back: this create makes
+            // a new one, and its record replaces that one.
+            if let Some(meta) = get_meta(conn, &project_id)?.filter(|m| !m.is_deleted()) {
+                return Ok((CreateOutcome::Replayed(meta), Vec::new()));
+            }
         }
     }
     let pk = items::project_pk(&new.project_id);
@@ -193,8 +195,15 @@ fn put_artifact(
     sk: &str,
     body: &str,
 ) -> Result<PutArtifactOutcome, StoreError> {
-    if !items_db::exists(conn, PROJECTS, pk, items::META)? {
-        return Err(StoreError::NotFound);
+    let meta: ProjectMeta =
+        items_db::get(conn, PROJECTS, pk, items::META)?.ok_or(StoreError::NotFound)?;
+    // A deleted project takes no new text (a step finishing after the delete).
+    if meta.is_deleted() {
+        return Err(StoreError::Transition(
+            zts_domain::transition::TransitionError::Terminal {
+                state: State::Deleted,
+            },
+        ));
     }
     if items_db::put_new_raw(conn, PROJECTS, pk, sk, body, Index::default())? {
         return Ok(PutArtifactOutcome::Stored);
@@ -231,7 +240,9 @@ impl ProjectStore for EmbeddedStore {
         let (owner, id) = (owner.clone(), id.clone());
         self.db
             .read(move |conn| {
-                let Some(meta) = get_meta(conn, &id)?.filter(|m| m.owner == owner) else {
+                let Some(meta) =
+                    get_meta(conn, &id)?.filter(|m| m.owner == owner && !m.is_deleted())
+                else {
                     return Ok(None);
                 };
                 let pk = items::project_pk(&id);
@@ -369,6 +380,53 @@ impl ProjectStore for EmbeddedStore {
         Ok(stale)
     }
 
+    async fn erase_contents(&self, tombstone: &ProjectMeta) -> Result<(), StoreError> {
+        let tombstone = tombstone.clone();
+        self.db
+            .write(move |conn| Ok((erase_contents(conn, &tombstone)?, Vec::new())))
+            .await?;
+        // The pages the text was on are zeroed (secure_delete), but their earlier images
+        // stay in the write-ahead log until a checkpoint copies it back and truncates it.
+        self.db.checkpoint().await
+    }
+
+    async fn deleted_projects(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT body FROM items WHERE tbl = 'projects' AND state = 'DELETED'",
+                )
+                .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+                .map_err(sql_error)
+            })
+            .await?;
+        let mut deleted = bodies
+            .iter()
+            .map(|b| items_db::decode::<ProjectMeta>(b))
+            .filter(|m| m.as_ref().map_or(true, |m| m.updated_at < before))
+            .collect::<Result<Vec<_>, _>>()?;
+        deleted.sort_by_key(|m| m.updated_at);
+        deleted.truncate(limit as usize);
+        Ok(deleted)
+    }
+
+    async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError> {
+        let id = id.clone();
+        let done = self
+            .db
+            .write(move |conn| Ok((purge(conn, &id, batch.max(1))?, Vec::new())))
+            .await?;
+        if done {
+            self.db.checkpoint().await?;
+        }
+        Ok(done)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.db
             .read(|conn| {
@@ -403,4 +461,51 @@ impl ProjectStore for EmbeddedStore {
             .collect::<Result<_, _>>()
             .map(Some)
     }
+}
+
+/// The idea's text of a deleted project: INPUT, artifacts, and its create's idempotency
+/// record while that still names it.
+fn erase_contents(conn: &Connection, tombstone: &ProjectMeta) -> Result<(), StoreError> {
+    let id = &tombstone.project_id;
+    let pk = items::project_pk(id);
+    if !get_meta(conn, id)?.is_some_and(|m| m.is_deleted()) {
+        return Err(StoreError::Corrupt(format!("{id} is not deleted")));
+    }
+    items_db::delete(conn, PROJECTS, &pk, items::INPUT)?;
+    conn.prepare_cached(
+        "DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk > 'ARTIFACT#' AND sk < 'ARTIFACT$'",
+    )
+    .and_then(|mut stmt| stmt.execute(params![PROJECTS, pk]))
+    .map_err(sql_error)?;
+    if let Some(hash) = &tombstone.idempotency_key_hash {
+        let record_pk = items::idempotency_pk(&tombstone.owner, hash);
+        let record: Option<IdempotencyRecord> =
+            items_db::get(conn, PROJECTS, &record_pk, items::IDEMPOTENCY)?;
+        if record.is_some_and(|r| &r.project_id == id) {
+            items_db::delete(conn, PROJECTS, &record_pk, items::IDEMPOTENCY)?;
+        }
+    }
+    Ok(())
+}
+
+/// Up to `batch` of a tombstone's other items, then META; true when it is gone.
+fn purge(conn: &Connection, id: &ProjectId, batch: u32) -> Result<bool, StoreError> {
+    let pk = items::project_pk(id);
+    match get_meta(conn, id)? {
+        None => return Ok(true),
+        Some(meta) if !meta.is_deleted() => return Ok(false),
+        Some(_) => {}
+    }
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk IN
+               (SELECT sk FROM items WHERE tbl = ?1 AND pk = ?2 AND sk <> 'META' LIMIT ?3)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![PROJECTS, pk, batch]))
+        .map_err(sql_error)?;
+    if removed as u32 == batch {
+        return Ok(false);
+    }
+    items_db::delete(conn, PROJECTS, &pk, items::META)?;
+    Ok(true)
 }

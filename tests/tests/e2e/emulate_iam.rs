@@ -4,7 +4,8 @@
 //! reaches it), and this test drives the paths a deployment takes — creating, replaying,
 //! reading and listing projects, tickets, a WebSocket connect, subscribe, unsubscribe and
 //! disconnect, a retried step, the run's end, its live pushes, a stale run the reconciler
-//! restarts and a subscriber whose client vanished — and then holds each
+//! restarts, a subscriber whose client vanished, a delete and the purge of a deleted
+//! project — and then holds each
 //! function's grants to what its code asked for: a grant no path needs fails.
 
 use serde_json::Value;
@@ -119,6 +120,20 @@ async fn every_function_is_granted_exactly_the_dynamodb_actions_its_code_paths_u
     // Subscribed without a delivery mark: its replay "is still being sent", so the
     // broadcaster reads the subscription again until the mark is set (below).
     store.subscribe(&ghost, &stale_id).await.unwrap();
+    // A project deleted 10 minutes ago whose items are still there: the purge path.
+    let gone = zts_conformance::new_project("acme", "gone", long_ago);
+    let gone_id = gone.project_id.clone();
+    store.create_project(gone).await.unwrap();
+    for transition in [
+        zts_domain::transition::Transition::Failed {
+            error: zts_domain::ErrorInfo::new("ZeroToShip.Internal", "x"),
+        },
+        zts_domain::transition::Transition::Deleted,
+    ] {
+        let mut commit = zts_conformance::commit_in_run(&gone_id, 1, transition);
+        commit.at = long_ago;
+        store.commit_step(commit).await.unwrap();
+    }
     let scheduled = serde_json::json!({
         "version": "0", "id": "lp-reconcile", "detail-type": "Scheduled Event",
         "source": "aws.events", "account": "123456789012",
@@ -158,6 +173,19 @@ async fn every_function_is_granted_exactly_the_dynamodb_actions_its_code_paths_u
         store.subscribers(&stale_id).await.unwrap().is_empty(),
         "the ghost stayed"
     );
+    assert_eq!(
+        store.get_meta(&gone_id).await.unwrap(),
+        None,
+        "the reconciler's pass purged the deleted project"
+    );
+    // The owner deletes the first project: its text is erased by key.
+    let deleted = reqwest::Client::new()
+        .delete(format!("{base}/api/v1/projects/{id}"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
 
     let mut failures = Vec::new();
     for (function, gate) in &emulation.iam {

@@ -2,7 +2,9 @@
 //! serve`) and the emulated deployment (`zts emulate`): a run failed by injected faults is
 //! retried to COMPLETED from the step that failed, with one artifact per step and its
 //! subscribers told; a running project is cancelled and its subscribers see CANCELLED,
-//! and the run it ended changes nothing afterwards; the export holds it all.
+//! and the run it ended changes nothing afterwards; the export holds it all; a deleted
+//! project is gone from every route, its subscribers told, and (locally) none of its text
+//! is left in the store's files.
 
 use serde_json::Value;
 use std::time::Duration;
@@ -211,6 +213,104 @@ async fn a_running_project_is_cancelled(http: &Http, name: &str, settle: Duratio
     );
 }
 
+async fn delete(http: &Http, id: &str) -> u16 {
+    http.client()
+        .delete(format!("{}/api/v1/projects/{id}", http.base))
+        .send()
+        .await
+        .expect("DELETE")
+        .status()
+        .as_u16()
+}
+
+/// The delete scenario: a project with a live subscriber and an Idempotency-Key, deleted
+/// while `running` (cancelled first) or after its run; afterwards every route answers
+/// 404, it is not listed, and the old key makes a new project. Returns the deleted id.
+async fn a_deleted_project_is_gone_from_every_route(
+    http: &Http,
+    name: &str,
+    running: bool,
+) -> String {
+    let create = |key: &'static str, name: &str| {
+        http.client()
+            .post(format!("{}/api/v1/projects", http.base))
+            .header("idempotency-key", key)
+            .json(&zts_tests::idea(name))
+            .send()
+    };
+    let key = if running {
+        "delete-running"
+    } else {
+        "delete-done"
+    };
+    let created: Value = create(key, name).await.unwrap().json().await.unwrap();
+    let id = created["project_id"].as_str().unwrap().to_string();
+    let mut ws = http.watch().await;
+    ws.subscribe(&id, 0).await;
+    let mut seen = Vec::new();
+    if !running {
+        seen = ws.until_terminal(&id).await;
+    }
+    assert_eq!(delete(http, &id).await, 204);
+    seen.extend(ws.until(|m| m["event"] == "project_deleted").await);
+    let ours: Vec<&Value> = seen
+        .iter()
+        .filter(|m| m["project_id"] == id.as_str() && m["seq"].is_u64())
+        .collect();
+    if running {
+        let cancelled = &ours[ours.len() - 2];
+        assert_eq!(cancelled["state"], "CANCELLED", "{seen:?}");
+    }
+    let seqs = seqs_of(&seen, &id);
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gapless to the end"
+    );
+    for path in [
+        format!("/api/v1/projects/{id}"),
+        format!("/api/v1/projects/{id}/status"),
+        format!("/api/v1/projects/{id}/events"),
+        format!("/api/v1/projects/{id}/export"),
+    ] {
+        let (status, body) = http.get(&path).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    for action in ["retry", "cancel"] {
+        let (status, _) = post(http, &format!("/api/v1/projects/{id}/{action}"), None).await;
+        assert_eq!(status, 404, "{action}");
+    }
+    assert_eq!(
+        delete(http, &id).await,
+        404,
+        "a second delete finds nothing"
+    );
+    let (_, list) = http.get("/api/v1/projects?limit=100").await;
+    assert!(
+        list["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["project_id"] != id.as_str()),
+        "{list}"
+    );
+    // A new subscription to it is refused like one to a missing project.
+    ws.subscribe(&id, 0).await;
+    let refused = ws.until(|m| m["event"] == "error").await;
+    assert_eq!(refused.last().unwrap()["error"]["code"], "not_found");
+    // The old Idempotency-Key does not bring it back: the key is free again, so even
+    // another body makes a new project (no conflict with the deleted one).
+    let again = create(key, "recreated").await.unwrap();
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.unwrap();
+    assert_ne!(again["project_id"], id.as_str());
+    id
+}
+
 async fn local(faults: Vec<FaultRule>) -> (zts::RunningStack, Http) {
     let stack = zts_tests::stack_with(faults, 1_024).await;
     let http = Http::new(&stack);
@@ -280,4 +380,85 @@ async fn emulate_cancels_a_running_project_and_stops_its_execution() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(aborted.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_deletes_a_project_and_its_text_leaves_the_store_files() {
+    let (stack, http) = local(vec![FaultRule {
+        step: StepName::Validator,
+        name_contains: "slow-delete".into(),
+        fault: LocalFault::Delay(Duration::from_millis(1_500)),
+    }])
+    .await;
+    // A word that appears nowhere but in these projects' text.
+    let marker = "zebracornquux";
+    let kept = http
+        .create(&zts_tests::idea(&format!("kept {marker}")))
+        .await;
+    http.wait_terminal(&kept).await;
+    let done =
+        a_deleted_project_is_gone_from_every_route(&http, &format!("done {marker}x"), false).await;
+    let running =
+        a_deleted_project_is_gone_from_every_route(&http, &format!("slow-delete {marker}y"), true)
+            .await;
+    // The running project's validator ends after the delete: nothing of it is stored.
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let files = || {
+        let dir = stack.store.path().parent().unwrap().to_path_buf();
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        bytes
+    };
+    let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    let bytes = files();
+    assert!(
+        holds(&bytes, &format!("kept {marker}")),
+        "the check can see text that is there"
+    );
+    for gone in [format!("{marker}x"), format!("{marker}y")] {
+        assert!(
+            !holds(&bytes, &gone),
+            "{gone} is still in the store's files"
+        );
+    }
+    // The purge, after its grace, leaves nothing of either.
+    let later = zts_domain::clock::now() + chrono::Duration::minutes(2);
+    let report = zts_domain::reconcile::reconcile(
+        &*stack.store,
+        &stack.workflow,
+        later,
+        zts_domain::reconcile::ReconcilePolicy::DEFAULT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.purged, 2);
+    for id in [&done, &running] {
+        let id = zts_domain::ProjectId::parse(id).unwrap();
+        use zts_domain::ports::ProjectStore as _;
+        assert_eq!(stack.store.get_meta(&id).await.unwrap(), None);
+        assert!(
+            stack
+                .store
+                .events_after(&id, 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulate_deletes_a_project_and_tells_its_subscribers() {
+    let Some(emulation) = emulate(&[]).await else {
+        return;
+    };
+    // The running one: its validator fails three times, so the delete lands mid-run.
+    let http = Http::with_key(&emulation.base_url, Some(KEY));
+    a_deleted_project_is_gone_from_every_route(&http, "done", false).await;
+    for nth in 1..=3 {
+        emulation.functions["ValidatorFunction"].inject(nth, transient());
+    }
+    a_deleted_project_is_gone_from_every_route(&http, "running", true).await;
 }

@@ -1356,6 +1356,7 @@ fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_typ
         ("POST", "/api/v1/projects/{id}/retry"),
         ("POST", "/api/v1/projects/{id}/cancel"),
         ("GET", "/api/v1/projects/{id}/export"),
+        ("DELETE", "/api/v1/projects/{id}"),
     ] {
         assert!(
             routes.contains(&(method.to_string(), path.to_string())),

@@ -1,5 +1,5 @@
-//! A project's life after its create: retry, cancel, export. Thin: parse, call the
-//! domain's use case (zts_domain::lifecycle), map the answer.
+//! A project's life after its create: retry, cancel, export, delete. Thin: parse, call
+//! the domain's use case (zts_domain::lifecycle), map the answer.
 
 use super::projects::{links, project_id};
 use crate::envelope::{Failure, Result};
@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use zts_domain::lifecycle::{cancel_project, export_project, retry_project};
+use zts_domain::lifecycle::{cancel_project, delete_project, export_project, retry_project};
 use zts_domain::{AppError, ErrorCode, clock};
 
 /// `POST /api/v1/projects/{id}/retry`
@@ -119,4 +119,28 @@ pub async fn export(
         HeaderValue::from_str(&format!("attachment; filename=\"zerotoship-{id}.json\""))
             .map_err(|_| Failure(AppError::internal()))?;
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(body)).into_response())
+}
+
+/// `DELETE /api/v1/projects/{id}`
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = String, Path, description = "The project id")),
+    responses(
+        (status = 204, description = "Deleted: a running run was cancelled first; the input, artifacts and idempotency record are erased now, and every route answers 404 from now on; its events and subscriptions are purged within minutes. Subscribers get project_deleted"),
+        (status = 404, description = "Unknown project, not the caller's, or already deleted", body = ErrorEnvelope),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = project_id(&id)?;
+    delete_project(
+        &*state.projects,
+        &*state.workflow,
+        &caller.owner,
+        &id,
+        clock::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

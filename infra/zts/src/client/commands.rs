@@ -254,6 +254,21 @@ pub async fn export(target: &Target, id: &str, out: Option<&std::path::Path>) ->
     }
 }
 
+/// `zts delete`: the project and everything about it, for good.
+pub async fn delete(target: &Target, id: &str) -> ExitCode {
+    let client = match target.client() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    match client.delete(id).await {
+        Ok(_) => {
+            eprintln!("deleted {id}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// `zts status`: one line.
 pub async fn status(target: &Target, id: &str, json: bool) -> ExitCode {
     show(

@@ -27,10 +27,12 @@ pub enum Note {
     Reconnecting { after: Duration, reason: String },
 }
 
-/// Whether an event ends the run.
+/// Whether an event ends the run: a terminal status, or the project's deletion.
 pub fn is_terminal(event: &Value) -> bool {
-    event["event"] == "status_update"
-        && serde_json::from_value::<State>(event["state"].clone()).is_ok_and(|s| s.is_terminal())
+    event["event"] == "project_deleted"
+        || (event["event"] == "status_update"
+            && serde_json::from_value::<State>(event["state"].clone())
+                .is_ok_and(|s| s.is_terminal()))
 }
 
 /// Follows `project_id` from `after_seq` until its run ends; each event goes to `on_event`

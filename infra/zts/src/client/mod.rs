@@ -127,7 +127,13 @@ impl Client {
                 .and_then(|v| v.parse::<u64>().ok());
             let text = response.text().await.map_err(|e| self.unreachable(&e))?;
             if status.is_success() {
-                return serde_json::from_str(&text).map_err(|_| ClientError::NotZeroToShip {
+                // 204 No Content (a delete) reads as null.
+                let text = if text.is_empty() {
+                    "null"
+                } else {
+                    text.as_str()
+                };
+                return serde_json::from_str(text).map_err(|_| ClientError::NotZeroToShip {
                     endpoint: self.endpoint.clone(),
                     status: status.as_u16(),
                 });
@@ -267,6 +273,16 @@ impl Client {
         self.call(
             Method::POST,
             &format!("/api/v1/projects/{id}/cancel"),
+            None,
+            None,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            Method::DELETE,
+            &format!("/api/v1/projects/{id}"),
             None,
             None,
         )

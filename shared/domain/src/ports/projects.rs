@@ -38,6 +38,7 @@ impl NewProject {
             run: 1,
             run_claimed_at: Some(self.created_at),
             requested_run: 1,
+            idempotency_key_hash: self.idempotency.as_ref().map(|c| c.key_hash.clone()),
             runs: BTreeMap::new(),
             history: Vec::new(),
             created_at: self.created_at,
@@ -260,6 +261,25 @@ pub trait ProjectStore: Send + Sync {
         claimed_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<ProjectMeta>, StoreError>;
+
+    /// Removes what holds the idea's text from a deleted project — INPUT, the artifacts,
+    /// and the idempotency record its create left (if it still names this project) — so
+    /// none is left once the delete answers. `tombstone` is its DELETED META. Repeatable.
+    async fn erase_contents(&self, tombstone: &ProjectMeta) -> Result<(), StoreError>;
+
+    /// DELETED projects whose tombstone was written before `before`, oldest first, at most
+    /// `limit`: the purge's question, answered from an index, never a scan.
+    async fn deleted_projects(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError>;
+
+    /// Removes up to `batch` of a deleted project's remaining items (events, dedupe
+    /// records, subscriptions; found by its partition, never a scan), and META itself once
+    /// nothing else is left. True when the project is gone entirely. A project that is not
+    /// a tombstone is left alone (`Ok(false)`). Repeatable after a crash half-way.
+    async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError>;
 
     /// Readiness: the store answers a trivial read.
     async fn ping(&self) -> Result<(), StoreError>;
