@@ -19,6 +19,7 @@ pub mod server;
 pub mod soak;
 mod stack;
 pub mod stats;
+pub mod store_copy;
 pub mod tasks;
 pub mod workflow;
 

@@ -133,6 +133,29 @@ enum Command {
         #[command(flatten)]
         connections: ConnectionFlags,
     },
+    /// Back up the local store, also while `zts serve` runs on it: one consistent snapshot
+    /// (SQLite's online backup API), written to a new file.
+    Backup {
+        /// The store's directory.
+        #[arg(long, default_value = "zts-data", env = "ZTS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup as the local store. Refuses a directory that holds a store unless
+    /// --force (stop `zts serve` on it first).
+    Restore {
+        /// The backup file (from `zts backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The store's directory.
+        #[arg(long, default_value = "zts-data", env = "ZTS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Replace the store already in the directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// A running stack's readiness: each dependency with its latency, runs in flight and
     /// projects per state (GET /health/ready). Exit 0 ready, 1 not ready, 2 unreachable.
     Health {
@@ -439,6 +462,12 @@ async fn main() -> ExitCode {
             json,
             target,
         } => zts::client::commands::watch(&target, &id, after_seq, json).await,
+        Command::Backup { data_dir, to } => zts::store_copy::backup(&data_dir, &to),
+        Command::Restore {
+            from,
+            data_dir,
+            force,
+        } => zts::store_copy::restore(&from, &data_dir, force),
         Command::Health { endpoint, json } => match zts::health::fetch(&endpoint).await {
             Ok(report) => {
                 if json {

@@ -8,6 +8,7 @@
 //! atomicity through a savepoint. Committed events are published, in commit order, on a
 //! channel that plays the DynamoDB stream's part.
 
+pub mod backup;
 mod connections;
 mod db;
 mod executions;

@@ -9,6 +9,7 @@
 mod analysis_corpus;
 mod analysis_schema;
 mod asyncapi_contract;
+mod backup;
 mod browser;
 mod dynamodb_conformance;
 mod embedded_conformance;

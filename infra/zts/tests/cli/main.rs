@@ -6,6 +6,7 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+mod backup_cli;
 #[cfg(feature = "aws")]
 mod emulate_cli;
 mod emulate_template;
