@@ -78,6 +78,7 @@ macro_rules! project_store_concurrency_conformance {
             $mode $make;
             seq_is_gapless_under_sixteen_concurrent_writers,
             eight_concurrent_retries_leave_gapless_events,
+            retry_cancel_delete_and_a_step_racing_end_in_one_consistent_state,
         );
     };
 }

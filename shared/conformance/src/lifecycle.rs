@@ -605,3 +605,77 @@ pub async fn the_purge_removes_every_item_after_the_grace_and_finishes_a_crashed
         matches!(&replay, zts_domain::ports::CreateOutcome::Created(m) if m.project_id != crashed)
     );
 }
+
+pub async fn retry_cancel_delete_and_a_step_racing_end_in_one_consistent_state<
+    S: ProjectStore + 'static,
+>(
+    store: Arc<S>,
+) {
+    let id = failed_at_advisory(&*store).await;
+    let workflow = Arc::new(ExpressLikeStarter::default());
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (store, workflow, id) = (store.clone(), workflow.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let alice = owner("alice");
+            match i % 3 {
+                0 => retry_project(&*store, &*workflow, &alice, &id, None, clock::now())
+                    .await
+                    .map(|_| "retry"),
+                1 => cancel_project(&*store, &*workflow, &alice, &id, clock::now())
+                    .await
+                    .map(|_| "cancel"),
+                _ => {
+                    // The retried run's step, as its execution would commit it.
+                    let _ = store
+                        .commit_step(commit_in_run(&id, 2, started(StepName::Advisory, 1)))
+                        .await;
+                    Ok("step")
+                }
+            }
+        }));
+    }
+    let deleter = {
+        let (store, workflow, id) = (store.clone(), workflow.clone(), id.clone());
+        tokio::spawn(async move {
+            zts_domain::lifecycle::delete_project(
+                &*store,
+                &*workflow,
+                &owner("alice"),
+                &id,
+                clock::now(),
+            )
+            .await
+        })
+    };
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => {}
+            // Refused by the state the others left, or gone: never a 5xx.
+            Err(e) => assert!(
+                matches!(e.code, ErrorCode::StateConflict | ErrorCode::NotFound),
+                "{e}"
+            ),
+        }
+    }
+    deleter
+        .await
+        .unwrap()
+        .expect("the delete wins whatever it races");
+    let tombstone = meta_of(&*store, &id).await;
+    assert_eq!(tombstone.state, State::Deleted);
+    assert!(tombstone.run <= 2, "at most one retry claimed a run");
+    assert!(workflow.started().len() <= 1);
+    let events = store.events_after(&id, 0, 100).await.unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=tombstone.last_seq).collect::<Vec<_>>(),
+        "gapless"
+    );
+    assert_eq!(
+        events.last().unwrap().body,
+        zts_domain::EventBody::ProjectDeleted {}
+    );
+    assert!(store.get_input(&id).await.unwrap().is_none());
+}

@@ -1,7 +1,7 @@
 //! What operators see of the deployed shape (ARCHITECTURE.md §11), through the packaged
 //! functions under `zts emulate`: every EMF document they write is valid EMF in the stage's
 //! namespace, names only defined metrics with exactly their labels, and counts a known mix
-//! of runs exactly; every JSON log line about a project carries its correlation id, across
+//! of runs exactly (a retried step, a rejected idea, live pushes); every JSON log line about a project carries its correlation id, across
 //! the api, the steps and the broadcaster; a hostile correlation id is replaced, never
 //! logged.
 
@@ -97,10 +97,26 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
     for id in [&traced_id, &plain_id, &hostile_id] {
         assert_eq!(wait_for_the_end(&base, id).await.0, "COMPLETED", "{id}");
     }
+    // A rejected idea: the validator answers ZeroToShip.Invalid (as a refused idea does);
+    // the run ends FAILED, counted as rejected, not as a system failure.
+    emulation.functions["ValidatorFunction"].inject(
+        1,
+        Fault::Error {
+            error_type: "ZeroToShip.Invalid".into(),
+            message: "the idea cannot be analysed".into(),
+        },
+    );
+    let rejected = create(&base, "rejected", None).await;
+    let rejected_id = rejected.json::<Value>().await.unwrap()["project_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(wait_for_the_end(&base, &rejected_id).await.0, "FAILED");
     let (_, project) = http.get(&format!("/api/v1/projects/{traced_id}")).await;
     assert_eq!(project["correlation_id"], traced);
     assert_eq!(project["executions"], json!([format!("{traced_id}-1")]));
-    // The stream reaches the broadcaster after the commit: wait for its 18 events.
+    // The stream reaches the broadcaster after the commit: wait for its 20 events (six of
+    // each completed run, CREATED and FAILED of the rejected one).
     let broadcaster = &emulation.functions["BroadcasterFunction"];
     for _ in 0..200 {
         let published = total(
@@ -108,7 +124,7 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
             "zerotoship_events_published_total",
             &[],
         );
-        if published >= 18.0 {
+        if published >= 20.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -143,7 +159,24 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
     let wf = ("workflow_name", "idea-to-advice");
     assert_eq!(
         total(&docs, "zerotoship_project_creations_total", &[wf]),
-        3.0
+        4.0
+    );
+    assert_eq!(
+        total(
+            &docs,
+            "zerotoship_workflow_executions_total",
+            &[wf, ("status", "rejected")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &docs,
+            "zerotoship_workflow_executions_total",
+            &[wf, ("status", "failed")]
+        ),
+        0.0,
+        "a rejected idea is not a system failure"
     );
     assert_eq!(
         total(
@@ -178,7 +211,7 @@ async fn packaged_functions_write_valid_emf_and_every_line_of_a_run_carries_its_
         ),
         3.0
     );
-    assert_eq!(total(&docs, "zerotoship_events_published_total", &[]), 18.0);
+    assert_eq!(total(&docs, "zerotoship_events_published_total", &[]), 20.0);
     assert!(total(&docs, "zerotoship_request_processing_seconds", &[]) >= 4.0);
     // The browser: one connection, one subscription, live pushes; the bad key refused.
     assert_eq!(

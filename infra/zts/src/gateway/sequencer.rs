@@ -21,6 +21,19 @@ pub struct Sequencer {
 struct Stream {
     delivered: u64,
     held: BTreeMap<u64, String>,
+    /// The subscription's replay is still being sent: everything waits for its
+    /// `replay_complete`, so a live event never goes out before it (the protocol's
+    /// promise: replayed events up to its `last_seq`, then live ones above it).
+    replaying: bool,
+}
+
+/// A `replay_complete` message's project and last seq.
+#[derive(Deserialize)]
+struct ReplayEnd<'a> {
+    event: &'a str,
+    #[serde(borrow)]
+    project_id: Cow<'a, str>,
+    last_seq: u64,
 }
 
 /// The two fields of an event message the sequencer needs. Read without building the
@@ -46,6 +59,7 @@ impl Sequencer {
             Stream {
                 delivered: after_seq,
                 held: BTreeMap::new(),
+                replaying: true,
             },
         );
     }
@@ -57,7 +71,7 @@ impl Sequencer {
     /// The messages to send now, in order, for one incoming message.
     pub fn accept(&mut self, message: String) -> Vec<String> {
         let Some(EventKey { project_id, seq }) = event_key(&message) else {
-            return vec![message];
+            return self.end_of_replay(message);
         };
         let Some(stream) = self.projects.get_mut(project_id.as_ref()) else {
             // Not subscribed through this gateway (e.g. a management-API push): as is.
@@ -68,17 +82,51 @@ impl Sequencer {
         }
         stream.held.insert(seq, message);
         let mut out = Vec::new();
-        while let Some(next) = stream.held.remove(&(stream.delivered + 1)) {
-            out.push(next);
-            stream.delivered += 1;
+        if !stream.replaying {
+            stream.release_through(u64::MAX, &mut out);
         }
         if stream.held.len() > MAX_HELD {
+            stream.replaying = false;
             for (seq, message) in std::mem::take(&mut stream.held) {
                 stream.delivered = seq;
                 out.push(message);
             }
         }
         out
+    }
+
+    /// A `replay_complete`: what the replay held goes out up to its `last_seq`, then the
+    /// message, then the live events above it, in order. Anything else passes as is.
+    fn end_of_replay(&mut self, message: String) -> Vec<String> {
+        let end = serde_json::from_str::<ReplayEnd<'_>>(&message)
+            .ok()
+            .filter(|e| e.event == "replay_complete")
+            .map(|e| (e.project_id.into_owned(), e.last_seq));
+        let Some((project, last_seq)) = end else {
+            return vec![message];
+        };
+        let Some(stream) = self.projects.get_mut(&project) else {
+            return vec![message];
+        };
+        let mut out = Vec::new();
+        stream.release_through(last_seq, &mut out);
+        out.push(message);
+        stream.replaying = false;
+        stream.release_through(u64::MAX, &mut out);
+        out
+    }
+}
+
+impl Stream {
+    /// The held events that follow what was delivered without a gap, up to `last`.
+    fn release_through(&mut self, last: u64, out: &mut Vec<String>) {
+        while self.delivered < last {
+            let Some(next) = self.held.remove(&(self.delivered + 1)) else {
+                break;
+            };
+            out.push(next);
+            self.delivered += 1;
+        }
     }
 }
 
@@ -99,8 +147,35 @@ mod tests {
         for seq in [5, 6, 3, 4, 4, 5, 7, 1] {
             out.extend(s.accept(event(seq)));
         }
-        let seqs: Vec<u64> = out.iter().map(|m| event_key(m).unwrap().seq).collect();
-        assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
+        out.extend(s.accept(replay_complete(4)));
+        let seqs: Vec<u64> = out
+            .iter()
+            .map(|m| event_key(m).map_or(0, |k| k.seq))
+            .collect();
+        assert_eq!(seqs, vec![3, 4, 0, 5, 6, 7], "replay, its end, then live");
+    }
+
+    fn replay_complete(last_seq: u64) -> String {
+        format!(r#"{{"event":"replay_complete","project_id":"p","last_seq":{last_seq}}}"#)
+    }
+
+    #[test]
+    fn a_live_event_never_overtakes_the_end_of_the_replay() {
+        let mut s = Sequencer::default();
+        s.baseline("p", 0);
+        // The replay read 1..3; event 4 was committed meanwhile and pushed live first.
+        let mut out = Vec::new();
+        for seq in [1, 2, 3, 4] {
+            out.extend(s.accept(event(seq)));
+        }
+        assert!(out.is_empty(), "held until the replay ends: {out:?}");
+        out.extend(s.accept(replay_complete(3)));
+        assert_eq!(
+            out,
+            vec![event(1), event(2), event(3), replay_complete(3), event(4)]
+        );
+        // Live from then on: each event goes out as it comes.
+        assert_eq!(s.accept(event(5)), vec![event(5)]);
     }
 
     #[test]
@@ -125,6 +200,8 @@ mod tests {
         assert_eq!((key.project_id.as_ref(), key.seq), ("p1", 4));
         let mut s = Sequencer::default();
         s.baseline("p1", 3);
+        let end = r#"{"event":"replay_complete","project_id":"p1","last_seq":3}"#;
+        assert_eq!(s.accept(end.to_string()), vec![end.to_string()]);
         assert_eq!(s.accept(message.to_string()), vec![message.to_string()]);
         assert!(
             s.accept(message.to_string()).is_empty(),
