@@ -1,6 +1,7 @@
 //! The shared store conformance suite against DynamoDB (a moto server on loopback), with
-//! tables created from template.yaml. The 16-concurrent-writers case is left out here:
-//! moto does not isolate concurrent transactions (see `project_store_concurrency_conformance!`).
+//! tables created from template.yaml. The concurrent-writer cases are left out here: moto
+//! does not isolate concurrent transactions or conditional updates (see
+//! `project_store_concurrency_conformance!`, `connection_store_concurrency_conformance!`).
 
 mod projects {
     zts_conformance::project_store_conformance!(optional zts_tests::dynamodb::store);

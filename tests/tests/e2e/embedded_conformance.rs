@@ -16,6 +16,7 @@ mod durable {
     zts_conformance::project_store_conformance!(make);
     zts_conformance::project_store_concurrency_conformance!(make);
     zts_conformance::connection_store_conformance!(make);
+    zts_conformance::connection_store_concurrency_conformance!(make);
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
@@ -32,6 +33,7 @@ mod in_memory {
     zts_conformance::project_store_conformance!(make);
     zts_conformance::project_store_concurrency_conformance!(make);
     zts_conformance::connection_store_conformance!(make);
+    zts_conformance::connection_store_concurrency_conformance!(make);
     zts_conformance::key_store_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
@@ -46,5 +48,6 @@ mod live_connections {
     }
 
     zts_conformance::connection_store_conformance!(make);
+    zts_conformance::connection_store_concurrency_conformance!(make);
     zts_conformance::connection_slots_conformance!(make);
 }
