@@ -541,35 +541,9 @@ impl ProjectStore for DynamoStore {
         claimed_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<ProjectMeta>, StoreError> {
-        let cutoff = clock::format(&claimed_before);
-        let mut keys: Vec<(String, Item)> = Vec::new();
-        for shard in 0..items::PENDING_SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.projects)
-                .index_name(PENDING_INDEX)
-                .key_condition_expression("gsi2pk = :shard AND gsi2sk < :cutoff")
-                .expression_attribute_values(":shard", s(items::pending_shard_pk(shard)))
-                .expression_attribute_values(":cutoff", s(&cutoff))
-                .limit(limit as i32)
-                .send()
-                .await
-                .map_err(errors::sdk)?;
-            for k in out.items.unwrap_or_default() {
-                let position = k
-                    .get("gsi2sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .ok_or_else(|| {
-                        StoreError::Corrupt("a pending index key without gsi2sk".into())
-                    })?;
-                keys.push((position, k));
-            }
-        }
-        keys.sort_by(|a, b| a.0.cmp(&b.0));
-        keys.truncate(limit as usize);
-        let keys: Vec<Item> = keys.into_iter().map(|(_, k)| k).collect();
+        let keys = self
+            .oldest_in_shards(items::pending_shard_pk, &claimed_before, limit)
+            .await?;
         // The index is eventually consistent: META, read strongly, has the last word.
         Ok(self
             .batch_get_meta(&keys)
@@ -597,33 +571,9 @@ impl ProjectStore for DynamoStore {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<ProjectMeta>, StoreError> {
-        let cutoff = clock::format(&before);
-        let mut keys: Vec<(String, Item)> = Vec::new();
-        for shard in 0..items::PENDING_SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.projects)
-                .index_name(PENDING_INDEX)
-                .key_condition_expression("gsi2pk = :shard AND gsi2sk < :cutoff")
-                .expression_attribute_values(":shard", s(items::deleted_shard_pk(shard)))
-                .expression_attribute_values(":cutoff", s(&cutoff))
-                .limit(limit as i32)
-                .send()
-                .await
-                .map_err(errors::sdk)?;
-            for k in out.items.unwrap_or_default() {
-                let position = k
-                    .get("gsi2sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                keys.push((position, k));
-            }
-        }
-        keys.sort_by(|a, b| a.0.cmp(&b.0));
-        keys.truncate(limit as usize);
-        let keys: Vec<Item> = keys.into_iter().map(|(_, k)| k).collect();
+        let keys = self
+            .oldest_in_shards(items::deleted_shard_pk, &before, limit)
+            .await?;
         Ok(self
             .batch_get_meta(&keys)
             .await?
@@ -723,6 +673,44 @@ impl ProjectStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The keys of the sparse `by-pending-run` index under `shard_pk(0..8)` whose sort key
+    /// (a time, then the id) is before `before`, oldest first, at most `limit`: the pending
+    /// runs' and the tombstones' question, one Query per shard.
+    async fn oldest_in_shards(
+        &self,
+        shard_pk: fn(u32) -> String,
+        before: &Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Item>, StoreError> {
+        let cutoff = clock::format(before);
+        let mut keys: Vec<(String, Item)> = Vec::new();
+        for shard in 0..items::PENDING_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.projects)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("gsi2pk = :shard AND gsi2sk < :cutoff")
+                .expression_attribute_values(":shard", s(shard_pk(shard)))
+                .expression_attribute_values(":cutoff", s(&cutoff))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(errors::sdk)?;
+            for k in out.items.unwrap_or_default() {
+                let position = k
+                    .get("gsi2sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt("an index key without gsi2sk".into()))?;
+                keys.push((position, k));
+            }
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys.truncate(limit as usize);
+        Ok(keys.into_iter().map(|(_, k)| k).collect())
+    }
+
     /// META items for index keys, in the keys' order (BatchGetItem answers in any order and
     /// may leave keys unprocessed).
     async fn batch_get_meta(&self, index_keys: &[Item]) -> Result<Vec<ProjectMeta>, StoreError> {
