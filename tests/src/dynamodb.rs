@@ -60,6 +60,7 @@ pub async fn store() -> Option<DynamoStore> {
         projects: format!("projects-{suffix}"),
         connections: format!("connections-{suffix}"),
         api_keys: format!("apikeys-{suffix}"),
+        retention: zts_domain::retention::Retention::default(),
     };
     create_table(&client, "ProjectsTable", &tables.projects).await;
     create_table(&client, "ConnectionsTable", &tables.connections).await;

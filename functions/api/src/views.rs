@@ -310,6 +310,10 @@ pub struct Project {
     /// The workflow executions of its runs, oldest first (`<project id>-<run>`; on AWS
     /// the name under the state machine).
     pub executions: Vec<String>,
+    /// Once the project has ended: when it is removed (its end + the deployment's
+    /// retention). Absent while it runs, or when projects are kept forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_until: Option<String>,
 }
 
 impl From<&ProjectView> for Project {
@@ -342,6 +346,7 @@ impl From<&ProjectView> for Project {
             executions: (1..=m.run)
                 .map(|run| WorkflowStart::name_of(&m.project_id, run))
                 .collect(),
+            retain_until: m.retain_until.as_ref().map(clock::format),
         }
     }
 }

@@ -210,7 +210,7 @@ where
                 Some(pid) => projects
                     .get_meta(&pid)
                     .await?
-                    .filter(|m| m.owner == connection.owner && !m.is_deleted())
+                    .filter(|m| m.owner == connection.owner && !m.is_gone(clock::now()))
                     .map(|_| pid),
                 None => None,
             };

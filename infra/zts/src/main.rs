@@ -16,6 +16,7 @@ use zts::{DataLocation, ServerLimits, SocketLimits, StackConfig};
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use zts_domain::pii::{DEFAULT_PII_REGIONS, PiiPolicy};
 use zts_domain::ports::KeyStore;
+use zts_domain::retention::{self, Retention};
 use zts_embedded::EmbeddedStore;
 
 #[derive(Parser)]
@@ -130,6 +131,10 @@ enum Command {
         /// (no key: no metric names a key, an owner or a project). Off unless given.
         #[arg(long, env = "ZTS_METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
+        /// Days an ended project (COMPLETED, FAILED, CANCELLED) is kept; afterwards no route
+        /// shows it and the reconciler's pass removes it. 0 keeps projects forever.
+        #[arg(long, env = "ZTS_RETENTION_DAYS", default_value_t = retention::DEFAULT_DAYS)]
+        retention_days: u32,
         #[command(flatten)]
         connections: ConnectionFlags,
     },
@@ -412,10 +417,12 @@ async fn main() -> ExitCode {
             burst,
             pii_regions,
             metrics_addr,
+            retention_days,
             connections,
         } => {
             serve(
                 metrics_addr,
+                Retention::days(retention_days),
                 addr,
                 data_dir,
                 in_memory,
@@ -641,6 +648,7 @@ fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {
 #[allow(clippy::too_many_arguments, reason = "one per `zts serve` flag")]
 async fn serve(
     metrics_addr: Option<SocketAddr>,
+    retention: Retention,
     addr: SocketAddr,
     data_dir: PathBuf,
     in_memory: bool,
@@ -664,6 +672,7 @@ async fn serve(
     config.default_limits = limits;
     config.http.cors_origins = cors_origins;
     config.pii = pii;
+    config.retention = retention;
     if let Err(e) = connections.apply(&mut config) {
         eprintln!("zts serve: {e}");
         return ExitCode::FAILURE;

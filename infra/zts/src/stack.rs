@@ -20,6 +20,7 @@ use zts_domain::auth::{self, ApiKeyRecord, KeyStatus, Limits};
 use zts_domain::pii::PiiPolicy;
 use zts_domain::ports::{KeyStore, WorkflowStarter};
 use zts_domain::reconcile::ReconcilePolicy;
+use zts_domain::retention::Retention;
 use zts_domain::{Owner, clock};
 use zts_embedded::{EmbeddedStore, LiveConnections};
 
@@ -54,6 +55,9 @@ pub struct StackConfig {
     pub server: ServerLimits,
     /// WebSocket limits: per owner, idle, age (`--ws-per-owner`, …).
     pub sockets: SocketLimits,
+    /// How long ended projects are kept before the reconciler's pass removes them
+    /// (`--retention-days`).
+    pub retention: Retention,
 }
 
 impl StackConfig {
@@ -71,6 +75,7 @@ impl StackConfig {
             pii: PiiPolicy::default(),
             server: ServerLimits::default(),
             sockets: SocketLimits::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -156,8 +161,8 @@ async fn shutdown_signal() {
 
 pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     let store = Arc::new(match &config.data {
-        DataLocation::Dir(dir) => EmbeddedStore::open(dir)?,
-        DataLocation::InMemory => EmbeddedStore::in_memory()?,
+        DataLocation::Dir(dir) => EmbeddedStore::open(dir)?.with_retention(config.retention),
+        DataLocation::InMemory => EmbeddedStore::in_memory()?.with_retention(config.retention),
     });
     let generated_key = ensure_key(&store, config.api_key.as_deref()).await?;
     let engine: Arc<dyn AnalysisEngine> = if config.faults.is_empty() {

@@ -3,6 +3,7 @@
 //! on the first request.
 
 use super::Tables;
+use zts_domain::retention::Retention;
 
 /// The environment variables, in one place.
 pub mod vars {
@@ -31,6 +32,9 @@ pub mod vars {
     /// Open WebSockets one owner may hold (the authorizer's cap); the template's
     /// `WebSocketConnectionsPerOwner` parameter.
     pub const WS_PER_OWNER: &str = "ZTS_WS_PER_OWNER";
+    /// Days an ended project is kept (0 = forever); the template's `RetentionDays`.
+    /// Unset: the default, 90.
+    pub const RETENTION_DAYS: &str = zts_domain::retention::ENV_DAYS;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,6 +153,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             projects: self.required(vars::PROJECTS_TABLE)?,
             connections: self.required(vars::CONNECTIONS_TABLE)?,
             api_keys: self.required(vars::API_KEYS_TABLE)?,
+            retention: self
+                .parsed::<u32>(vars::RETENTION_DAYS)?
+                .map_or_else(Retention::default, Retention::days),
         })
     }
 }
@@ -201,6 +208,31 @@ mod tests {
             })
         ));
         assert_eq!(e.parsed::<u32>(vars::RATE_PER_SECOND).unwrap(), None);
+    }
+
+    #[test]
+    fn retention_is_read_in_days_with_ninety_by_default_and_zero_forever() {
+        let base = [
+            (vars::PROJECTS_TABLE, "p"),
+            (vars::CONNECTIONS_TABLE, "c"),
+            (vars::API_KEYS_TABLE, "k"),
+        ];
+        assert_eq!(env(&base).tables().unwrap().retention, Retention::days(90));
+        let mut with = base.to_vec();
+        with.push((vars::RETENTION_DAYS, "0"));
+        assert!(env(&with).tables().unwrap().retention.is_forever());
+        with.pop();
+        with.push((vars::RETENTION_DAYS, "7"));
+        assert_eq!(env(&with).tables().unwrap().retention, Retention::days(7));
+        with.pop();
+        with.push((vars::RETENTION_DAYS, "ninety"));
+        assert!(matches!(
+            env(&with).tables(),
+            Err(ConfigError::Invalid {
+                name: "ZTS_RETENTION_DAYS",
+                ..
+            })
+        ));
     }
 
     #[test]

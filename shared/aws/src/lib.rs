@@ -12,6 +12,8 @@ mod item;
 mod keys;
 mod projects;
 mod push;
+mod retention;
+pub use retention::TTL_ATTRIBUTE;
 pub mod secrets;
 mod slots;
 mod workflow;
@@ -25,6 +27,7 @@ pub use workflow::StepFunctionsStarter;
 
 use aws_sdk_dynamodb::Client;
 use zts_domain::cursor::CursorCodec;
+use zts_domain::retention::Retention;
 
 /// Table names, as the template's outputs give them.
 #[derive(Debug, Clone)]
@@ -32,6 +35,9 @@ pub struct Tables {
     pub projects: String,
     pub connections: String,
     pub api_keys: String,
+    /// How long ended projects stay in `projects` (the template's `RetentionDays`): every
+    /// item of a project is written with a TTL that outlives it (`retention.rs`).
+    pub retention: Retention,
 }
 
 /// A strongly consistent GetItem.
@@ -63,6 +69,7 @@ pub struct DynamoStore {
     tables: Tables,
     cursors: CursorCodec,
     keys: DynamoKeyStore,
+    retention: Retention,
 }
 
 impl DynamoStore {
@@ -71,9 +78,16 @@ impl DynamoStore {
         DynamoStore {
             keys: DynamoKeyStore::new(client.clone(), tables.api_keys.clone()),
             client,
+            retention: tables.retention,
             tables,
             cursors: CursorCodec::new(cursor_secret),
         }
+    }
+
+    /// Another retention than the tables' (tests).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// A store for callers that never list projects (every function but the api, the key
@@ -85,6 +99,11 @@ impl DynamoStore {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The tables this store writes.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
     }
 
     /// A strongly consistent GetItem on any of the tables.

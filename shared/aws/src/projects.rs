@@ -90,8 +90,13 @@ impl DynamoStore {
         self.get(pk, sk).await?.map(item::decode).transpose()
     }
 
-    fn meta_item(meta: &ProjectMeta) -> Result<Item, StoreError> {
-        let mut item = keyed(&items::project_pk(&meta.project_id), items::META, meta)?;
+    fn meta_item(&self, meta: &ProjectMeta) -> Result<Item, StoreError> {
+        let mut item = self.project_item(
+            &items::project_pk(&meta.project_id),
+            items::META,
+            meta,
+            meta.updated_at,
+        )?;
         if meta.is_deleted() {
             // A tombstone leaves the owner index and waits in the sparse index the purge
             // queries, by when it was deleted.
@@ -141,7 +146,7 @@ impl DynamoStore {
         let meta: Option<ProjectMeta> = self
             .get_as(&items::project_pk(&project_id), items::META)
             .await?;
-        match meta.filter(|m| !m.is_deleted()) {
+        match meta.filter(|m| !m.is_gone(clock::now())) {
             Some(meta) => Ok(Some(CreateOutcome::Replayed(meta))),
             // The record outlived its project (a delete that stopped before erasing it):
             // it must not bring the project back, so it goes, and this create makes a new
@@ -185,6 +190,22 @@ impl DynamoStore {
         }
     }
 
+    /// What a stored commit still owes: a retry moves the project's items' TTL past the
+    /// new run's end (retention.rs). After the claim, so only the retry that won (or a
+    /// repeat of it, which finishes what a crashed one began) writes; an error reaches the
+    /// caller, whose repeat with the same key comes back here.
+    async fn after_commit(
+        &self,
+        commit: &StepCommit,
+        outcome: CommitOutcome,
+    ) -> Result<CommitOutcome, StoreError> {
+        if matches!(commit.transition, transition::Transition::Retried) {
+            self.refresh_ttl(&items::project_pk(&commit.project_id), commit.at)
+                .await?;
+        }
+        Ok(outcome)
+    }
+
     async fn delete_key(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
@@ -215,10 +236,14 @@ impl ProjectStore for DynamoStore {
         let meta = new.initial_meta();
         let event = new.initial_event();
         let pk = items::project_pk(&new.project_id);
+        let at = new.created_at;
         let mut actions = vec![
-            self.put(Self::meta_item(&meta)?, Some("attribute_not_exists(pk)"))?,
-            self.put(keyed(&pk, items::INPUT, &new.input)?, None)?,
-            self.put(keyed(&pk, &items::event_sk(1), &event)?, None)?,
+            self.put(self.meta_item(&meta)?, Some("attribute_not_exists(pk)"))?,
+            self.put(self.project_item(&pk, items::INPUT, &new.input, at)?, None)?,
+            self.put(
+                self.project_item(&pk, &items::event_sk(1), &event, at)?,
+                None,
+            )?,
         ];
         if let Some(claim) = &new.idempotency {
             let item = keyed(
@@ -291,7 +316,7 @@ impl ProjectStore for DynamoStore {
         let Some(meta) = self
             .get_meta(id)
             .await?
-            .filter(|m| &m.owner == owner && !m.is_deleted())
+            .filter(|m| &m.owner == owner && !m.is_gone(clock::now()))
         else {
             return Ok(None);
         };
@@ -342,7 +367,7 @@ impl ProjectStore for DynamoStore {
         let actions = vec![
             TransactWriteItem::builder().condition_check(exists).build(),
             self.put(
-                keyed(&pk, &sk, &artifact)?,
+                self.project_item(&pk, &sk, &artifact, clock::now())?,
                 Some("attribute_not_exists(pk)"),
             )?,
         ];
@@ -398,20 +423,25 @@ impl ProjectStore for DynamoStore {
         let dedupe_sk = items::dedupe_sk(&commit.dedupe);
         for attempt in 0..COMMIT_ATTEMPTS {
             if self.get(&pk, &dedupe_sk).await?.is_some() {
-                return Ok(CommitOutcome::AlreadyDone);
+                return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
             }
             let meta: ProjectMeta = self
                 .get_as(&pk, items::META)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let (next, event) = match transition::apply(&meta, &commit)? {
-                Applied::AlreadyDone => return Ok(CommitOutcome::AlreadyDone),
-                Applied::Change { meta, event } => (meta, event),
+                Applied::AlreadyDone => {
+                    return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
+                }
+                Applied::Change { mut meta, event } => {
+                    self.retention.stamp(&mut meta);
+                    (meta, event)
+                }
             };
             // META only if nobody wrote it since we read it (its version is our token).
             let meta_put = Put::builder()
                 .table_name(&self.tables.projects)
-                .set_item(Some(Self::meta_item(&next)?))
+                .set_item(Some(self.meta_item(&next)?))
                 .condition_expression("#version = :read")
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":read", n(meta.version))
@@ -424,13 +454,13 @@ impl ProjectStore for DynamoStore {
             let mut actions = vec![
                 TransactWriteItem::builder().put(meta_put).build(),
                 self.put(
-                    keyed(&pk, &dedupe_sk, &record)?,
+                    self.project_item(&pk, &dedupe_sk, &record, commit.at)?,
                     Some("attribute_not_exists(pk)"),
                 )?,
             ];
             if let Some(event) = &event {
                 actions.push(self.put(
-                    keyed(&pk, &items::event_sk(event.seq), event)?,
+                    self.project_item(&pk, &items::event_sk(event.seq), event, commit.at)?,
                     Some("attribute_not_exists(pk)"),
                 )?);
             }
@@ -444,11 +474,14 @@ impl ProjectStore for DynamoStore {
                 Err(e) => return Err(e),
             };
             match outcome {
-                Transact::Done => return Ok(CommitOutcome::Committed { meta: next, event }),
+                Transact::Done => {
+                    let done = CommitOutcome::Committed { meta: next, event };
+                    return self.after_commit(&commit, done).await;
+                }
                 Transact::Cancelled(reasons) => {
                     // Only the dedupe record failing means this very commit is stored.
                     if reasons.get(COMMIT_DEDUPE) == Some(&Reason::ConditionFailed) {
-                        return Ok(CommitOutcome::AlreadyDone);
+                        return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
                     }
                     // META moved on (its version, or the seq we minted, is taken): re-read.
                     let lost_race = reasons.get(COMMIT_META) == Some(&Reason::ConditionFailed)
@@ -504,8 +537,12 @@ impl ProjectStore for DynamoStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let keys = page.page_of(rows, owner, &self.cursors);
+        let mut items = self.batch_get_meta(&keys.items).await?;
+        // Past its retention is gone, though TTL has yet to delete it (up to ~48 hours).
+        let now = clock::now();
+        items.retain(|m| !m.is_expired(now));
         Ok(Page {
-            items: self.batch_get_meta(&keys.items).await?,
+            items,
             next_cursor: keys.next_cursor,
         })
     }
@@ -665,6 +702,16 @@ impl ProjectStore for DynamoStore {
             }
         }
         Ok(false)
+    }
+
+    /// None: DynamoDB's TTL deletes an expired project's items by itself (every item
+    /// carries one, `retention.rs`), at no write cost; readers already treat it as gone.
+    async fn expired_projects(
+        &self,
+        _now: Timestamp,
+        _limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

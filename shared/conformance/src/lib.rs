@@ -17,6 +17,7 @@ mod keys;
 mod lifecycle;
 mod projects;
 mod pusher;
+mod retention;
 mod runs;
 mod slots;
 
@@ -26,6 +27,7 @@ pub use keys::*;
 pub use lifecycle::*;
 pub use projects::*;
 pub use pusher::RecordingPusher;
+pub use retention::*;
 pub use runs::*;
 pub use slots::*;
 
@@ -194,6 +196,18 @@ macro_rules! conformance_cases {
     };
 }
 
+/// The sweeper's case, for stores whose items do not expire by themselves (the embedded
+/// one: on DynamoDB every item carries a TTL instead, tested against moto's items).
+#[macro_export]
+macro_rules! retention_sweep_conformance {
+    ($make:path) => {
+        $crate::retention_sweep_conformance!(required $make);
+    };
+    ($mode:ident $make:path) => {
+        $crate::conformance_cases!($mode $make; the_reconcilers_pass_removes_expired_projects);
+    };
+}
+
 /// Expands to one `#[tokio::test]` per lifecycle property: retry, cancel, export, delete
 /// and purge (ARCHITECTURE.md §7).
 #[macro_export]
@@ -213,6 +227,8 @@ macro_rules! lifecycle_conformance {
             a_deleted_project_is_gone_from_every_read_and_its_text_erased_at_once,
             a_running_project_is_cancelled_then_deleted_and_its_late_steps_store_nothing,
             the_purge_removes_every_item_after_the_grace_and_finishes_a_crashed_delete,
+            an_ended_project_is_kept_for_the_retention_then_gone_from_every_read,
+            a_retry_starts_the_clock_again,
         );
     };
 }

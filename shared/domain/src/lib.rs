@@ -21,6 +21,7 @@ pub mod pii;
 pub mod ports;
 pub mod project;
 pub mod reconcile;
+pub mod retention;
 pub mod slots;
 pub mod step;
 pub mod transition;

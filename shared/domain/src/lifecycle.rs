@@ -29,7 +29,7 @@ async fn owned<S: ProjectStore + ?Sized>(
     store
         .get_meta(id)
         .await?
-        .filter(|m| &m.owner == owner && !m.is_deleted())
+        .filter(|m| &m.owner == owner && !m.is_gone(crate::clock::now()))
         .ok_or_else(|| AppError::not_found("the project"))
 }
 
@@ -288,6 +288,39 @@ where
         "the project kept changing while it was being deleted; try again",
     )
     .with_retry_after(1))
+}
+
+/// The sweeper half of the reconciler's pass, for stores whose items do not expire by
+/// themselves (the embedded one): an ended project past its retention becomes a tombstone
+/// (`project_deleted`, as if its owner had deleted it) and loses its text at once; the
+/// purge removes the rest after its grace. Returns how many were expired.
+pub async fn expire_ended<S: ProjectStore + ?Sized>(
+    store: &S,
+    now: Timestamp,
+    limit: u32,
+) -> Result<u32, StoreError> {
+    let mut expired = 0;
+    for meta in store.expired_projects(now, limit).await? {
+        let transition = Transition::Deleted;
+        let commit = StepCommit {
+            project_id: meta.project_id.clone(),
+            dedupe: DedupeKey::new(meta.project_id.as_str(), "Expire", 0, transition.kind()),
+            correlation_id: meta.correlation_id.clone(),
+            run: meta.run,
+            transition,
+            at: now,
+        };
+        let tombstone = match store.commit_step(commit).await {
+            Ok(CommitOutcome::Committed { meta, .. }) => *meta,
+            // Deleted meanwhile, by its owner or a concurrent pass: the purge finishes it.
+            Ok(CommitOutcome::AlreadyDone) | Err(StoreError::Transition(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        store.erase_contents(&tombstone).await?;
+        tracing::info!(project_id = %meta.project_id, retain_until = ?meta.retain_until, "project expired");
+        expired += 1;
+    }
+    Ok(expired)
 }
 
 /// Most batches of items one pass removes from one deleted project (the rest wait for the

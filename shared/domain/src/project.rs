@@ -212,6 +212,10 @@ pub struct ProjectMeta {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub error: Option<ErrorInfo>,
+    /// Set when the project ends: its end + the deployment's retention. From then on it is
+    /// gone for every reader, and its items are being removed (`crate::retention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_until: Option<Timestamp>,
 }
 
 impl ProjectMeta {
@@ -222,6 +226,17 @@ impl ProjectMeta {
     /// A tombstone: the project was deleted, and no route may show it.
     pub fn is_deleted(&self) -> bool {
         self.state == State::Deleted
+    }
+
+    /// Whether no route may show the project at `now`: deleted, or past its retention
+    /// (its items may still exist until the store removes them).
+    pub fn is_gone(&self, now: Timestamp) -> bool {
+        self.is_deleted() || self.is_expired(now)
+    }
+
+    /// Past its retention at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.retain_until.is_some_and(|until| until <= now)
     }
 
     /// Whether `step` has already succeeded in this project's run: the one rule the

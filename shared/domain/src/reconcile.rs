@@ -67,6 +67,8 @@ pub struct ReconcileReport {
     pub lost_races: u32,
     /// Deleted projects whose last items were purged.
     pub purged: u32,
+    /// Ended projects past their retention turned into tombstones (stores without TTL).
+    pub expired: u32,
 }
 
 /// One pass over the stale runs at `now`.
@@ -87,6 +89,7 @@ where
         stale: stale.len() as u32,
         ..ReconcileReport::default()
     };
+    report.expired = crate::lifecycle::expire_ended(store, now, policy.batch).await?;
     report.purged = crate::lifecycle::purge_deleted(store, now, policy).await?;
     for meta in stale {
         let span = tracing::info_span!("reconcile", project_id = %meta.project_id, correlation_id = %meta.correlation_id, run = meta.run);

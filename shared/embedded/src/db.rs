@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS items (
     owner TEXT,
     created_key TEXT,
     state TEXT,
+    expires TEXT,
     PRIMARY KEY (tbl, pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_by_owner ON items (tbl, owner, created_key)
@@ -37,6 +38,9 @@ CREATE INDEX IF NOT EXISTS items_by_owner ON items (tbl, owner, created_key)
 -- The reconciler's question: which projects are still CREATED (a start that was lost)?
 CREATE INDEX IF NOT EXISTS items_by_state ON items (tbl, state, created_key)
     WHERE state IS NOT NULL;
+-- The sweeper's question: which ended projects are past their retention?
+CREATE INDEX IF NOT EXISTS items_by_expiry ON items (tbl, expires)
+    WHERE expires IS NOT NULL;
 -- Local workflow executions, so a restarted stack resumes every run in flight.
 CREATE TABLE IF NOT EXISTS executions (
     name TEXT PRIMARY KEY,
@@ -358,6 +362,16 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         )
         .map_err(sql_error)?;
     }
+    let has_expires: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'expires'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_error)?;
+    if !has_expires {
+        // Projects that ended before retention existed have no `retain_until`: they are
+        // kept until they are written again (a retry), as they were promised.
+        conn.execute_batch("ALTER TABLE items ADD COLUMN expires TEXT;")
+            .map_err(sql_error)?;
+    }
     Ok(())
 }
 
@@ -405,6 +419,40 @@ mod tests {
             }
             Ok(((), Vec::new()))
         })
+    }
+
+    #[test]
+    fn a_store_made_before_retention_gains_the_expiry_column_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE items (tbl TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL,
+                    body TEXT NOT NULL, owner TEXT, created_key TEXT, state TEXT,
+                    PRIMARY KEY (tbl, pk, sk)) WITHOUT ROWID;
+                 INSERT INTO items VALUES ('projects', 'PROJECT#1', 'META', '{}', 'alice',
+                    'k', 'COMPLETED');",
+            )
+            .unwrap();
+        }
+        let (db, _) = Db::open(path.clone(), Durability::Full, 16).unwrap();
+        drop(db);
+        let conn = Connection::open(&path).unwrap();
+        let (state, expires): (String, Option<String>) = conn
+            .query_row(
+                "SELECT state, expires FROM items WHERE pk = 'PROJECT#1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((state.as_str(), expires), ("COMPLETED", None));
+        let indexed: bool = conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE name = 'items_by_expiry'")
+            .unwrap()
+            .exists([])
+            .unwrap();
+        assert!(indexed);
     }
 
     #[tokio::test]

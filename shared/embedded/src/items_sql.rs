@@ -48,6 +48,9 @@ pub struct Index<'a> {
     pub created_key: Option<&'a str>,
     /// A project's state, on META items only.
     pub state: Option<&'a str>,
+    /// When an ended project's retention is over (`retain_until`), on META items only:
+    /// the sweeper's index.
+    pub expires: Option<&'a str>,
 }
 
 /// PutItem: creates or replaces.
@@ -108,7 +111,7 @@ fn insert(
     index: Index<'_>,
 ) -> Result<usize, StoreError> {
     let sql = format!(
-        "{verb} INTO items (tbl, pk, sk, body, owner, created_key, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        "{verb} INTO items (tbl, pk, sk, body, owner, created_key, state, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     );
     conn.prepare_cached(&sql)
         .and_then(|mut stmt| {
@@ -119,7 +122,8 @@ fn insert(
                 body,
                 index.owner,
                 index.created_key,
-                index.state
+                index.state,
+                index.expires
             ])
         })
         .map_err(sql_error)

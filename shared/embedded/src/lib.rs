@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 use zts_domain::cursor::CursorCodec;
 use zts_domain::events::Event;
 use zts_domain::ports::StoreError;
+use zts_domain::retention::Retention;
 
 pub use db::Durability;
 pub use live::LiveConnections;
@@ -41,6 +42,7 @@ const STREAM_CAPACITY: usize = 65_536;
 pub struct EmbeddedStore {
     db: Arc<Db>,
     cursors: CursorCodec,
+    retention: Retention,
     // Kept so an in-memory store's files live exactly as long as the store.
     _temp: Option<Arc<tempfile::TempDir>>,
 }
@@ -84,8 +86,16 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             db: Arc::new(db),
             cursors: CursorCodec::new(&secret),
+            retention: Retention::default(),
             _temp: temp,
         })
+    }
+
+    /// How long ended projects are kept (default: [`Retention::default`]); the reconciler's
+    /// pass removes them afterwards.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Every event committed from now on, in commit order (per project: seq order).

@@ -16,19 +16,25 @@ use zts_domain::ports::{
     StoreError, events_page_limit,
 };
 use zts_domain::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
+use zts_domain::retention::Retention;
 use zts_domain::transition::{self, Applied, StepCommit};
 
-fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str) -> Index<'a> {
+fn meta_index<'a>(meta: &'a ProjectMeta, created_key: &'a str, expires: &'a str) -> Index<'a> {
     Index {
         // A tombstone leaves the owner's listing; the state index still finds it to purge.
         owner: (!meta.is_deleted()).then_some(meta.owner.as_str()),
         created_key: Some(created_key),
         state: Some(meta.state.as_str()),
+        expires: meta.retain_until.is_some().then_some(expires),
     }
 }
 
 fn put_meta(conn: &Connection, meta: &ProjectMeta) -> Result<(), StoreError> {
     let created_key = items::created_key(&meta.created_at, &meta.project_id);
+    let expires = meta
+        .retain_until
+        .map(|t| clock::format(&t))
+        .unwrap_or_default();
     let pk = items::project_pk(&meta.project_id);
     items_db::put(
         conn,
@@ -36,7 +42,7 @@ fn put_meta(conn: &Connection, meta: &ProjectMeta) -> Result<(), StoreError> {
         &pk,
         items::META,
         meta,
-        meta_index(meta, &created_key),
+        meta_index(meta, &created_key, &expires),
     )
 }
 
@@ -97,7 +103,7 @@ fn create(
         if let Some(project_id) = claim.replay_of(record, now)? {
             // A record naming a deleted project does not bring it back: this create makes
             // a new one, and its record replaces that one.
-            if let Some(meta) = get_meta(conn, &project_id)?.filter(|m| !m.is_deleted()) {
+            if let Some(meta) = get_meta(conn, &project_id)?.filter(|m| !m.is_gone(now)) {
                 return Ok((CreateOutcome::Replayed(meta), Vec::new()));
             }
         }
@@ -113,7 +119,7 @@ fn create(
         &pk,
         items::META,
         &meta_json,
-        meta_index(&meta, &created_key),
+        meta_index(&meta, &created_key, ""),
     )?;
     items_db::put_raw(
         conn,
@@ -149,6 +155,7 @@ fn create(
 fn commit(
     conn: &Connection,
     commit: StepCommit,
+    retention: Retention,
 ) -> Result<(CommitOutcome, Vec<Event>), StoreError> {
     let pk = items::project_pk(&commit.project_id);
     let dedupe_sk = items::dedupe_sk(&commit.dedupe);
@@ -158,7 +165,8 @@ fn commit(
     let meta = get_meta(conn, &commit.project_id)?.ok_or(StoreError::NotFound)?;
     match transition::apply(&meta, &commit)? {
         Applied::AlreadyDone => Ok((CommitOutcome::AlreadyDone, Vec::new())),
-        Applied::Change { meta, event } => {
+        Applied::Change { mut meta, event } => {
+            retention.stamp(&mut meta);
             put_meta(conn, &meta)?;
             if let Some(event) = &event {
                 let fresh = items_db::put_new(
@@ -241,7 +249,7 @@ impl ProjectStore for EmbeddedStore {
         self.db
             .read(move |conn| {
                 let Some(meta) =
-                    get_meta(conn, &id)?.filter(|m| m.owner == owner && !m.is_deleted())
+                    get_meta(conn, &id)?.filter(|m| m.owner == owner && !m.is_gone(clock::now()))
                 else {
                     return Ok(None);
                 };
@@ -281,13 +289,15 @@ impl ProjectStore for EmbeddedStore {
         let pk = items::project_pk(&success.project_id);
         let sk = items::artifact_sk(artifact.step);
         let body = items_db::encode(&artifact)?;
+        let retention = self.retention;
         self.db
             .write(move |conn| {
                 let stored = match put_artifact(conn, &pk, &sk, &body)? {
                     PutArtifactOutcome::Stored => artifact.artifact_type,
                     PutArtifactOutcome::AlreadyStored(existing) => existing.artifact_type,
                 };
-                let (outcome, events) = commit(conn, success.naming_artifact(stored.clone()))?;
+                let (outcome, events) =
+                    commit(conn, success.naming_artifact(stored.clone()), retention)?;
                 Ok(((stored, outcome), events))
             })
             .await
@@ -305,7 +315,10 @@ impl ProjectStore for EmbeddedStore {
     }
 
     async fn commit_step(&self, step: StepCommit) -> Result<CommitOutcome, StoreError> {
-        self.db.write(move |conn| commit(conn, step)).await
+        let retention = self.retention;
+        self.db
+            .write(move |conn| commit(conn, step, retention))
+            .await
     }
 
     async fn list_projects(
@@ -320,7 +333,11 @@ impl ProjectStore for EmbeddedStore {
             .read(move |conn| {
                 let rows: Vec<(String, ProjectMeta)> =
                     items_db::by_owner(conn, owner.as_str(), below.as_deref(), page.fetch_limit())?;
-                Ok(page.page_of(rows, &owner, &cursors))
+                let mut page = page.page_of(rows, &owner, &cursors);
+                // Past its retention is gone, though the sweeper has yet to remove it.
+                let now = clock::now();
+                page.items.retain(|m| !m.is_expired(now));
+                Ok(page)
             })
             .await
     }
@@ -413,6 +430,30 @@ impl ProjectStore for EmbeddedStore {
         deleted.sort_by_key(|m| m.updated_at);
         deleted.truncate(limit as usize);
         Ok(deleted)
+    }
+
+    async fn expired_projects(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError> {
+        let now = clock::format(&now);
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT body FROM items
+                     WHERE tbl = 'projects' AND expires IS NOT NULL AND expires <= ?1
+                     ORDER BY expires LIMIT ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![now, limit], |row| row.get(0))?
+                        .collect()
+                })
+                .map_err(sql_error)
+            })
+            .await?;
+        bodies.iter().map(|b| items_db::decode(b)).collect()
     }
 
     async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError> {

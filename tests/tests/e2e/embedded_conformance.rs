@@ -21,6 +21,7 @@ mod durable {
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
     zts_conformance::lifecycle_conformance!(make);
+    zts_conformance::retention_sweep_conformance!(make);
 }
 
 mod in_memory {
@@ -38,6 +39,7 @@ mod in_memory {
     zts_conformance::connection_slots_conformance!(make);
     zts_conformance::run_identity_conformance!(make);
     zts_conformance::lifecycle_conformance!(make);
+    zts_conformance::retention_sweep_conformance!(make);
 }
 
 mod live_connections {

@@ -282,6 +282,7 @@ async fn a_gone_connection_is_answered_410_and_its_record_removed() {
             projects: format!("zts-{}-projects", emulated.stage),
             connections: format!("zts-{}-connections", emulated.stage),
             api_keys: format!("zts-{}-apikeys", emulated.stage),
+            retention: zts_domain::retention::Retention::default(),
         },
     );
     let project = zts_domain::ProjectId::parse(&id).unwrap();

@@ -382,6 +382,60 @@ async fn emulate_cancels_a_running_project_and_stops_its_execution() {
     assert_eq!(aborted.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
+/// Retention on the local stack: an ended project says until when it is kept, is gone
+/// from every route once that passes, and the reconciler's pass (on its timer) removes it
+/// from the store; a project within its retention stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_forgets_an_ended_project_after_its_retention() {
+    let mut config = zts_tests::config(zts::DataLocation::InMemory);
+    config.retention = zts_domain::retention::Retention::after(Duration::from_secs(3));
+    config.reconcile_every = Duration::from_millis(200);
+    config.reconcile.purge_grace = Duration::ZERO;
+    let stack = zts::start(config).await.unwrap();
+    let http = Http::new(&stack);
+    let id = http
+        .create(&zts_tests::idea("kept for three seconds"))
+        .await;
+    http.wait_terminal(&id).await;
+    let (status, project) = http.get(&format!("/api/v1/projects/{id}")).await;
+    assert_eq!(status, 200);
+    let until = project["retain_until"]
+        .as_str()
+        .expect("an ended project says until when");
+    let until = chrono::DateTime::parse_from_rfc3339(until).unwrap();
+    let ended =
+        chrono::DateTime::parse_from_rfc3339(project["updated_at"].as_str().unwrap()).unwrap();
+    assert_eq!(until - ended, chrono::Duration::seconds(3));
+
+    let project_id = zts_domain::ProjectId::parse(&id).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        use zts_domain::ports::ProjectStore as _;
+        let gone = stack.store.get_meta(&project_id).await.unwrap().is_none();
+        if gone {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweeper never removed it"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for path in [
+        format!("/api/v1/projects/{id}"),
+        format!("/api/v1/projects/{id}/status"),
+        format!("/api/v1/projects/{id}/events?after=0"),
+        format!("/api/v1/projects/{id}/export"),
+    ] {
+        assert_eq!(http.get(&path).await.0, 404, "{path}");
+    }
+    let (_, list) = http.get("/api/v1/projects").await;
+    assert!(
+        !list.to_string().contains(&id),
+        "an expired project is not listed"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_deletes_a_project_and_its_text_leaves_the_store_files() {
     let (stack, http) = local(vec![FaultRule {

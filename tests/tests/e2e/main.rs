@@ -12,6 +12,7 @@ mod asyncapi_contract;
 mod backup;
 mod browser;
 mod dynamodb_conformance;
+mod dynamodb_retention;
 mod embedded_conformance;
 mod emulate_iam;
 mod emulate_observability;

@@ -1364,3 +1364,36 @@ fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_typ
         );
     }
 }
+
+/// Retention (README: Retention): every function gets the template's `RetentionDays` in
+/// the variable the code reads, its default is the code's, and its range is one the code
+/// accepts (whole days, 0 = forever). The Projects table's TTL is on, on the attribute
+/// the code writes (its name and type are checked against moto's table in
+/// dynamodb_retention.rs).
+#[test]
+fn retention_reaches_every_function_and_the_table_expires_on_the_codes_attribute() {
+    let doc = template();
+    let param = &doc["Parameters"]["RetentionDays"];
+    assert_eq!(param["Type"].as_str(), Some("Number"));
+    assert_eq!(
+        param["Default"].as_u64(),
+        Some(u64::from(zts_domain::retention::DEFAULT_DAYS))
+    );
+    assert_eq!(param["MinValue"].as_u64(), Some(0), "0 keeps forever");
+    let max = param["MaxValue"].as_u64().expect("a bounded retention");
+    assert!(u32::try_from(max).is_ok(), "the code reads it as u32 days");
+    let globals = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    let variable = &globals[zts_domain::retention::ENV_DAYS];
+    assert_eq!(tag_of(variable).as_deref(), Some("!Ref"));
+    assert_eq!(untagged(variable).as_str(), Some("RetentionDays"));
+    for (id, function) in resources(&doc, "AWS::Serverless::Function") {
+        let own = &function["Properties"]["Environment"]["Variables"];
+        assert!(
+            own.get(zts_domain::retention::ENV_DAYS).is_none(),
+            "{id} overrides the retention every function must share"
+        );
+    }
+    let ttl = &doc["Resources"]["ProjectsTable"]["Properties"]["TimeToLiveSpecification"];
+    assert_eq!(ttl["AttributeName"].as_str(), Some(zts_aws::TTL_ATTRIBUTE));
+    assert_eq!(ttl["Enabled"].as_bool(), Some(true));
+}

@@ -218,7 +218,7 @@ async fn owned_meta(state: &AppState, caller: &Caller, id: &ProjectId) -> Result
         .projects
         .get_meta(id)
         .await?
-        .filter(|m| m.owner == caller.owner && !m.is_deleted())
+        .filter(|m| m.owner == caller.owner && !m.is_gone(clock::now()))
         .ok_or_else(|| Failure(AppError::not_found("the project")))
 }
 

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -32,7 +33,7 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
 }
 
 /// Creates the table the template's `logical_id` defines, named `name`: its keys,
-/// attributes, indexes, billing mode and stream.
+/// attributes, indexes, billing mode, stream and TTL attribute.
 pub async fn create(
     client: &Client,
     template: &Template,
@@ -98,14 +99,33 @@ pub async fn create(
         );
     }
     match create.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         // A second emulation of the same stage on the same endpoint reuses its tables.
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
-            Ok(())
+            return Ok(());
         }
-        Err(e) => Err(format!("{e:?}")),
+        Err(e) => return Err(format!("{e:?}")),
     }
+    // TTL is its own call on a table that exists (CloudFormation makes it the same way).
+    if let Some(ttl) = props.get("TimeToLiveSpecification")
+        && ttl.get("Enabled").and_then(Value::as_bool) == Some(true)
+    {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(text(ttl, "AttributeName")?)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(())
 }

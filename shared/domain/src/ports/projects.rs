@@ -44,6 +44,7 @@ impl NewProject {
             created_at: self.created_at,
             updated_at: self.created_at,
             error: None,
+            retain_until: None,
         }
     }
 
@@ -280,6 +281,16 @@ pub trait ProjectStore: Send + Sync {
     /// nothing else is left. True when the project is gone entirely. A project that is not
     /// a tombstone is left alone (`Ok(false)`). Repeatable after a crash half-way.
     async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError>;
+
+    /// Ended projects past their retention at `now` (`retain_until` passed), oldest first,
+    /// at most `limit`: what the local sweeper turns into tombstones and purges, from an
+    /// index, never a scan. A store whose items expire by themselves returns none
+    /// (DynamoDB: every item carries a TTL, `crate::retention`).
+    async fn expired_projects(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ProjectMeta>, StoreError>;
 
     /// Readiness: the store answers a trivial read.
     async fn ping(&self) -> Result<(), StoreError>;
