@@ -19,6 +19,8 @@ pub struct Config {
     pub workflow_express: bool,
     /// The WebSocket URL clients get in `links.websocket`.
     pub websocket_url: String,
+    /// The WebSocket stage's Management API, probed by `GET /health/ready`.
+    pub management_endpoint: String,
     /// The secret that signs list cursors (its ARN): read from Secrets Manager at init
     /// (`zts_aws::lambda::secret`, at least [`CURSOR_SECRET_MIN_BYTES`]).
     pub cursor_secret_arn: String,
@@ -36,6 +38,7 @@ impl Config {
             state_machine_arn: env.required(vars::STATE_MACHINE_ARN)?,
             workflow_express: workflow_express(env)?,
             websocket_url: env.required(vars::WS_URL)?,
+            management_endpoint: env.required(vars::WS_MANAGEMENT_ENDPOINT)?,
             cursor_secret_arn: env.required(vars::CURSOR_SECRET_ARN)?,
             http: http_config(env),
             default_limits: default_limits(env)?,
@@ -119,6 +122,10 @@ mod tests {
             "wss://example.execute-api.us-east-1.amazonaws.com/dev",
         ),
         (
+            vars::WS_MANAGEMENT_ENDPOINT,
+            "https://example.execute-api.us-east-1.amazonaws.com/dev",
+        ),
+        (
             vars::CURSOR_SECRET_ARN,
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:zts-dev-cursor-secret-AbCdEf",
         ),
@@ -149,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_missing_setting_is_named() {
-        for (missing, _) in COMPLETE.iter().take(6) {
+        for (missing, _) in COMPLETE.iter().take(7) {
             let pairs: Vec<_> = COMPLETE
                 .iter()
                 .copied()

@@ -39,6 +39,9 @@ pub struct Api {
     pub websocket: WebSocketUrls,
     /// What PII redaction knows (the regions of national phone formats).
     pub pii: zts_domain::pii::PiiPolicy,
+    /// The push endpoint the broadcaster and ws use, for readiness only (the api never
+    /// pushes): the local gateway, or the stage's Management API.
+    pub push: Arc<dyn zts_domain::ports::EventPusher>,
 }
 
 pub type AppState = Arc<Api>;

@@ -43,6 +43,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             per_project_paths: false,
         },
         pii: config.pii.clone(),
+        push: Arc::new(zts_aws::lambda::pusher(&sdk, &config.management_endpoint)),
     };
     let app = api::deploy::app(api, store, &config);
     lambda_http::run(lambda_http::service_fn(

@@ -205,6 +205,12 @@ impl ConnectionStore for Unreadable {
     ) -> Result<bool, StoreError> {
         self.0.mark_delivered(id, p, expected, through).await
     }
+    async fn open_totals(
+        &self,
+        now: zts_domain::clock::Timestamp,
+    ) -> Result<zts_domain::ports::OpenTotals, StoreError> {
+        self.0.open_totals(now).await
+    }
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (store, workflow, policy) = (&store, &workflow, config.policy);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| {
         zts_aws::lambda::invocation(async move {
-            reconciler::handle(store, workflow, policy)
+            reconciler::handle(store, store, workflow, policy)
                 .await
                 .map_err(zts_aws::lambda::diagnostic)
         })

@@ -34,9 +34,13 @@ async fn a_pass_starts_the_next_run_of_a_lost_start_once() {
         start_deadline: Duration::from_secs(30),
         ..ReconcilePolicy::DEFAULT
     };
-    let report = reconciler::handle(&store, &workflow, policy).await.unwrap();
+    let report = reconciler::handle(&store, &store, &workflow, policy)
+        .await
+        .unwrap();
     assert_eq!((report.stale, report.restarted), (1, 1));
-    let again = reconciler::handle(&store, &workflow, policy).await.unwrap();
+    let again = reconciler::handle(&store, &store, &workflow, policy)
+        .await
+        .unwrap();
     assert_eq!(again.stale, 0, "the new run's claim is fresh");
     let starts = workflow.started();
     assert_eq!(starts.len(), 1);

@@ -212,6 +212,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             per_project_paths: true,
         },
         pii: config.pii.clone(),
+        push: gateway.clone(),
     });
     let sockets = Router::new()
         .route("/ws", get(socket::root))
@@ -262,7 +263,11 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     if resumed > 0 {
         tracing::info!(resumed, "resumed executions that were in flight");
     }
-    workflow.spawn_reconciler(config.reconcile_every, config.reconcile);
+    workflow.spawn_reconciler(
+        config.reconcile_every,
+        config.reconcile,
+        connections.clone(),
+    );
 
     let server = tokio::spawn(server::serve(
         listener,

@@ -15,7 +15,8 @@ use std::time::Duration;
 use tracing::Instrument;
 use zts_domain::clock;
 use zts_domain::ports::{
-    ProjectStore as _, StartOutcome, StoreError, WorkflowError, WorkflowStart, WorkflowStarter,
+    ConnectionStore, ProjectStore as _, StartOutcome, StoreError, WorkflowError, WorkflowStart,
+    WorkflowStarter,
 };
 use zts_domain::reconcile::{self, ReconcilePolicy, ReconcileReport};
 use zts_embedded::EmbeddedStore;
@@ -208,8 +209,14 @@ impl LocalWorkflow {
         reconcile::reconcile(&*self.inner.store, self, clock::now(), policy).await
     }
 
-    /// Reconciles now and then every `every`, until the process ends.
-    pub fn spawn_reconciler(&self, every: Duration, policy: ReconcilePolicy) {
+    /// Reconciles now and then every `every`, until the process ends; each pass also
+    /// samples the open connections and subscriptions for their gauges.
+    pub fn spawn_reconciler(
+        &self,
+        every: Duration,
+        policy: ReconcilePolicy,
+        connections: Arc<dyn ConnectionStore>,
+    ) {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -217,6 +224,10 @@ impl LocalWorkflow {
                     Ok(report) if report == ReconcileReport::default() => {}
                     Ok(report) => tracing::info!(?report, "reconciler pass"),
                     Err(e) => tracing::warn!(error = %e, "reconciler failed"),
+                }
+                match connections.open_totals(clock::now()).await {
+                    Ok(totals) => zts_domain::metrics::open_now(totals),
+                    Err(e) => tracing::warn!(error = %e, "could not count the open connections"),
                 }
                 tokio::time::sleep(every).await;
             }

@@ -104,8 +104,41 @@ fn classify(e: &SdkError<PostToConnectionError, HttpResponse>) -> Verdict {
     }
 }
 
+/// The connection id the readiness probe asks about: shaped like API Gateway's (16
+/// base64 characters) so the request is well-formed, and never one it hands out in
+/// practice (if it ever were, a 200 would answer ready just as well).
+const PROBE_CONNECTION: &str = "ztsReadyProbe00=";
+
 #[async_trait]
 impl EventPusher for ApiGatewayPusher {
+    /// GetConnection of a connection that does not exist: 410 Gone (or 200, 400) means
+    /// the endpoint is the stage's, it is reachable, and this role may call it; 403 (no
+    /// grant, or another API or stage), 404, 5xx and transport failures mean the
+    /// functions that push cannot either. One attempt: a probe reports, it does not retry.
+    async fn ready(&self) -> Result<(), PushError> {
+        let result = self
+            .client
+            .get_connection()
+            .connection_id(PROBE_CONNECTION)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.raw().status().as_u16() {
+                400 | 410 => Ok(()),
+                status => Err(PushError::Failed(format!(
+                    "the management endpoint answered {status} ({}: {})",
+                    e.err().code().unwrap_or("Unknown"),
+                    e.err().message().unwrap_or_default()
+                ))),
+            },
+            Err(e) => Err(PushError::Failed(format!(
+                "the management endpoint did not answer: {}",
+                aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&e)
+            ))),
+        }
+    }
+
     async fn push(
         &self,
         connection: &zts_domain::ids::ConnectionId,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use zts_domain::clock;
 use zts_domain::ids::{ConnectionId, ProjectId};
-use zts_domain::ports::{ConnectionRecord, ConnectionStore, StoreError};
+use zts_domain::ports::{ConnectionRecord, ConnectionStore, OpenTotals, StoreError};
 
 fn connection(owner_name: &str) -> ConnectionRecord {
     let now = clock::now();
@@ -257,4 +257,38 @@ pub async fn concurrent_marks_from_one_value_let_one_win<S: ConnectionStore + 's
     assert_eq!(won, 1);
     let mark = mark_of(&*store, &a.connection_id, &project).await;
     assert!(matches!(mark, Some(Some(m)) if (2..10).contains(&m)));
+}
+
+/// The gauges' sample: open connections and the subscriptions they hold; a record past
+/// its TTL (a lost `$disconnect`) is not open, and what a disconnect or an unsubscribe
+/// removed is not counted.
+pub async fn open_totals_count_open_connections_and_their_subscriptions<S: ConnectionStore>(
+    store: Arc<S>,
+) {
+    let now = clock::now();
+    assert_eq!(store.open_totals(now).await.unwrap(), OpenTotals::default());
+    let (a, b, gone) = (connection("alice"), connection("bob"), connection("carol"));
+    let lost = ConnectionRecord {
+        ttl: now.timestamp() - 60,
+        ..connection("dave")
+    };
+    for c in [&a, &b, &gone, &lost] {
+        store.put_connection(c.clone()).await.unwrap();
+    }
+    let (p1, p2) = (ProjectId::generate(), ProjectId::generate());
+    store.subscribe(&a.connection_id, &p1).await.unwrap();
+    store.subscribe(&a.connection_id, &p2).await.unwrap();
+    store.subscribe(&b.connection_id, &p1).await.unwrap();
+    store.subscribe(&b.connection_id, &p2).await.unwrap();
+    store.unsubscribe(&b.connection_id, &p2).await.unwrap();
+    store.subscribe(&gone.connection_id, &p1).await.unwrap();
+    store.delete_connection(&gone.connection_id).await.unwrap();
+    store.subscribe(&lost.connection_id, &p1).await.unwrap();
+    assert_eq!(
+        store.open_totals(now).await.unwrap(),
+        OpenTotals {
+            connections: 2,
+            subscriptions: 3,
+        }
+    );
 }

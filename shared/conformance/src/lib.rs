@@ -100,6 +100,7 @@ macro_rules! connection_store_conformance {
             deleting_a_connection_removes_its_subscriptions,
             unsubscribe_removes_one_subscription,
             delivery_marks_move_only_from_what_was_read,
+            open_totals_count_open_connections_and_their_subscriptions,
         );
     };
 }

@@ -27,6 +27,8 @@ pub const ALLOWED_LABELS: &[&str] = &["workflow_name", "status", "step", "error_
 pub enum Kind {
     Counter,
     Histogram,
+    /// A value sampled now (how many are open), not a count of happenings.
+    Gauge,
 }
 
 /// A metric's unit, as CloudWatch names it.
@@ -73,6 +75,15 @@ const fn counter(name: &'static str, labels: &'static [&'static str]) -> Metric 
     }
 }
 
+const fn gauge(name: &'static str, labels: &'static [&'static str]) -> Metric {
+    Metric {
+        name,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        labels,
+    }
+}
+
 const fn seconds(name: &'static str, labels: &'static [&'static str]) -> Metric {
     Metric {
         name,
@@ -101,6 +112,8 @@ pub const PUSHES: Metric = counter("zerotoship_pushes_total", &["status"]);
 pub const POISON_RECORDS: Metric = counter("zerotoship_poison_records_total", &[]);
 pub const CONNECTIONS: Metric = counter("zerotoship_connections_total", &["status"]);
 pub const SUBSCRIPTIONS: Metric = counter("zerotoship_subscriptions_total", &[]);
+pub const CONNECTIONS_ACTIVE: Metric = gauge("zerotoship_connections_active", &[]);
+pub const SUBSCRIPTIONS_ACTIVE: Metric = gauge("zerotoship_subscriptions_active", &[]);
 pub const AUTH_REJECTED: Metric = counter("zerotoship_auth_rejected_total", &[]);
 pub const RATE_LIMITED: Metric = counter("zerotoship_rate_limited_total", &[]);
 pub const RECONCILER_RESTARTS: Metric = counter("zerotoship_reconciler_restarts_total", &[]);
@@ -154,6 +167,12 @@ impl Metric {
                 "WebSocket connects: status opened, or refused (the owner is at its connection cap)."
             }
             "zerotoship_subscriptions_total" => "Subscriptions of a connection to a project.",
+            "zerotoship_connections_active" => {
+                "WebSocket connections open now, sampled by every reconciler pass (10 s locally, 1 min on AWS)."
+            }
+            "zerotoship_subscriptions_active" => {
+                "Subscriptions the open WebSocket connections hold now, sampled with zerotoship_connections_active."
+            }
             "zerotoship_auth_rejected_total" => {
                 "Requests and connects refused for a missing, unknown, revoked or expired key or ticket."
             }
@@ -196,6 +215,8 @@ pub const ALL: &[Metric] = &[
     POISON_RECORDS,
     CONNECTIONS,
     SUBSCRIPTIONS,
+    CONNECTIONS_ACTIVE,
+    SUBSCRIPTIONS_ACTIVE,
     AUTH_REJECTED,
     RATE_LIMITED,
     RECONCILER_RESTARTS,
@@ -230,6 +251,7 @@ fn describe_one(m: &Metric, help: &'static str) {
     match m.kind {
         Kind::Counter => ::metrics::describe_counter!(m.name, m.unit.facade(), help),
         Kind::Histogram => ::metrics::describe_histogram!(m.name, m.unit.facade(), help),
+        Kind::Gauge => ::metrics::describe_gauge!(m.name, m.unit.facade(), help),
     }
 }
 
@@ -350,6 +372,12 @@ pub fn subscribed() {
     count(&SUBSCRIPTIONS);
 }
 
+/// The open connections and their subscriptions, as sampled now.
+pub fn open_now(totals: crate::ports::OpenTotals) {
+    ::metrics::gauge!(CONNECTIONS_ACTIVE.name).set(totals.connections as f64);
+    ::metrics::gauge!(SUBSCRIPTIONS_ACTIVE.name).set(totals.subscriptions as f64);
+}
+
 pub fn auth_rejected() {
     count(&AUTH_REJECTED);
 }
@@ -402,6 +430,7 @@ mod tests {
                 (Kind::Histogram, Unit::Seconds) => {
                     assert!(m.name.ends_with("_seconds"), "{}", m.name)
                 }
+                (Kind::Gauge, Unit::Count) => assert!(!m.name.ends_with("_total"), "{}", m.name),
                 other => panic!("{}: unexpected kind and unit {other:?}", m.name),
             }
             assert!(!m.help().is_empty(), "{} has no help", m.name);

@@ -1,12 +1,13 @@
 //! [`ConnectionStore`] on the embedded database.
 
 use super::EmbeddedStore;
+use super::db::sql_error;
 use super::items_sql::{self as items_db, CONNECTIONS, Index, PROJECTS};
 use async_trait::async_trait;
-use zts_domain::clock;
+use zts_domain::clock::{self, Timestamp};
 use zts_domain::ids::{ConnectionId, ProjectId};
 use zts_domain::items::{self, SubscriptionRecord};
-use zts_domain::ports::{ConnectionRecord, ConnectionStore, StoreError};
+use zts_domain::ports::{ConnectionRecord, ConnectionStore, OpenTotals, StoreError};
 
 /// The Connections table has a partition key only; this is the fixed sort key standing in.
 const CONNECTION_SK: &str = "CONNECTION";
@@ -162,5 +163,21 @@ impl ConnectionStore for EmbeddedStore {
                 Ok((true, Vec::new()))
             })
             .await
+    }
+
+    async fn open_totals(&self, now: Timestamp) -> Result<OpenTotals, StoreError> {
+        let bodies: Vec<String> = self
+            .db
+            .read(|conn| {
+                conn.prepare_cached("SELECT body FROM items WHERE tbl = ?1")
+                    .and_then(|mut stmt| stmt.query_map([CONNECTIONS], |row| row.get(0))?.collect())
+                    .map_err(sql_error)
+            })
+            .await?;
+        let records = bodies
+            .iter()
+            .map(|b| items_db::decode::<ConnectionRecord>(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::live::open_totals(records.iter(), now))
     }
 }

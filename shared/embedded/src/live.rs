@@ -16,7 +16,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use zts_domain::clock::{self, Timestamp};
 use zts_domain::ids::{ConnectionId, Owner, ProjectId};
 use zts_domain::items::SubscriptionRecord;
-use zts_domain::ports::{ConnectionRecord, ConnectionSlots, ConnectionStore, StoreError};
+use zts_domain::ports::{
+    ConnectionRecord, ConnectionSlots, ConnectionStore, OpenTotals, StoreError,
+};
 use zts_domain::slots::SlotsRecord;
 
 #[derive(Default)]
@@ -161,6 +163,24 @@ impl ConnectionStore for LiveConnections {
         sub.delivered_through = Some(through);
         Ok(true)
     }
+
+    async fn open_totals(&self, now: Timestamp) -> Result<OpenTotals, StoreError> {
+        Ok(open_totals(self.live().connections.values(), now))
+    }
+}
+
+/// The totals of the records still within their TTL at `now` (shared with the embedded
+/// store, so both count alike).
+pub(crate) fn open_totals<'a>(
+    records: impl Iterator<Item = &'a ConnectionRecord>,
+    now: Timestamp,
+) -> OpenTotals {
+    records
+        .filter(|r| r.ttl > now.timestamp())
+        .fold(OpenTotals::default(), |t, r| OpenTotals {
+            connections: t.connections + 1,
+            subscriptions: t.subscriptions + r.subscriptions.len() as u64,
+        })
 }
 
 #[async_trait]

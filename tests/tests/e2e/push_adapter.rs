@@ -215,3 +215,61 @@ async fn throttling_and_server_errors_are_retried_a_refusal_is_not() {
         assert_eq!(calls.load(Ordering::SeqCst), attempts, "{script:?}");
     }
 }
+
+/// A loopback Management API whose GetConnection always answers `status` (`kind` as its
+/// error type).
+async fn answering_get(status: u16, kind: &'static str) -> String {
+    let app = axum::Router::new().route(
+        "/@connections/{id}",
+        axum::routing::get(move || async move {
+            let mut res = axum::response::IntoResponse::into_response((
+                StatusCode::from_u16(status).unwrap(),
+                axum::Json(json!({"message": kind})),
+            ));
+            if !kind.is_empty() {
+                res.headers_mut()
+                    .insert("x-amzn-errortype", kind.parse().unwrap());
+            }
+            res
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Readiness (`GET /health/ready`'s push check) is one GetConnection of a connection that
+/// does not exist: the local gateway's 410 is ready, so are 400 and 200; a refusal (403:
+/// no grant, another API or stage), a server error or no answer at all is not, and says
+/// what it got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_asks_the_endpoint_about_a_connection_that_does_not_exist() {
+    let stack = stack().await;
+    let http = Http::new(&stack);
+    let local = ApiGatewayPusher::new(&offline_sdk_config(), &http.base, fast_retry());
+    local.ready().await.unwrap();
+    for (status, kind, ready) in [
+        (410, "GoneException", true),
+        (400, "BadRequestException", true),
+        (403, "ForbiddenException", false),
+        (500, "InternalServerErrorException", false),
+    ] {
+        let url = answering_get(status, kind).await;
+        let pusher = ApiGatewayPusher::new(&offline_sdk_config(), &url, fast_retry());
+        match pusher.ready().await {
+            Ok(()) => assert!(ready, "{status} answered ready"),
+            Err(e) => {
+                assert!(!ready, "{status} answered not ready: {e}");
+                assert!(e.to_string().contains(&status.to_string()), "{e}");
+            }
+        }
+    }
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let nobody = ApiGatewayPusher::new(&offline_sdk_config(), &closed, fast_retry());
+    let err = nobody.ready().await.unwrap_err();
+    assert!(err.to_string().contains("did not answer"), "{err}");
+}

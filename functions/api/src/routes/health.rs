@@ -32,13 +32,15 @@ async fn check<E: std::fmt::Display>(
     }
 }
 
-/// `GET /health/ready`: the store and the workflow engine answer (each with its latency),
-/// and, where the store can count them from an index, projects per state.
+/// `GET /health/ready`: the store, the workflow engine and the push endpoint answer (each
+/// with its latency), and, where the store can count them from an index, projects per
+/// state.
 #[utoipa::path(get, path = "/health/ready", tag = "health", security(()), responses((status = 200, description = "Ready", body = Health), (status = 503, description = "A dependency is failing", body = Health)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = BTreeMap::new();
     checks.insert("store".to_string(), check(state.projects.ping()).await);
     checks.insert("workflow".to_string(), check(state.workflow.ready()).await);
+    checks.insert("push".to_string(), check(state.push.ready()).await);
     let ok = checks.values().all(|c| c.status == "ok");
     // Counting is reported when it works; it never decides readiness.
     let counts = if ok {

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 use zts_aws::deploy::{Env, vars};
 use zts_domain::auth::{self, ApiKeyRecord, KeyStatus};
-use zts_domain::ports::{KeyStore, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
+use zts_domain::ids::ConnectionId;
+use zts_domain::ports::{
+    EventPusher, KeyStore, PushError, StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter,
+};
 use zts_embedded::EmbeddedStore;
 
 const KEY: &str = "zts_apigw_fixture_key_0000000000000000000";
@@ -51,6 +54,7 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
             per_project_paths: false,
         },
         pii: zts_domain::pii::PiiPolicy::default(),
+        push: Arc::new(zts_conformance::RecordingPusher::default()),
     };
     // The function's own configuration, from an environment shaped like template.yaml's.
     let env = Env::from_pairs(&[
@@ -62,6 +66,10 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
             "arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev",
         ),
         (vars::WS_URL, WS_URL),
+        (
+            vars::WS_MANAGEMENT_ENDPOINT,
+            "https://abc123.execute-api.us-east-1.amazonaws.com/dev",
+        ),
         (
             vars::CURSOR_SECRET_ARN,
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:zts-dev-cursor-secret-AbCdEf",
@@ -244,6 +252,56 @@ impl WorkflowStarter for Down {
     }
 }
 
+/// A push endpoint that refuses (a role without its grant, another stage).
+struct Refusing;
+
+#[async_trait]
+impl EventPusher for Refusing {
+    async fn push(&self, _: &ConnectionId, _: &str) -> Result<(), PushError> {
+        Err(PushError::Failed("403".into()))
+    }
+    async fn ready(&self) -> Result<(), PushError> {
+        Err(PushError::Failed(
+            "the management endpoint answered 403 (ForbiddenException: Forbidden)".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn readiness_names_a_push_endpoint_that_refuses() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let app = api::with_envelope(
+        api::router(api::Api {
+            projects: store.clone(),
+            workflow: Arc::new(Started::default()),
+            keys: store.clone(),
+            websocket: api::WebSocketUrls {
+                connect: WS_URL.into(),
+                per_project_paths: false,
+            },
+            pii: zts_domain::pii::PiiPolicy::default(),
+            push: Arc::new(Refusing),
+        }),
+        &api::HttpConfig::default(),
+    );
+    let req = axum::http::Request::get("/health/ready")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["checks"]["store"]["status"], "ok");
+    assert_eq!(body["checks"]["workflow"]["status"], "ok");
+    assert!(
+        body["checks"]["push"]["status"]
+            .as_str()
+            .unwrap()
+            .contains("ForbiddenException"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn readiness_names_a_dependency_that_is_down_while_liveness_stays_up() {
     let store = Arc::new(EmbeddedStore::in_memory().unwrap());
@@ -257,6 +315,7 @@ async fn readiness_names_a_dependency_that_is_down_while_liveness_stays_up() {
                 per_project_paths: false,
             },
             pii: zts_domain::pii::PiiPolicy::default(),
+            push: Arc::new(zts_conformance::RecordingPusher::default()),
         }),
         &api::HttpConfig::default(),
     );

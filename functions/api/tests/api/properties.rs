@@ -67,6 +67,7 @@ fn world() -> World {
             per_project_paths: true,
         },
         pii: zts_domain::pii::PiiPolicy::default(),
+        push: Arc::new(zts_conformance::RecordingPusher::default()),
     });
     let router = api::with_auth(
         router,

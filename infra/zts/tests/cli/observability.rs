@@ -122,6 +122,7 @@ async fn metrics_count_runs_exactly_and_every_line_of_a_run_carries_its_correlat
             fault: Fault::Permanent,
         },
     ];
+    config.reconcile_every = Duration::from_millis(100);
     let stack = zts::start(config).await.unwrap();
     let base = stack.http_url();
     let client = reqwest::Client::new();
@@ -333,6 +334,53 @@ async fn metrics_count_runs_exactly_and_every_line_of_a_run_carries_its_correlat
     assert_eq!(value(&m, "zerotoship_auth_rejected_total", &[]), 1.0);
     assert_eq!(value(&m, "zerotoship_cold_starts_total", &[]), 1.0);
     assert!(value(&m, "zerotoship_request_processing_seconds_count", &[]) >= 9.0);
+    // The gauges: each reconciler pass samples the open connections and subscriptions
+    // (two connections, one following two projects; one past its TTL is not open).
+    use zts_domain::ports::ConnectionStore as _;
+    let now = zts_domain::clock::now();
+    for (n, ttl) in [(0, 3600), (1, 3600), (2, -60)] {
+        let id = zts_domain::ConnectionId::generate();
+        stack
+            .connections
+            .put_connection(zts_domain::ports::ConnectionRecord {
+                connection_id: id.clone(),
+                owner: zts_domain::Owner::parse("gauge").unwrap(),
+                endpoint: base.clone(),
+                connected_at: now,
+                subscriptions: Vec::new(),
+                ttl: now.timestamp() + ttl,
+            })
+            .await
+            .unwrap();
+        for project in ids.iter().take(if n == 0 { 2 } else { 1 }) {
+            let project = zts_domain::ProjectId::parse(project).unwrap();
+            stack.connections.subscribe(&id, &project).await.unwrap();
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let sampled = parse(
+            &reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let open = (
+            value(&sampled, "zerotoship_connections_active", &[]),
+            value(&sampled, "zerotoship_subscriptions_active", &[]),
+        );
+        if open == (2.0, 3.0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gauges stuck at {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // No metric names a key, an owner, a project or a correlation id.
     for secret in [KEY, traced]
         .iter()

@@ -19,6 +19,13 @@ pub struct ConnectionRecord {
     pub ttl: i64,
 }
 
+/// How many connections are open and how many subscriptions they hold, now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenTotals {
+    pub connections: u64,
+    pub subscriptions: u64,
+}
+
 /// Connections and their subscriptions. A subscription is a `SUB#<connection>` item in
 /// the project's partition (found by the broadcaster) mirrored in the connection record
 /// (found by `$disconnect`).
@@ -63,4 +70,10 @@ pub trait ConnectionStore: Send + Sync {
         expected: Option<u64>,
         through: u64,
     ) -> Result<bool, StoreError>;
+
+    /// The connections open at `now` (a record past its TTL is a connection whose
+    /// `$disconnect` was lost: not counted) and the subscriptions they hold: the
+    /// `*_active` gauges, sampled by the reconciler's pass. On DynamoDB a Scan of the
+    /// Connections table (one small item per open socket), never of Projects.
+    async fn open_totals(&self, now: Timestamp) -> Result<OpenTotals, StoreError>;
 }

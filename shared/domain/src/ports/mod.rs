@@ -9,7 +9,7 @@ mod push;
 mod slots;
 mod workflow;
 
-pub use connections::{ConnectionRecord, ConnectionStore};
+pub use connections::{ConnectionRecord, ConnectionStore, OpenTotals};
 pub use keys::KeyStore;
 pub use projects::{
     CommitOutcome, CreateOutcome, EVENTS_PAGE_MAX, NewProject, Page, PageRequest, ProjectStore,

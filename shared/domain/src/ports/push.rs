@@ -18,4 +18,10 @@ pub enum PushError {
 #[async_trait]
 pub trait EventPusher: Send + Sync {
     async fn push(&self, connection: &ConnectionId, message: &str) -> Result<(), PushError>;
+
+    /// Readiness (`GET /health/ready`): the push endpoint answers this caller. An
+    /// in-process pusher (the local gateway) is ready while its process runs.
+    async fn ready(&self) -> Result<(), PushError> {
+        Ok(())
+    }
 }
