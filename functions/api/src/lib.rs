@@ -14,6 +14,7 @@ pub mod observe;
 mod openapi;
 pub mod page;
 mod routes;
+pub use routes::health::{COUNTS_MAX_AGE, CountsCache};
 pub mod views;
 
 pub use auth::Auth;
@@ -42,6 +43,8 @@ pub struct Api {
     /// The push endpoint the broadcaster and ws use, for readiness only (the api never
     /// pushes): the local gateway, or the stage's Management API.
     pub push: Arc<dyn zts_domain::ports::EventPusher>,
+    /// The readiness probe's last per-state counts.
+    pub counts: routes::health::CountsCache,
 }
 
 pub type AppState = Arc<Api>;

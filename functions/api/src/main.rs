@@ -44,6 +44,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         },
         pii: config.pii.clone(),
         push: Arc::new(zts_aws::lambda::pusher(&sdk, &config.management_endpoint)),
+        counts: Default::default(),
     };
     let app = api::deploy::app(api, store, &config);
     lambda_http::run(lambda_http::service_fn(

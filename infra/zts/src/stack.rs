@@ -213,6 +213,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         },
         pii: config.pii.clone(),
         push: gateway.clone(),
+        counts: Default::default(),
     });
     let sockets = Router::new()
         .route("/ws", get(socket::root))

@@ -55,6 +55,7 @@ async fn app(store: &Arc<EmbeddedStore>, started: &Arc<Started>) -> axum::Router
         },
         pii: zts_domain::pii::PiiPolicy::default(),
         push: Arc::new(zts_conformance::RecordingPusher::default()),
+        counts: Default::default(),
     };
     // The function's own configuration, from an environment shaped like template.yaml's.
     let env = Env::from_pairs(&[
@@ -267,6 +268,34 @@ impl EventPusher for Refusing {
     }
 }
 
+/// Readiness counts projects per state at most every `COUNTS_MAX_AGE`: a probe polled
+/// often does not scan the state index each time.
+#[tokio::test]
+async fn readiness_counts_projects_at_most_once_per_interval() {
+    use zts_domain::ports::ProjectStore as _;
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let started = Arc::new(Started::default());
+    let app = app(&store, &started).await;
+    let ready = || async {
+        let req = axum::http::Request::get("/health/ready")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        let body: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        body["projects"]["CREATED"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(ready().await, 0);
+    let new = zts_conformance::new_project("acme", "counted later", zts_domain::clock::now());
+    store.create_project(new).await.unwrap();
+    assert_eq!(
+        ready().await,
+        0,
+        "counted again within {:?}",
+        api::COUNTS_MAX_AGE
+    );
+}
+
 #[tokio::test]
 async fn readiness_names_a_push_endpoint_that_refuses() {
     let store = Arc::new(EmbeddedStore::in_memory().unwrap());
@@ -281,6 +310,7 @@ async fn readiness_names_a_push_endpoint_that_refuses() {
             },
             pii: zts_domain::pii::PiiPolicy::default(),
             push: Arc::new(Refusing),
+            counts: Default::default(),
         }),
         &api::HttpConfig::default(),
     );
@@ -316,6 +346,7 @@ async fn readiness_names_a_dependency_that_is_down_while_liveness_stays_up() {
             },
             pii: zts_domain::pii::PiiPolicy::default(),
             push: Arc::new(zts_conformance::RecordingPusher::default()),
+            counts: Default::default(),
         }),
         &api::HttpConfig::default(),
     );

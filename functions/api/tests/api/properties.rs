@@ -68,6 +68,7 @@ fn world() -> World {
         },
         pii: zts_domain::pii::PiiPolicy::default(),
         push: Arc::new(zts_conformance::RecordingPusher::default()),
+        counts: Default::default(),
     });
     let router = api::with_auth(
         router,
