@@ -43,8 +43,8 @@ fn every_packaged_function_is_read_with_its_timeout_memory_and_environment() {
     assert_eq!(validator.name, "zts-dev-validator");
     assert_eq!(validator.timeout, Duration::from_secs(8));
     assert_eq!(validator.memory_mb, 256);
-    // Globals only: the tables (named as CloudFormation names them), the log level and
-    // the stage's metrics namespace.
+    // Globals only: the tables (named as CloudFormation names them), the log level, the
+    // stage's metrics namespace and the retention.
     assert_eq!(
         validator.environment,
         BTreeMap::from([
@@ -53,6 +53,7 @@ fn every_packaged_function_is_read_with_its_timeout_memory_and_environment() {
             ("ZTS_CONNECTIONS_TABLE".into(), "zts-dev-connections".into()),
             ("ZTS_METRICS_NAMESPACE".into(), "ZeroToShip/dev".into()),
             ("ZTS_PROJECTS_TABLE".into(), "zts-dev-projects".into()),
+            ("ZTS_RETENTION_DAYS".into(), "90".into()),
         ])
     );
     let api = &fns["api"];
