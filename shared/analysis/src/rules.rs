@@ -8,7 +8,7 @@ use super::*;
 use crate::decision;
 
 pub const ENGINE: &str = "zts-rules";
-pub const ENGINE_VERSION: &str = "1.1.0";
+pub const ENGINE_VERSION: &str = "1.2.0";
 
 const PROBLEM_WORDS: &[&str] = &[
     "problem",
@@ -35,6 +35,14 @@ const PROBLEM_WORDS: &[&str] = &[
     "stress",
     "confus",
     "overwhelm",
+    "waiting",
+    "wait on",
+    "wait for",
+    "give up",
+    "forget",
+    "short-staffed",
+    "over-order",
+    "overspend",
 ];
 const BEHAVIOUR_WORDS: &[&str] = &[
     "pay",
@@ -105,6 +113,10 @@ const BENEFIT_WORDS: &[&str] = &[
     "same-day",
     "no more",
     "in under",
+    // A change already measured: "short-staffed shifts fell from 10% to 3%".
+    "fell",
+    "dropped",
+    "down from",
 ];
 const EVIDENCE_WORDS: &[&str] = &[
     "interview",
@@ -127,7 +139,37 @@ const EVIDENCE_WORDS: &[&str] = &[
     "users already",
     "customers already",
     "mrr",
+    // Use and payment reported as done (a sentence about the future never counts).
+    "pay us",
+    "pays us",
+    "paying us",
+    "paid us",
+    "paid pilot",
+    "paid visit",
+    "subscribers",
+    "subscribed",
+    "booked",
+    "rented",
+    "ordered",
+    "bought",
+    "use our",
+    "use it",
+    "used it",
+    "using it",
+    "using our",
+    "trialling",
+    "trialing",
+    "testing it",
+    "tested it",
+    "referred",
+    "asked for",
+    "asked to",
 ];
+
+/// A price paid is evidence only when it is being paid now ("37 shops pay $49/month
+/// today"); "families pay $1,200 a month for childcare" is the pain, not demand.
+const PAYING_NOW: &[&str] = &["pay $", "pay £", "pay €", "pays $", "pays £", "pays €"];
+const NOW_MARKERS: &[&str] = &[" today", "already", " now", "currently"];
 const DIFFERENTIATION_WORDS: &[&str] = &[
     "unlike",
     "compared to",
@@ -263,6 +305,60 @@ const REGULATED: &[(&str, &[&str], &str)] = &[
         "age-restricted products need age verification and local licences",
     ),
 ];
+
+/// Phrases in which a domain's keyword means something else, by domain: read in context,
+/// "veterinary clinics" are not health data, "minor repairs" are not children, an
+/// "investigative journalist" is not investing and "course credits" are not credit.
+const REGULATED_EXCEPT: &[(&str, &[&str])] = &[
+    (
+        "health",
+        &[
+            "veterinary clinic",
+            "vet clinic",
+            "vet practice",
+            "animal clinic",
+            "pet clinic",
+            "animal hospital",
+            "pet hospital",
+            "retail therapy",
+        ],
+    ),
+    (
+        "finance",
+        &[
+            "investigat",
+            "course credit",
+            "academic credit",
+            "credit hour",
+            "credit transfer",
+            "photo credit",
+            "food bank",
+            "blood bank",
+            "bank holiday",
+        ],
+    ),
+    (
+        "children",
+        &[
+            "minor repair",
+            "minor job",
+            "minor fix",
+            "minor bug",
+            "minor issue",
+            "minor change",
+            "minor damage",
+            "minor edit",
+            "minor update",
+        ],
+    ),
+];
+
+fn regulated_except(domain: &str) -> &'static [&'static str] {
+    REGULATED_EXCEPT
+        .iter()
+        .find(|(d, _)| *d == domain)
+        .map_or(&[], |(_, except)| except)
+}
 
 /// The regulated domains a report can flag, by name.
 pub fn regulated_domains() -> Vec<&'static str> {
@@ -511,11 +607,17 @@ impl RuleEngine {
     fn evidence(&self, done: &Doc) -> Scored {
         let mut findings = Vec::new();
         let future = future_markers();
-        match done.quote_any_unless(EVIDENCE_WORDS, future) {
+        let reported = done
+            .quote_any_unless(EVIDENCE_WORDS, future)
+            .or_else(|| done.quote_with_unless(PAYING_NOW, NOW_MARKERS, future));
+        match reported {
             Some(q) => {
                 let mut points = 5;
                 findings.push(strength("It cites evidence of demand.", Some(q)));
-                if let Some(q) = done.quantified_unless(EVIDENCE_WORDS, future) {
+                let counted = done
+                    .quantified_unless(EVIDENCE_WORDS, future)
+                    .or_else(|| done.quote_with_unless(PAYING_NOW, NOW_MARKERS, future));
+                if let Some(q) = counted {
                     points += 4;
                     findings.push(strength("The evidence is counted.", Some(q)));
                 } else {
@@ -589,11 +691,25 @@ impl RuleEngine {
         }
     }
 
-    fn regulatory(&self, all: &Doc) -> (Scored, Vec<RiskFlag>) {
+    /// `name`: what the idea is called is not what it says ("CreditBridge" names no
+    /// credit), so a keyword inside the name, wherever the name appears, does not count.
+    fn regulatory(&self, all: &Doc, name: &str) -> (Scored, Vec<RiskFlag>) {
         let mut flags = Vec::new();
         let mut findings = Vec::new();
+        let name = name.trim().to_lowercase();
         for (domain, words, note) in REGULATED {
-            if let Some(q) = all.quote_any(words) {
+            let mut except = regulated_except(domain).to_vec();
+            // Only a coined name ("CreditBridge"): a name that is a keyword itself
+            // ("Payments") or several words may be what the idea says.
+            let coined = !name.is_empty()
+                && !name.contains(char::is_whitespace)
+                && !words
+                    .iter()
+                    .any(|w| name == *w || name.trim_end_matches('s') == *w);
+            if coined {
+                except.push(&name);
+            }
+            if let Some(q) = all.quote_any_except(words, &except) {
                 findings.push(Finding {
                     kind: FindingKind::Risk,
                     text: format!("Regulated domain ({domain}): {note}."),
@@ -709,7 +825,7 @@ impl RuleEngine {
             (CriterionId::Differentiation, self.differentiation(&all)),
             (CriterionId::ScopeRealism, self.scope(&all, input)),
         ];
-        let (risk, risk_flags) = self.regulatory(&all);
+        let (risk, risk_flags) = self.regulatory(&all, &input.name);
         let mut criteria: Vec<Criterion> = scored
             .into_iter()
             .map(|(id, s)| Criterion {
@@ -804,6 +920,13 @@ impl RuleEngine {
         let reading = Reading::of(a.input);
         let user = reading.user.as_str();
         let interviewed = reading.interviews_reported.is_some_and(|n| n >= 10);
+        // Counted evidence (paying customers, usage) shows demand better than interviews
+        // would: the milestone does not ask for them then.
+        let evidenced = interviewed
+            || report
+                .criteria
+                .iter()
+                .any(|c| c.id == CriterionId::EvidenceOfDemand && c.score >= 8);
         // Each weighted criterion below 8 with a gap to answer, by impact = how far below
         // 10, times the weight. A score alone is not a gap: no recommendation "answers" one.
         let mut gaps: Vec<(&Criterion, &Finding)> = report
@@ -883,7 +1006,7 @@ impl RuleEngine {
                 "Within 4 weeks: {} paying or committed, and a working first version for them.",
                 count(3, &reading.payer)
             ),
-            Call::Pivot => pivot_milestone(report, a.input, &reading, interviewed),
+            Call::Pivot => pivot_milestone(report, a.input, &reading, evidenced),
             Call::Stop => match reading.interviews_reported {
                 Some(n) if n >= 10 => format!(
                     "Within 2 weeks: write down the problem, the customer and one testable hypothesis from what your {n} interviews showed."
@@ -953,13 +1076,13 @@ fn pivot_milestone(
     report: &ValidationReport,
     input: &ProjectInput,
     reading: &Reading,
-    interviewed: bool,
+    evidenced: bool,
 ) -> String {
     let mut asks = Vec::new();
     if report.risk_flags.len() >= decision::DOMAINS_THAT_BLOCK {
         asks.push("a compliance review of the regulated parts".to_string());
     }
-    if !interviewed {
+    if !evidenced {
         asks.push(format!("interviews with {}", count(10, &reading.user)));
     }
     let testability = report

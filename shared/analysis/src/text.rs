@@ -118,6 +118,44 @@ impl Doc {
             .map(|(original, _)| quote(original))
     }
 
+    /// Like [`Doc::quote_any`], but an occurrence inside one of `except` (plain
+    /// substrings: "veterinary clinic" for "clinic") does not count: a word read in its
+    /// context.
+    pub fn quote_any_except(&self, needles: &[&str], except: &[&str]) -> Option<String> {
+        let covered = |text: &str, at: usize| {
+            except.iter().any(|e| {
+                text.match_indices(e)
+                    .any(|(j, _)| j <= at && at < j + e.len())
+            })
+        };
+        self.sentences
+            .iter()
+            .find(|(_, lower)| {
+                needles
+                    .iter()
+                    .any(|n| lower.word_starts(n).any(|i| !covered(&lower.text, i)))
+            })
+            .map(|(original, _)| quote(original))
+    }
+
+    /// The first sentence with one of `needles` that also contains one of `with` (plain
+    /// substrings) and none of `unless`.
+    pub fn quote_with_unless(
+        &self,
+        needles: &[&str],
+        with: &[&str],
+        unless: &[&str],
+    ) -> Option<String> {
+        self.sentences
+            .iter()
+            .find(|(_, lower)| {
+                needles.iter().any(|n| lower.contains_word_start(n))
+                    && with.iter().any(|w| lower.text.contains(w))
+                    && !unless.iter().any(|u| lower.text.contains(u))
+            })
+            .map(|(original, _)| quote(original))
+    }
+
     /// Like [`Doc::quote_any`], skipping sentences that contain any of `unless` (plain
     /// substrings: "will ", "plan to").
     pub fn quote_any_unless(&self, needles: &[&str], unless: &[&str]) -> Option<String> {
