@@ -1,7 +1,7 @@
 //! A project's life after its create: retry, cancel, export, delete. Thin: parse, call
 //! the domain's use case (zts_domain::lifecycle), map the answer.
 
-use super::projects::{links, project_id};
+use super::projects::{idempotency_key, links, project_id};
 use crate::envelope::{Failure, Result};
 use crate::views::{self, ErrorEnvelope, Export, Retried};
 use crate::{AppState, Caller};
@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use zts_domain::lifecycle::{cancel_project, delete_project, export_project, retry_project};
-use zts_domain::{AppError, ErrorCode, clock};
+use zts_domain::{AppError, clock};
 
 /// `POST /api/v1/projects/{id}/retry`
 #[utoipa::path(post, path = "/api/v1/projects/{id}/retry", tag = "projects",
@@ -29,15 +29,7 @@ pub async fn retry(
     headers: HeaderMap,
 ) -> Result<Response> {
     let id = project_id(&id)?;
-    let key = match headers.get("idempotency-key") {
-        Some(value) => Some(value.to_str().map_err(|_| {
-            Failure(AppError::new(
-                ErrorCode::InvalidParameter,
-                "Idempotency-Key must be visible ASCII",
-            ))
-        })?),
-        None => None,
-    };
+    let key = idempotency_key(&headers)?;
     let outcome = retry_project(
         &*state.projects,
         &*state.workflow,

@@ -41,6 +41,22 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// A malformed id is an unknown project: 404, like any id that is not the caller's.
+/// The `Idempotency-Key` header, if sent: text, or a 400 naming it (its length and
+/// characters are the domain's to check, `zts_domain::idempotency::check_key`).
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>> {
+    headers
+        .get("idempotency-key")
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                Failure(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    "Idempotency-Key must be visible ASCII",
+                ))
+            })
+        })
+        .transpose()
+}
+
 pub(crate) fn project_id(raw: &str) -> Result<ProjectId> {
     ProjectId::parse(raw).ok_or_else(|| Failure(AppError::not_found("the project")))
 }
@@ -149,15 +165,7 @@ pub async fn create(
             "send the body as JSON with content-type: application/json",
         )));
     }
-    let idempotency_key = match headers.get("idempotency-key") {
-        Some(value) => Some(value.to_str().map_err(|_| {
-            Failure(AppError::new(
-                ErrorCode::InvalidParameter,
-                "Idempotency-Key must be visible ASCII",
-            ))
-        })?),
-        None => None,
-    };
+    let idempotency_key = idempotency_key(&headers)?;
     // Settled by the outermost layer (observe.rs); a router mounted without it still
     // takes the caller's id by the same rule.
     let correlation_id = match correlation {
