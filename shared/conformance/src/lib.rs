@@ -80,6 +80,7 @@ macro_rules! project_store_concurrency_conformance {
             $mode $make;
             seq_is_gapless_under_sixteen_concurrent_writers,
             eight_concurrent_retries_leave_gapless_events,
+            one_run_comes_of_eight_concurrent_retries,
             retry_cancel_delete_and_a_step_racing_end_in_one_consistent_state,
         );
     };
@@ -221,7 +222,6 @@ macro_rules! lifecycle_conformance {
             $mode $make;
             a_retry_starts_at_the_failed_step_and_keeps_the_history,
             only_a_failed_project_of_the_callers_is_retried,
-            one_run_comes_of_eight_concurrent_retries,
             a_retry_with_the_same_idempotency_key_replays,
             a_cancel_ends_the_run_and_refuses_its_late_commits,
             an_export_holds_everything_stored_about_the_project,

@@ -229,6 +229,9 @@ async fn eight_concurrent_retries<S: ProjectStore + 'static>(
     (id, workflow, retried)
 }
 
+/// Where transactions are isolated (the embedded store; DynamoDB): moto lets two of the
+/// eight claim, or lets a loser see the winner's dedupe record before its META (a CI run
+/// saw a replay answer run 1), so the moto suite leaves it out like the cases below.
 pub async fn one_run_comes_of_eight_concurrent_retries<S: ProjectStore + 'static>(store: Arc<S>) {
     let (id, workflow, retried) = eight_concurrent_retries(&store).await;
     assert_eq!(retried, 1, "one retry claims the run");
