@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks template.yaml offline: cfn-lint, then `sam validate --lint` (aws-sam-cli in its own
-# virtualenv). Neither reads statemachine.asl.json; lint-asl.sh checks that.
+# virtualenv). Neither reads the workflow definitions; lint-asl.sh checks those.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools=$(bash infra/scripts/tools.sh)

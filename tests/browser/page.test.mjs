@@ -158,6 +158,26 @@ scenario('happy', async () => {
   await page.clean();
 });
 
+scenario('workflow', async () => {
+  const page = await openPage();
+  // The form offers every workflow, the default chosen, and says what each does.
+  const offered = await page.$$eval('#workflow option', (o) => o.map((x) => x.value));
+  assert.deepEqual(offered, ['idea-to-advice', 'quick-check', 'triage']);
+  assert.equal(await page.locator('#workflow').inputValue(), 'idea-to-advice');
+  await page.getByLabel('What to run').selectOption('quick-check');
+  assert.match(await page.locator('#workflow-help').innerText(), /verdict only/);
+  await submitAndWait(page, `Receipt chaser quick (${LABEL})`, 'COMPLETED');
+  // The verdict, in four events: no advice step, no plan.
+  await page.locator('#validation-report').waitFor();
+  assertGapless(await seqs(page), 4);
+  assert.deepEqual(await page.$$eval('.step', (s) => s.map((r) => [r.dataset.step, r.dataset.state])),
+    [['validator', 'done']]);
+  assert.equal(await page.locator('#advisory-plan').count(), 0);
+  assert.match(await page.locator('#project-workflow').innerText(), /^quick-check \(version 1\)$/);
+  await page.screenshot({ path: join(SHOTS, `${LABEL}-quick-check.png`), fullPage: true });
+  await page.clean();
+});
+
 scenario('dropped', async () => {
   const page = await openPage();
   let connections = 0;

@@ -84,6 +84,7 @@ mod tests {
                 correlation_id: "c".into(),
                 created_at: zts_domain::clock::now(),
                 idempotency: None,
+                workflow: Default::default(),
             }
             .initial_meta(),
             input: stored.input(),

@@ -2,7 +2,7 @@
 // Views are chosen by the URL's fragment: `#/` (home) and `#/projects/{id}`.
 
 import { Api, ApiError, storedKey } from './api.js';
-import { check, ideaOf, serverProblems, showCounts, showProblems } from './form.js';
+import { check, ideaOf, serverProblems, showCounts, showProblems, showWorkflowHelp } from './form.js';
 import { LiveRun } from './live.js';
 import { artifacts, el, sizeBars } from './render.js';
 
@@ -239,6 +239,8 @@ async function openProject(id) {
     return;
   }
   $('project-title').textContent = project.name;
+  $('project-workflow').textContent = project.workflow
+    ? `${project.workflow.name} (version ${project.workflow.version})` : '';
   document.title = `${project.name} · ZeroToShip`;
   view.setState(project.state, project.progress, false);
   // Every event from the first, replayed by the subscription, builds the timeline.
@@ -329,6 +331,8 @@ function start() {
   form.addEventListener('submit', submitIdea);
   form.addEventListener('input', () => showCounts(form));
   showCounts(form);
+  form.elements.workflow.addEventListener('change', () => showWorkflowHelp(form));
+  showWorkflowHelp(form);
   $('list-more').addEventListener('click', () => loadProjects(true));
   $('retry-run').addEventListener('click', (e) => act(e.currentTarget, retryRun));
   $('cancel-run').addEventListener('click', (e) => act(e.currentTarget, cancelRun));

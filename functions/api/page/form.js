@@ -23,7 +23,14 @@ export function ideaOf(form) {
     description: text('description').trim(),
     hypothesis: text('hypothesis').trim(),
     target_avatars: avatarsOf(form),
+    workflow: form.elements.workflow.value,
   };
+}
+
+// The chosen workflow's description under the list (the server writes each option's).
+export function showWorkflowHelp(form) {
+  const chosen = form.elements.workflow.selectedOptions[0];
+  document.getElementById('workflow-help').textContent = chosen ? chosen.dataset.description : '';
 }
 
 // Problems the page can see before sending: {field: message}.

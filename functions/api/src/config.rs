@@ -3,7 +3,7 @@
 
 use crate::HttpConfig;
 use zts_aws::Tables;
-use zts_aws::deploy::{ConfigError, Env, vars};
+use zts_aws::deploy::{ConfigError, Env, StateMachines, vars};
 use zts_domain::auth::Limits;
 use zts_domain::pii::PiiPolicy;
 
@@ -13,7 +13,8 @@ pub const CURSOR_SECRET_MIN_BYTES: usize = 16;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
-    pub state_machine_arn: String,
+    /// Each workflow's state machine (a create may choose any of these workflows).
+    pub state_machines: StateMachines,
     /// The state machine is EXPRESS (its executions cannot be stopped; a cancel relies on
     /// the project's state alone). From `ZTS_WORKFLOW_TYPE`, STANDARD when unset.
     pub workflow_express: bool,
@@ -35,7 +36,7 @@ impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Config {
             tables: env.tables()?,
-            state_machine_arn: env.required(vars::STATE_MACHINE_ARN)?,
+            state_machines: env.state_machines()?,
             workflow_express: workflow_express(env)?,
             websocket_url: env.required(vars::WS_URL)?,
             management_endpoint: env.required(vars::WS_MANAGEMENT_ENDPOINT)?,

@@ -117,6 +117,8 @@ pub fn router(api: Api) -> Router {
             "/api/v1/projects/{id}/export",
             get(routes::lifecycle::export),
         )
+        .route("/api/v1/workflows", get(routes::workflows::list))
+        .route("/api/v1/workflows/{name}", get(routes::workflows::get))
         .fallback(envelope::unknown_route)
         .method_not_allowed_fallback(envelope::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -4,7 +4,6 @@
 
 use api::config::Config;
 use std::sync::Arc;
-use zts_aws::StepFunctionsStarter;
 use zts_aws::deploy::Env;
 
 #[tokio::main]
@@ -27,10 +26,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.tables.clone(),
         &cursor_secret,
     ));
-    let mut workflow = StepFunctionsStarter::new(
-        aws_sdk_sfn::Client::new(&sdk),
-        config.state_machine_arn.clone(),
-    );
+    let mut workflow = zts_aws::lambda::workflow_starter(&sdk, &config.state_machines);
     if config.workflow_express {
         workflow = workflow.express();
     }

@@ -18,13 +18,15 @@ use utoipa::OpenApi;
         routes::lifecycle::export,
         routes::lifecycle::delete,
         routes::tickets::create,
+        routes::workflows::list,
+        routes::workflows::get,
         routes::health::live,
         routes::health::ready,
     ),
-    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, RunView, Retried, Export, AttemptErrorView, ArtifactView, InputView, EventList, Health, Check, ErrorEnvelope, ErrorView, Ticket)),
+    components(schemas(CreateProjectBody, Created, Links, Status, Summary, ProjectList, Project, StepRunView, RunView, Retried, Export, AttemptErrorView, ArtifactView, InputView, EventList, Health, Check, ErrorEnvelope, ErrorView, Ticket, WorkflowRefView, WorkflowView, WorkflowList, WorkflowDetail)),
     modifiers(&ApiKeySecurity),
     security(("api_key" = []), ("bearer" = [])),
-    tags((name = "projects", description = "Ideas and their runs"), (name = "websocket", description = "Live events"), (name = "health", description = "Probes"))
+    tags((name = "projects", description = "Ideas and their runs"), (name = "websocket", description = "Live events"), (name = "workflows", description = "The pipelines a project may run"), (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
 

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 use zts_domain::error::{AppError, ErrorCode};
 use zts_domain::input::limits;
+use zts_domain::workflows::{DEFAULT_WORKFLOW, Workflow};
 
 const INDEX: &str = include_str!("../page/index.html");
 
@@ -80,7 +81,7 @@ pub async fn index(State(state): State<AppState>) -> Response {
     let csp = policy(&state.websocket.connect);
     let mut response = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page_html(),
+        page_html(&state.workflow.workflows()),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&csp) {
@@ -91,8 +92,9 @@ pub async fn index(State(state): State<AppState>) -> Response {
     response
 }
 
-fn page_html() -> String {
+fn page_html(workflows: &[&'static Workflow]) -> String {
     INDEX
+        .replace("<!-- workflow options -->", &workflow_options(workflows))
         .replace("\"/ui/", &format!("\"/ui/{}/", version()))
         .replace(
             "<body data-view=\"loading\">",
@@ -152,6 +154,31 @@ fn websocket_origin(url: &str) -> Option<String> {
     Some(format!("{scheme}://{}", uri.authority()?))
 }
 
+/// The form's workflow choices: the ones this deployment runs, the default selected, each
+/// with its description for the help line.
+fn workflow_options(workflows: &[&'static Workflow]) -> String {
+    workflows
+        .iter()
+        .map(|w| {
+            format!(
+                "<option value=\"{name}\" data-description=\"{description}\"{selected}>{name}</option>",
+                name = escape(w.name),
+                description = escape(w.description),
+                selected = if w.name == DEFAULT_WORKFLOW { " selected" } else { "" },
+            )
+        })
+        .collect()
+}
+
+/// Text safe inside an element or a double-quoted attribute.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 fn limits_json() -> String {
     serde_json::json!({
         "name": limits::NAME_MAX_CHARS,
@@ -166,6 +193,7 @@ fn limits_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zts_domain::workflows::WORKFLOWS;
 
     #[test]
     fn the_policy_allows_the_websocket_origin_and_no_inline_script() {
@@ -197,13 +225,34 @@ mod tests {
 
     #[test]
     fn the_page_links_its_files_by_version_and_carries_the_limits() {
-        let html = page_html();
+        let all: Vec<&'static Workflow> = WORKFLOWS.iter().collect();
+        let html = page_html(&all);
         let v = version();
         for file in ["app.css", "app.js", "icon.svg"] {
             assert!(html.contains(&format!("\"/ui/{v}/{file}\"")), "{file}");
         }
         assert!(!html.contains("\"/ui/app"));
         assert!(html.contains(&format!("data-limits='{}'", limits_json())));
+        // The workflows this deployment runs, the default chosen; none other.
+        assert!(!html.contains("<!-- workflow options -->"));
+        for w in WORKFLOWS {
+            assert!(
+                html.contains(&format!("<option value=\"{}\"", w.name)),
+                "{}",
+                w.name
+            );
+        }
+        assert!(html.contains(&format!(
+            "<option value=\"{DEFAULT_WORKFLOW}\" data-description="
+        )));
+        assert_eq!(html.matches(" selected>").count(), 1);
+        let only_default = page_html(&[Workflow::default_workflow()]);
+        assert!(!only_default.contains("value=\"quick-check\""));
+        // Descriptions hold backticks and quotes: escaped inside the attribute.
+        assert_eq!(
+            escape("a \"b\" <c> & 'd'"),
+            "a &quot;b&quot; &lt;c&gt; &amp; &#39;d&#39;"
+        );
     }
 
     #[test]

@@ -39,6 +39,29 @@ pub struct CreateProjectBody {
     #[serde(default)]
     #[schema(schema_with = avatars_schema)]
     pub target_avatars: Option<Vec<String>>,
+    /// The workflow to run (GET /api/v1/workflows lists them); the default when absent.
+    #[serde(default)]
+    #[schema(schema_with = workflow_name_schema)]
+    pub workflow: Option<String>,
+}
+
+/// `workflow`: one of the listed names, or null.
+fn workflow_name_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::SchemaType;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            zts_domain::workflows::WORKFLOWS
+                .iter()
+                .map(|w| serde_json::Value::from(w.name))
+                .chain([serde_json::Value::Null]),
+        ))
+        .description(Some(format!(
+            "The workflow to run; {} when absent.",
+            zts_domain::workflows::DEFAULT_WORKFLOW
+        )))
+        .build()
 }
 
 /// `target_avatars`: a nullable array of distinct labels (derive cannot say `uniqueItems`).
@@ -101,6 +124,24 @@ pub struct Status {
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorView>,
+    /// The workflow the project runs, at the version it was created with.
+    pub workflow: WorkflowRefView,
+}
+
+/// A workflow and its version, as a project records it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowRefView {
+    pub name: String,
+    pub version: u32,
+}
+
+impl From<&zts_domain::workflows::WorkflowRef> for WorkflowRefView {
+    fn from(w: &zts_domain::workflows::WorkflowRef) -> Self {
+        WorkflowRefView {
+            name: w.name.clone(),
+            version: w.version,
+        }
+    }
 }
 
 impl From<&ProjectMeta> for Status {
@@ -113,6 +154,7 @@ impl From<&ProjectMeta> for Status {
             attempts: m.attempts(),
             updated_at: clock::format(&m.updated_at),
             error: m.error.as_ref().map(ErrorView::from),
+            workflow: WorkflowRefView::from(&m.workflow),
         }
     }
 }
@@ -400,4 +442,48 @@ pub struct Ticket {
     pub expires_at: String,
     /// This server's WebSocket URL with the ticket in it.
     pub websocket_url: String,
+}
+
+/// A workflow a project may run (`GET /api/v1/workflows`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowView {
+    /// What a create's `workflow` names.
+    pub name: String,
+    pub version: u32,
+    pub description: String,
+    /// The steps a run may take, in order (`validator`, `advisory`).
+    pub steps: Vec<String>,
+    /// Whether a create that names no workflow runs this one.
+    pub default: bool,
+}
+
+impl From<&zts_domain::workflows::Workflow> for WorkflowView {
+    fn from(w: &zts_domain::workflows::Workflow) -> Self {
+        WorkflowView {
+            name: w.name.to_string(),
+            version: w.version,
+            description: w.description.to_string(),
+            steps: w.steps.iter().map(|s| s.to_string()).collect(),
+            default: w.name == zts_domain::workflows::DEFAULT_WORKFLOW,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowList {
+    pub workflows: Vec<WorkflowView>,
+    /// The default's name.
+    pub default: String,
+}
+
+/// One workflow with its definition (`GET /api/v1/workflows/{name}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDetail {
+    #[serde(flatten)]
+    pub workflow: WorkflowView,
+    /// The definition's file in the repository.
+    pub definition_file: String,
+    /// The Amazon States Language definition, with its `${…FunctionArn}` placeholders.
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
 }

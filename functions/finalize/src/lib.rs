@@ -39,8 +39,8 @@ async fn record<S: ProjectStore + ?Sized>(
     let already_done = match store.commit_step(req.commit(transition)).await {
         Ok(outcome) => {
             let already_done = outcome == CommitOutcome::AlreadyDone;
-            if !already_done {
-                metrics::run_ended(metrics::DEFAULT_WORKFLOW, end);
+            if let CommitOutcome::Committed { meta, .. } = &outcome {
+                metrics::run_ended(meta.workflow.label(), end);
                 tracing::info!(outcome = end.as_str(), "run ended");
             }
             already_done
@@ -65,6 +65,7 @@ async fn record<S: ProjectStore + ?Sized>(
         project_id: req.project_id,
         artifact_type: None,
         already_done,
+        call: None,
     })
 }
 

@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = zts_aws::lambda::init("reconciler").await;
     let config = reconciler::config::Config::from_env(&zts_aws::deploy::Env::process())?;
     let store = zts_aws::lambda::dynamo_store(&sdk, config.tables);
-    let workflow = zts_aws::lambda::workflow_starter(&sdk, &config.state_machine_arn);
+    let workflow = zts_aws::lambda::workflow_starter(&sdk, &config.state_machines);
     let (store, workflow, policy) = (&store, &workflow, config.policy);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| {
         zts_aws::lambda::invocation(async move {

@@ -171,6 +171,7 @@ impl Execution {
 pub struct Machine {
     definition: Arc<Definition>,
     name: String,
+    max_transitions: u64,
 }
 
 enum Outcome {
@@ -215,7 +216,23 @@ impl Machine {
         Machine {
             definition: Arc::new(definition),
             name: name.into(),
+            max_transitions: MAX_TRANSITIONS,
         }
+    }
+
+    /// A watchdog: an execution that makes `max` state transitions fails (`States.Runtime`,
+    /// uncatchable) instead of going on; at most [`MAX_TRANSITIONS`], AWS's own bound.
+    pub fn with_max_transitions(mut self, max: u64) -> Self {
+        self.max_transitions = max.clamp(1, MAX_TRANSITIONS);
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn max_transitions(&self) -> u64 {
+        self.max_transitions
     }
 
     pub fn definition(&self) -> &Definition {
@@ -321,8 +338,12 @@ impl Machine {
             .definition
             .timeout_seconds
             .map(|s| ex.start_time + chrono::Duration::seconds(s as i64));
-        if ex.transitions >= MAX_TRANSITIONS {
-            let cause = format!("the execution exceeded {MAX_TRANSITIONS} state transitions");
+        if ex.transitions >= self.max_transitions {
+            let cause = format!(
+                "the execution reached {} state transitions, the most one may make: its \
+                 definition loops",
+                self.max_transitions
+            );
             self.finish(
                 ex,
                 Status::Failed {

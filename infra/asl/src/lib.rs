@@ -26,7 +26,7 @@ pub use execution::{
     Clock, Execution, MAX_TRANSITIONS, Machine, NoObserver, Observation, Observer, Position,
     Status, TaskError, TaskHandler, TokioClock, backoff_delay, error_matches,
 };
-pub use load::{LoadError, load, parse};
+pub use load::{LoadError, cycle, load, parse};
 pub use path::Path;
 
 /// Timestamps in the context object: RFC 3339 with milliseconds, as AWS writes them.

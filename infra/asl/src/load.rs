@@ -589,5 +589,64 @@ fn validate(def: &Definition) -> Result<(), LoadError> {
             "no terminal state (Succeed, Fail, or End: true) is reachable",
         ));
     }
+    // Walked backwards from the terminal states: a state that reaches none of them is in
+    // a loop with no exit (or leads only into one), and a run there would never end.
+    let mut exits: BTreeSet<&str> = def
+        .states
+        .values()
+        .filter(|s| is_terminal(s))
+        .map(|s| s.name.as_str())
+        .collect();
+    loop {
+        let before = exits.len();
+        for state in def.states.values() {
+            if targets(state).iter().any(|(_, t)| exits.contains(t)) {
+                exits.insert(state.name.as_str());
+            }
+        }
+        if exits.len() == before {
+            break;
+        }
+    }
+    if let Some(trapped) = def.states.keys().find(|n| !exits.contains(n.as_str())) {
+        return Err(err(
+            Some(trapped),
+            None,
+            "reaches no terminal state (Succeed, Fail, or End: true): it is in a loop with no exit",
+        ));
+    }
     Ok(())
+}
+
+/// A state on a cycle of `def`, if it has one: a definition without cycles ends every run
+/// within as many transitions as it has states (retries stay in their state).
+pub fn cycle(def: &Definition) -> Option<String> {
+    // Kahn's algorithm: what cannot be ordered is on (or behind) a cycle.
+    let mut incoming: BTreeMap<&str, usize> = def.states.keys().map(|k| (k.as_str(), 0)).collect();
+    for state in def.states.values() {
+        for (_, t) in targets(state) {
+            *incoming.entry(t).or_default() += 1;
+        }
+    }
+    let mut ready: VecDeque<&str> = incoming
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| *k)
+        .collect();
+    let mut ordered = BTreeSet::new();
+    while let Some(name) = ready.pop_front() {
+        ordered.insert(name);
+        for (_, t) in targets(&def.states[name]) {
+            if let Some(n) = incoming.get_mut(t) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push_back(t);
+                }
+            }
+        }
+    }
+    def.states
+        .keys()
+        .find(|k| !ordered.contains(k.as_str()))
+        .cloned()
 }

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod compare;
 pub mod cpu;
+pub mod definitions;
 pub mod emulate;
 pub mod faults;
 pub mod gateway;
@@ -26,6 +27,3 @@ pub mod workflow;
 pub use gateway::socket::SocketLimits;
 pub use server::ServerLimits;
 pub use stack::{DataLocation, RunningStack, StackConfig, StackError, local_owner, start};
-
-/// The workflow, compiled in: the local stack runs the very file Step Functions runs.
-pub const STATE_MACHINE: &str = include_str!("../../../statemachine.asl.json");

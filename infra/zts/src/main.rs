@@ -58,6 +58,30 @@ struct ConnectionFlags {
     ws_max_age: u64,
 }
 
+/// Which workflows run and how far one execution may go (README "Workflows").
+#[derive(clap::Args)]
+struct WorkflowFlags {
+    /// Read each workflow's definition from DIR/<its file> (a checkout's layout:
+    /// statemachine.asl.json, workflows/*.asl.json) instead of the built-in copies, to run
+    /// an edited definition without rebuilding. Every definition is checked at start.
+    #[arg(long, value_name = "DIR", env = "ZTS_DEFINITIONS_ROOT")]
+    definitions_root: Option<PathBuf>,
+    /// The watchdog: an execution that makes this many state transitions is ended and
+    /// its project FAILED (ZeroToShip.Watchdog). Every workflow needs fewer than 15.
+    #[arg(long, default_value_t = zts_domain::workflows::MAX_TRANSITIONS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..=asl::MAX_TRANSITIONS))]
+    max_transitions: u64,
+}
+
+impl WorkflowFlags {
+    fn apply(self, config: &mut StackConfig) {
+        if let Some(root) = self.definitions_root {
+            config.definitions = zts::definitions::Source::Root(root);
+        }
+        config.max_transitions = self.max_transitions;
+    }
+}
+
 impl ConnectionFlags {
     fn apply(&self, config: &mut StackConfig) -> Result<(), String> {
         if self.max_connections == 0 || self.ws_per_owner == 0 {
@@ -137,6 +161,8 @@ enum Command {
         retention_days: u32,
         #[command(flatten)]
         connections: ConnectionFlags,
+        #[command(flatten)]
+        workflows: WorkflowFlags,
     },
     /// Back up the local store, also while `zts serve` runs on it: one consistent snapshot
     /// (SQLite's online backup API), written to a new file.
@@ -419,8 +445,10 @@ async fn main() -> ExitCode {
             metrics_addr,
             retention_days,
             connections,
+            workflows,
         } => {
             serve(
+                workflows,
                 metrics_addr,
                 Retention::days(retention_days),
                 addr,
@@ -647,6 +675,7 @@ fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {
 
 #[allow(clippy::too_many_arguments, reason = "one per `zts serve` flag")]
 async fn serve(
+    workflows: WorkflowFlags,
     metrics_addr: Option<SocketAddr>,
     retention: Retention,
     addr: SocketAddr,
@@ -673,6 +702,7 @@ async fn serve(
     config.http.cors_origins = cors_origins;
     config.pii = pii;
     config.retention = retention;
+    workflows.apply(&mut config);
     if let Err(e) = connections.apply(&mut config) {
         eprintln!("zts serve: {e}");
         return ExitCode::FAILURE;

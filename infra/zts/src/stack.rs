@@ -4,7 +4,7 @@ use crate::faults::{FaultRule, FaultyEngine};
 use crate::gateway::socket::{self, OwnerSlots, SocketLimits, SocketState};
 use crate::gateway::{Gateway, management};
 use crate::server::{self, ConnectionCount, ServerLimits};
-use crate::tasks::{self, LocalTasks};
+use crate::tasks::LocalTasks;
 use crate::workflow::LocalWorkflow;
 use axum::Router;
 use axum::routing::get;
@@ -58,6 +58,11 @@ pub struct StackConfig {
     /// How long ended projects are kept before the reconciler's pass removes them
     /// (`--retention-days`).
     pub retention: Retention,
+    /// Where the workflows' definitions come from (`--definitions-root`).
+    pub definitions: crate::definitions::Source,
+    /// The watchdog: the most state transitions one execution may make
+    /// (`--max-transitions`).
+    pub max_transitions: u64,
 }
 
 impl StackConfig {
@@ -76,6 +81,8 @@ impl StackConfig {
             server: ServerLimits::default(),
             sockets: SocketLimits::default(),
             retention: Retention::default(),
+            definitions: Default::default(),
+            max_transitions: zts_domain::workflows::MAX_TRANSITIONS_DEFAULT,
         }
     }
 }
@@ -84,8 +91,8 @@ impl StackConfig {
 pub enum StackError {
     #[error("cannot open the store: {0}")]
     Store(#[from] zts_domain::ports::StoreError),
-    #[error("statemachine.asl.json does not load: {0}")]
-    Definition(#[from] asl::LoadError),
+    #[error("a workflow definition is refused: {0}")]
+    Definition(#[from] crate::definitions::DefinitionError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -170,13 +177,12 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     } else {
         Arc::new(FaultyEngine::new(RuleEngine, config.faults.clone()))
     };
-    let definition = asl::load(crate::STATE_MACHINE, &tasks::substitutions())?;
-    let machine = asl::Machine::new(definition, "zts");
+    let machines = crate::definitions::load_all(&config.definitions, config.max_transitions)?;
     let local_tasks = Arc::new(LocalTasks {
         store: store.clone(),
         engine,
     });
-    let workflow = LocalWorkflow::new(machine, local_tasks, store.clone());
+    let workflow = LocalWorkflow::new(machines, local_tasks, store.clone());
     let gateway = Arc::new(Gateway::new(config.ws_queue_capacity));
     let connections = Arc::new(LiveConnections::new());
     // The numbering plans load once, at start (nothing is served yet, so blocking here

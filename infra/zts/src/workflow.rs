@@ -6,9 +6,9 @@
 //! commit made before is recognised, a succeeded step returns at once), so a step re-run
 //! after a crash (Step Functions' at-least-once) changes nothing twice.
 
-use asl::{Clock, Execution, Machine, Observation, Observer, TaskHandler};
+use asl::{Clock, Execution, Machine, Observation, Observer, Status, TaskHandler};
 use async_trait::async_trait;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -67,7 +67,8 @@ impl Observer for LogObserver {
 }
 
 struct Inner {
-    machine: Machine,
+    /// By workflow name (`zts_domain::workflows`).
+    machines: BTreeMap<String, Machine>,
     tasks: Arc<dyn TaskHandler>,
     store: Arc<EmbeddedStore>,
     clock: Box<dyn Clock>,
@@ -75,6 +76,9 @@ struct Inner {
     running: Mutex<HashSet<String>>,
     counters: Arc<Counters>,
 }
+
+/// The error a project's run records when the watchdog ended it.
+pub const WATCHDOG: &str = "ZeroToShip.Watchdog";
 
 /// Whether the execution's next step starts with a wait (a retry's back-off or a Wait
 /// state): what it has counted so far must survive a restart, so it is saved now.
@@ -88,11 +92,16 @@ pub struct LocalWorkflow {
 }
 
 impl LocalWorkflow {
-    pub fn new(machine: Machine, tasks: Arc<dyn TaskHandler>, store: Arc<EmbeddedStore>) -> Self {
+    /// An engine running `machines` (by workflow name; see `crate::definitions`).
+    pub fn new(
+        machines: BTreeMap<String, Machine>,
+        tasks: Arc<dyn TaskHandler>,
+        store: Arc<EmbeddedStore>,
+    ) -> Self {
         let counters = Arc::new(Counters::default());
         LocalWorkflow {
             inner: Arc::new(Inner {
-                machine,
+                machines,
                 tasks,
                 store,
                 clock: Box::new(asl::TokioClock::new()),
@@ -144,9 +153,13 @@ impl LocalWorkflow {
     )]
     async fn drive(&self, mut ex: Execution) {
         let inner = &*self.inner;
+        let Some(machine) = self.machine_of(&ex) else {
+            tracing::error!(execution = %ex.name, state_machine = %ex.state_machine, "no workflow runs this execution's state machine; it stays stored");
+            self.release(&ex.name);
+            return;
+        };
         loop {
-            let running = inner
-                .machine
+            let running = machine
                 .step(&mut ex, &*inner.tasks, &inner.observer, &*inner.clock)
                 .await;
             let saved = if !running {
@@ -172,11 +185,68 @@ impl LocalWorkflow {
                 break;
             }
         }
-        inner
+        self.record_abort(machine, &ex).await;
+        self.release(&ex.name);
+    }
+
+    fn release(&self, name: &str) {
+        self.inner
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&ex.name);
+            .remove(name);
+    }
+
+    /// The machine an execution runs: its workflow's (an execution stored before
+    /// workflows were named ran the default's machine, then called `zts`).
+    fn machine_of(&self, ex: &Execution) -> Option<&Machine> {
+        let machines = &self.inner.machines;
+        machines.get(&ex.state_machine).or_else(|| {
+            (ex.state_machine == "zts")
+                .then(|| machines.get(zts_domain::workflows::DEFAULT_WORKFLOW))
+                .flatten()
+        })
+    }
+
+    /// An execution the watchdog ended (or any `States.Runtime` failure: neither can be
+    /// caught, so RecordFailure never ran) would leave its project in a running state
+    /// with no run behind it: it is recorded FAILED with that reason, as RecordFailure
+    /// would have.
+    async fn record_abort(&self, machine: &Machine, ex: &Execution) {
+        let Status::Failed { error, cause } = &ex.status else {
+            return;
+        };
+        let error = if ex.transitions >= machine.max_transitions() {
+            WATCHDOG
+        } else if error == "States.Runtime" {
+            error.as_str()
+        } else {
+            return;
+        };
+        let input = &ex.input;
+        let request = serde_json::json!({
+            "project_id": input["project_id"],
+            "correlation_id": input["correlation_id"],
+            "run": input["run"],
+            "execution_id": ex.id,
+            "state": "Aborted",
+            "retry_count": 0,
+            "outcome": "FAILED",
+            "error": {"Error": error, "Cause": cause},
+        });
+        match self
+            .inner
+            .tasks
+            .invoke(crate::tasks::FINALIZE, request)
+            .await
+        {
+            Ok(_) => {
+                tracing::warn!(execution = %ex.name, error, cause, "the run was aborted; its project is FAILED")
+            }
+            Err(e) => {
+                tracing::error!(execution = %ex.name, error = %e.error, "could not record an aborted run")
+            }
+        }
     }
 
     /// Resumes every execution persisted by a previous process. Returns how many.
@@ -242,14 +312,15 @@ impl WorkflowStarter for LocalWorkflow {
         reason = "an execution is JSON values and strings: it always serialises"
     )]
     async fn start(&self, start: &WorkflowStart) -> Result<StartOutcome, WorkflowError> {
+        let inner = &*self.inner;
+        let machine = inner.machines.get(&start.workflow).ok_or_else(|| {
+            WorkflowError::Failed(format!("no workflow named {:?} runs here", start.workflow))
+        })?;
         let name = start.execution_name();
         if !self.claim(&name) {
             return Ok(StartOutcome::AlreadyStarted);
         }
-        let inner = &*self.inner;
-        let ex = inner
-            .machine
-            .start(&name, start.input_json(), &*inner.clock, &inner.observer);
+        let ex = machine.start(&name, start.input_json(), &*inner.clock, &inner.observer);
         // Saved only if no execution of that name is stored: one atomic write decides
         // whether this start is the one (a restart resumes stored executions instead).
         let saved = inner
@@ -260,11 +331,7 @@ impl WorkflowStarter for LocalWorkflow {
             )
             .await;
         if !matches!(saved, Ok(true)) {
-            inner
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&name);
+            self.release(&name);
             return match saved {
                 Ok(_) => Ok(StartOutcome::AlreadyStarted),
                 Err(e) => Err(WorkflowError::Unavailable(e.to_string())),

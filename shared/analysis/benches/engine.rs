@@ -38,6 +38,7 @@ fn main() {
         correlation_id: "c".into(),
         created_at: zts_domain::clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta();
     let (mut validate, mut advise, mut check) = (Duration::MAX, Duration::MAX, Duration::MAX);

@@ -130,6 +130,17 @@ pub enum Call {
     Stop,
 }
 
+impl Call {
+    /// As serialised: `go`, `pivot`, `stop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Call::Go => "go",
+            Call::Pivot => "pivot",
+            Call::Stop => "stop",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recommendation {
     pub rank: u8,

@@ -46,6 +46,7 @@ fn analysis_of(idea: &Value) -> Value {
         correlation_id: "c".into(),
         created_at: zts_domain::clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta();
     let plan = engine.advise_sync(&AdvisoryInput {

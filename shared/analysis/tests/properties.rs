@@ -96,6 +96,7 @@ fn artifacts(input: &ProjectInput) -> (String, String) {
         correlation_id: "c".into(),
         created_at: zts_domain::clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta();
     let plan = RuleEngine.advise_sync(&AdvisoryInput {

@@ -4,13 +4,29 @@
 
 use super::Tables;
 use zts_domain::retention::Retention;
+use zts_domain::workflows::{DEFAULT_WORKFLOW, Workflow};
+
+/// Each workflow's state machine ARN, by workflow name (the default's always present).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachines(pub std::collections::BTreeMap<String, String>);
+
+impl StateMachines {
+    /// The default workflow's state machine.
+    pub fn default_arn(&self) -> &str {
+        self.0.get(DEFAULT_WORKFLOW).map_or("", String::as_str)
+    }
+}
 
 /// The environment variables, in one place.
 pub mod vars {
     pub const PROJECTS_TABLE: &str = "ZTS_PROJECTS_TABLE";
     pub const CONNECTIONS_TABLE: &str = "ZTS_CONNECTIONS_TABLE";
     pub const API_KEYS_TABLE: &str = "ZTS_API_KEYS_TABLE";
+    /// The default workflow's state machine (`zts_domain::workflows::DEFAULT_WORKFLOW`).
     pub const STATE_MACHINE_ARN: &str = "ZTS_STATE_MACHINE_ARN";
+    /// The other workflows' state machines: `name=arn` pairs, comma-separated (the
+    /// template lists every workflow it deploys).
+    pub const STATE_MACHINE_ARNS: &str = "ZTS_STATE_MACHINE_ARNS";
     /// `STANDARD` or `EXPRESS` (the template's WorkflowType): only Standard executions can
     /// be stopped (StopExecution is not supported for Express).
     pub const WORKFLOW_TYPE: &str = "ZTS_WORKFLOW_TYPE";
@@ -148,6 +164,40 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .transpose()
     }
 
+    /// The state machine of every workflow the deployment runs, by workflow name: the
+    /// default's from [`vars::STATE_MACHINE_ARN`], the others from
+    /// [`vars::STATE_MACHINE_ARNS`]. A name that is not a listed workflow stops init.
+    pub fn state_machines(&self) -> Result<StateMachines, ConfigError> {
+        let mut machines = std::collections::BTreeMap::from([(
+            DEFAULT_WORKFLOW.to_string(),
+            self.required(vars::STATE_MACHINE_ARN)?,
+        )]);
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: vars::STATE_MACHINE_ARNS,
+            reason,
+        };
+        for pair in self
+            .optional(vars::STATE_MACHINE_ARNS)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (name, arn) = pair
+                .split_once('=')
+                .map(|(n, a)| (n.trim(), a.trim()))
+                .filter(|(n, a)| !n.is_empty() && a.starts_with("arn:"))
+                .ok_or_else(|| invalid(format!("{pair:?} is not name=arn")))?;
+            if Workflow::named(name).is_none() {
+                return Err(invalid(format!("{name:?} is not a listed workflow")));
+            }
+            if machines.insert(name.to_string(), arn.to_string()).is_some() {
+                return Err(invalid(format!("{name:?} is given twice")));
+            }
+        }
+        Ok(StateMachines(machines))
+    }
+
     pub fn tables(&self) -> Result<Tables, ConfigError> {
         Ok(Tables {
             projects: self.required(vars::PROJECTS_TABLE)?,
@@ -176,6 +226,50 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> MapEnv {
         Env::from_pairs(pairs)
+    }
+
+    #[test]
+    fn each_workflow_gets_its_state_machine_and_an_unknown_name_stops_init() {
+        let arn = |n: &str| format!("arn:aws:states:us-east-1:1:stateMachine:{n}");
+        let e = env(&[
+            (vars::STATE_MACHINE_ARN, &arn("a")),
+            (
+                vars::STATE_MACHINE_ARNS,
+                &format!("quick-check={}, triage={}", arn("q"), arn("t")),
+            ),
+        ]);
+        let machines = e.state_machines().unwrap();
+        assert_eq!(machines.default_arn(), arn("a"));
+        assert_eq!(machines.0["quick-check"], arn("q"));
+        assert_eq!(machines.0["triage"], arn("t"));
+        // Only the default: a deployment without the others still starts.
+        let only = env(&[(vars::STATE_MACHINE_ARN, &arn("a"))]);
+        assert_eq!(only.state_machines().unwrap().0.len(), 1);
+        for bad in [
+            format!("deep-dive={}", arn("d")),
+            "quick-check".to_string(),
+            "quick-check=not-an-arn".to_string(),
+            format!("quick-check={},quick-check={}", arn("q"), arn("q")),
+        ] {
+            let e = env(&[
+                (vars::STATE_MACHINE_ARN, &arn("a")),
+                (vars::STATE_MACHINE_ARNS, &bad),
+            ]);
+            assert!(
+                matches!(
+                    e.state_machines(),
+                    Err(ConfigError::Invalid {
+                        name: vars::STATE_MACHINE_ARNS,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            env(&[]).state_machines().unwrap_err(),
+            ConfigError::Missing(vars::STATE_MACHINE_ARN)
+        );
     }
 
     #[test]

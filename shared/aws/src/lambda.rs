@@ -52,12 +52,15 @@ pub fn key_store(config: &aws_config::SdkConfig, api_keys_table: &str) -> Dynamo
     DynamoKeyStore::new(aws_sdk_dynamodb::Client::new(config), api_keys_table)
 }
 
-/// The Step Functions starter for the deployment's state machine.
+/// The Step Functions starter for the deployment's state machines, one per workflow.
 pub fn workflow_starter(
     config: &aws_config::SdkConfig,
-    state_machine_arn: &str,
+    machines: &crate::deploy::StateMachines,
 ) -> crate::StepFunctionsStarter {
-    crate::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(config), state_machine_arn)
+    machines.0.iter().fold(
+        crate::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(config), machines.default_arn()),
+        |starter, (workflow, arn)| starter.with_workflow(workflow, arn),
+    )
 }
 
 /// The pusher for the deployment's WebSocket API stage (its management endpoint).

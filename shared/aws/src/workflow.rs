@@ -8,25 +8,48 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
+use std::collections::BTreeMap;
 use zts_domain::ports::{StartOutcome, WorkflowError, WorkflowStart, WorkflowStarter};
+use zts_domain::workflows::{DEFAULT_WORKFLOW, WORKFLOWS, Workflow};
 
 #[derive(Debug, Clone)]
 pub struct StepFunctionsStarter {
     client: Client,
-    state_machine_arn: String,
+    /// The state machine of each workflow this deployment runs (one per workflow: the
+    /// template's `Workflow`, `QuickCheckWorkflow`, …).
+    machines: BTreeMap<String, String>,
     /// Whether executions can be stopped: Standard only (StopExecution "is not supported
     /// by EXPRESS state machines").
     stoppable: bool,
 }
 
 impl StepFunctionsStarter {
-    /// A starter for a Standard state machine.
+    /// A starter for Standard state machines, with the default workflow's.
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
         StepFunctionsStarter {
             client,
-            state_machine_arn: state_machine_arn.into(),
+            machines: BTreeMap::from([(DEFAULT_WORKFLOW.to_string(), state_machine_arn.into())]),
             stoppable: true,
         }
+    }
+
+    /// Also starts `workflow` on `state_machine_arn`.
+    pub fn with_workflow(mut self, workflow: &str, state_machine_arn: impl Into<String>) -> Self {
+        self.machines
+            .insert(workflow.to_string(), state_machine_arn.into());
+        self
+    }
+
+    fn machine_of(&self, start: &WorkflowStart) -> Result<&str, WorkflowError> {
+        self.machines
+            .get(&start.workflow)
+            .map(String::as_str)
+            .ok_or_else(|| {
+                WorkflowError::Failed(format!(
+                    "this deployment has no state machine for the workflow {:?}",
+                    start.workflow
+                ))
+            })
     }
 
     /// For an Express state machine: cancelling relies on the project's state alone.
@@ -35,13 +58,12 @@ impl StepFunctionsStarter {
         self
     }
 
-    /// The ARN of `name`'s execution: a Standard execution's ARN is the state machine's
-    /// with `execution` for `stateMachine` and the name appended.
-    pub fn execution_arn(&self, name: &str) -> String {
+    /// The ARN of `name`'s execution on `state_machine_arn`: a Standard execution's ARN is
+    /// the state machine's with `execution` for `stateMachine` and the name appended.
+    pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
         format!(
             "{}:{name}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
+            state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
         )
     }
 }
@@ -66,7 +88,7 @@ impl WorkflowStarter for StepFunctionsStarter {
         let result = self
             .client
             .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
+            .state_machine_arn(self.machine_of(start)?)
             .name(start.execution_name())
             .input(start.input_json().to_string())
             .send()
@@ -93,7 +115,10 @@ impl WorkflowStarter for StepFunctionsStarter {
         let result = self
             .client
             .stop_execution()
-            .execution_arn(self.execution_arn(&start.execution_name()))
+            .execution_arn(Self::execution_arn(
+                self.machine_of(start)?,
+                &start.execution_name(),
+            ))
             .error("ZeroToShip.Cancelled")
             .cause("the project was cancelled by its owner")
             .send()
@@ -113,15 +138,24 @@ impl WorkflowStarter for StepFunctionsStarter {
     }
 
     async fn ready(&self) -> Result<(), WorkflowError> {
-        self.client
-            .describe_state_machine()
-            .state_machine_arn(&self.state_machine_arn)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| match e.as_service_error() {
-                Some(service) => failure(service, None),
-                None => WorkflowError::Unavailable(format!("{e:?}")),
-            })
+        for arn in self.machines.values() {
+            self.client
+                .describe_state_machine()
+                .state_machine_arn(arn)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(service) => failure(service, None),
+                    None => WorkflowError::Unavailable(format!("{e:?}")),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn workflows(&self) -> Vec<&'static Workflow> {
+        WORKFLOWS
+            .iter()
+            .filter(|w| self.machines.contains_key(w.name))
+            .collect()
     }
 }

@@ -30,6 +30,7 @@ pub fn new_project(owner_name: &str, name: &str, created_at: Timestamp) -> NewPr
         correlation_id: format!("corr-{name}"),
         created_at,
         idempotency: None,
+        workflow: Default::default(),
     }
 }
 

@@ -150,6 +150,7 @@ macro_rules! run_identity_conformance {
             one_claim_wins_among_concurrent_claims_of_a_run,
             a_superseded_runs_commits_are_refused_and_the_current_run_is_gapless,
             the_reconciler_starts_a_lost_start_exactly_once_with_gapless_events,
+            a_lost_start_restarts_on_the_workflow_the_project_chose,
             a_replay_racing_the_first_start_makes_one_run,
             a_reconciler_racing_a_slow_start_leaves_one_set_of_events,
             after_its_last_run_a_project_that_never_started_fails_with_a_reason,

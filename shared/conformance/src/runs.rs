@@ -84,7 +84,20 @@ async fn create_through_use_case<S: ProjectStore, W: WorkflowStarter>(
     workflow: &W,
     key: Option<&str>,
 ) -> ProjectMeta {
-    let body = serde_json::to_vec(&input("run identity")).unwrap();
+    create_on_workflow(store, workflow, key, None).await
+}
+
+async fn create_on_workflow<S: ProjectStore, W: WorkflowStarter>(
+    store: &S,
+    workflow: &W,
+    key: Option<&str>,
+    chosen: Option<&str>,
+) -> ProjectMeta {
+    let mut body = serde_json::to_value(input("run identity")).unwrap();
+    if let Some(name) = chosen {
+        body["workflow"] = name.into();
+    }
+    let body = serde_json::to_vec(&body).unwrap();
     create_project(
         store,
         workflow,
@@ -95,6 +108,7 @@ async fn create_through_use_case<S: ProjectStore, W: WorkflowStarter>(
             correlation_id: "corr-run".into(),
             now: clock::now(),
             pii: PiiPolicy::default_regions(),
+            workflows: &workflow.workflows(),
         },
     )
     .await
@@ -277,6 +291,35 @@ pub async fn the_reconciler_starts_a_lost_start_exactly_once_with_gapless_events
     assert_eq!(starts[0].execution_name(), format!("{id}-2"));
     run_to_completion(&*store, &id, 2).await;
     assert_eq!(seqs(&*store, &id).await, vec![1, 2, 3, 4, 5, 6]);
+}
+
+/// A project keeps the workflow it was created with, in every store, and its runs start
+/// on that workflow: the create's, and the one the reconciler claims after a lost start.
+pub async fn a_lost_start_restarts_on_the_workflow_the_project_chose<S: ProjectStore>(
+    store: Arc<S>,
+) {
+    let workflow = ExpressLikeStarter::failing_first(1);
+    let meta = create_on_workflow(&*store, &workflow, None, Some("quick-check")).await;
+    let stored = store.get_meta(&meta.project_id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.workflow.name.as_str(), stored.workflow.version),
+        ("quick-check", 1)
+    );
+    let late = past_deadline(meta.run_claimed_at());
+    let report = reconcile(&*store, &workflow, late, POLICY).await.unwrap();
+    assert_eq!(report.restarted, 1, "{report:?}");
+    let starts = workflow.started();
+    assert_eq!(starts.len(), 1, "{starts:?}");
+    assert_eq!(
+        (starts[0].workflow.as_str(), starts[0].run),
+        ("quick-check", 2)
+    );
+    // The default, when the create names none.
+    let plain = ExpressLikeStarter::default();
+    let meta = create_on_workflow(&*store, &plain, None, None).await;
+    assert_eq!(plain.started()[0].workflow, "idea-to-advice");
+    let stored = store.get_meta(&meta.project_id).await.unwrap().unwrap();
+    assert_eq!(stored.workflow.name, "idea-to-advice");
 }
 
 pub async fn a_replay_racing_the_first_start_makes_one_run<S: ProjectStore + 'static>(

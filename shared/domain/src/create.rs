@@ -13,6 +13,8 @@ use crate::ports::{
     CreateOutcome, NewProject, ProjectStore, StartOutcome, WorkflowStart, WorkflowStarter,
 };
 use crate::project::{ProjectMeta, StoredInput};
+use crate::workflows::Workflow;
+use serde_json::Value;
 
 /// What a caller asks for, as received.
 #[derive(Debug, Clone)]
@@ -26,6 +28,35 @@ pub struct CreateRequest<'a> {
     pub now: Timestamp,
     /// The regions whose national phone formats redaction knows (configuration).
     pub pii: &'a PiiPolicy,
+    /// The workflows this deployment runs (a create may choose any of them).
+    pub workflows: &'a [&'static Workflow],
+}
+
+/// The body: the idea's fields and, optionally, `workflow`. One 422 reports every field's
+/// problem, the workflow's with the idea's.
+fn parse_body(
+    body: &[u8],
+    offered: &[&'static Workflow],
+) -> Result<(ProjectInput, &'static Workflow), AppError> {
+    let mut value = ProjectInput::parse_json(body)?;
+    let requested = match value.as_object_mut().map(|o| o.remove("workflow")) {
+        None | Some(None) | Some(Some(Value::Null)) => Ok(None),
+        Some(Some(Value::String(name))) => Ok(Some(name)),
+        Some(Some(_)) => Err(AppError::validation(vec![FieldError::new(
+            "workflow",
+            "wrong_type",
+            "workflow must be a string naming a workflow (GET /api/v1/workflows lists them)",
+        )])),
+    };
+    let chosen = requested.and_then(|name| Workflow::chosen(name.as_deref(), offered));
+    match (ProjectInput::from_value(&value), chosen) {
+        (Ok(input), Ok(chosen)) => Ok((input, chosen)),
+        (Err(mut a), Err(b)) => {
+            a.details.extend(b.details);
+            Err(a)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }
 
 /// Validates and redacts the idea, stores the project (or finds the one an idempotent
@@ -40,11 +71,11 @@ where
     S: ProjectStore + ?Sized,
     W: WorkflowStarter + ?Sized,
 {
-    let input = ProjectInput::from_json_bytes(request.body)?;
+    let (input, chosen) = parse_body(request.body, request.workflows)?;
     refuse_personal_avatars(&input, request.pii)?;
     let idempotency = request
         .idempotency_key
-        .map(|key| IdempotencyClaim::new(key, &input, request.now))
+        .map(|key| IdempotencyClaim::new(key, &input, request.now).map(|c| c.choosing(chosen.name)))
         .transpose()?;
     let new = NewProject {
         project_id: ProjectId::generate(),
@@ -53,10 +84,11 @@ where
         correlation_id: request.correlation_id,
         created_at: request.now,
         idempotency,
+        workflow: chosen.reference(),
     };
     match store.create_project(new).await? {
         CreateOutcome::Created(meta) => {
-            metrics::project_created(metrics::DEFAULT_WORKFLOW);
+            metrics::project_created(meta.workflow.label());
             start_run(workflow, &meta).await;
             Ok(meta)
         }
@@ -64,7 +96,7 @@ where
         // second execution (Express does not dedupe by name). If the first start was lost,
         // the reconciler claims run 2 after its deadline (ARCHITECTURE.md §7).
         CreateOutcome::Replayed(meta) => {
-            metrics::project_replayed(metrics::DEFAULT_WORKFLOW);
+            metrics::project_replayed(meta.workflow.label());
             Ok(meta)
         }
     }
@@ -104,11 +136,7 @@ fn refuse_personal_avatars(input: &ProjectInput, pii: &PiiPolicy) -> Result<(), 
 /// project is stored, and the reconciler starts a new run of any project whose run never
 /// made progress.
 async fn start_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta) {
-    let start = WorkflowStart {
-        project_id: meta.project_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        run: meta.run,
-    };
+    let start = WorkflowStart::of(meta);
     match workflow.start(&start).await {
         Ok(StartOutcome::Started | StartOutcome::AlreadyStarted) => {}
         Err(e) => {

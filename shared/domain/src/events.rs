@@ -6,6 +6,7 @@
 use crate::clock::Timestamp;
 use crate::ids::ProjectId;
 use crate::project::{ErrorInfo, State, StepName};
+use crate::workflows::WorkflowRef;
 use serde::{Deserialize, Serialize};
 
 /// The largest an event may serialise to.
@@ -31,6 +32,9 @@ pub enum EventBody {
         current_step: Option<StepName>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorInfo>,
+        /// On CREATED only (the create's event and a retry's): the workflow the run is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow: Option<WorkflowRef>,
     },
     StepComplete {
         agent: StepName,

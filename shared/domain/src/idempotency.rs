@@ -50,6 +50,17 @@ impl IdempotencyClaim {
         })
     }
 
+    /// The claim of a create that asked for `workflow`: the same idea sent for another
+    /// workflow is another request (a conflict under one key). The default's hash is the
+    /// input's alone, as it was before workflows were named, so records written then
+    /// still replay.
+    pub fn choosing(mut self, workflow: &str) -> Self {
+        if workflow != crate::workflows::DEFAULT_WORKFLOW {
+            self.request_hash = sha256_hex(format!("{}\n{workflow}", self.request_hash).as_bytes());
+        }
+        self
+    }
+
     /// The record a create with this claim stores beside the project it creates.
     pub fn record(&self, project_id: &crate::ids::ProjectId) -> IdempotencyRecord {
         IdempotencyRecord {

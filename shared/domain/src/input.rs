@@ -23,6 +23,10 @@ use limits::*;
 
 const FIELDS: [&str; 4] = ["name", "description", "hypothesis", "target_avatars"];
 
+/// The fields a create body may hold, as messages name them: the idea's, and the
+/// workflow the create chooses (read by `crate::create`).
+const BODY_FIELDS: &str = "name, description, hypothesis, target_avatars, workflow";
+
 /// A validated, normalised idea.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectInput {
@@ -36,7 +40,12 @@ impl ProjectInput {
     /// Parses and validates a request body: 400 `malformed_json` when it is not JSON,
     /// 422 `validation_failed` with every field's problem otherwise.
     pub fn from_json_bytes(body: &[u8]) -> Result<Self, AppError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Self::from_value(&Self::parse_json(body)?)
+    }
+
+    /// A body as JSON: 400 `malformed_json` when it is not.
+    pub fn parse_json(body: &[u8]) -> Result<Value, AppError> {
+        serde_json::from_slice(body).map_err(|e| {
             AppError::new(
                 ErrorCode::MalformedJson,
                 format!(
@@ -45,8 +54,7 @@ impl ProjectInput {
                     e.column()
                 ),
             )
-        })?;
-        Self::from_value(&value)
+        })
     }
 
     pub fn from_value(value: &Value) -> Result<Self, AppError> {
@@ -56,7 +64,7 @@ impl ProjectInput {
                 "wrong_type",
                 format!(
                     "the body must be a JSON object with fields {}, not {}",
-                    FIELDS.join(", "),
+                    BODY_FIELDS,
                     type_name(value)
                 ),
             )]));
@@ -67,10 +75,7 @@ impl ProjectInput {
                 errors.push(FieldError::new(
                     key.as_str(),
                     "unknown_field",
-                    format!(
-                        "unknown field; the allowed fields are {}",
-                        FIELDS.join(", ")
-                    ),
+                    format!("unknown field; the allowed fields are {BODY_FIELDS}"),
                 ));
             }
         }

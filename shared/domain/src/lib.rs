@@ -25,6 +25,7 @@ pub mod retention;
 pub mod slots;
 pub mod step;
 pub mod transition;
+pub mod workflows;
 
 pub use error::{AppError, ErrorCode, FieldError};
 pub use events::{Event, EventBody};

@@ -94,7 +94,7 @@ where
     };
     match store.commit_step(commit).await {
         Ok(CommitOutcome::Committed { meta, .. }) => {
-            metrics::project_retried(metrics::DEFAULT_WORKFLOW);
+            metrics::project_retried(meta.workflow.label());
             tracing::info!(project_id = %id, run = meta.run, "project retried");
             start_run(workflow, &meta).await;
             Ok(RetryOutcome::Retried(*meta))
@@ -149,7 +149,7 @@ where
         };
         match store.commit_step(commit).await {
             Ok(CommitOutcome::Committed { meta, .. }) => {
-                metrics::run_ended(metrics::DEFAULT_WORKFLOW, metrics::RunEnd::Cancelled);
+                metrics::run_ended(meta.workflow.label(), metrics::RunEnd::Cancelled);
                 tracing::info!(project_id = %id, run = meta.run, "project cancelled");
                 stop_run(workflow, &meta).await;
                 return Ok(*meta);
@@ -202,11 +202,7 @@ pub async fn export_project<S: ProjectStore + ?Sized>(
 }
 
 fn start_of(meta: &ProjectMeta) -> WorkflowStart {
-    WorkflowStart {
-        project_id: meta.project_id.clone(),
-        correlation_id: meta.correlation_id.clone(),
-        run: meta.run,
-    }
+    WorkflowStart::of(meta)
 }
 
 /// Starts a retried run. A lost start is not the caller's problem: the project is CREATED
@@ -268,7 +264,7 @@ where
         };
         let tombstone = match store.commit_step(commit).await {
             Ok(CommitOutcome::Committed { meta, .. }) => {
-                metrics::project_deleted(metrics::DEFAULT_WORKFLOW);
+                metrics::project_deleted(meta.workflow.label());
                 tracing::info!(project_id = %id, "project deleted");
                 *meta
             }

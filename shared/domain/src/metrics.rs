@@ -15,9 +15,8 @@ use std::time::Duration;
 /// The CloudWatch namespace of every metric (EMF), and the Prometheus prefix.
 pub const NAMESPACE: &str = "ZeroToShip";
 
-/// The one pipeline there is today; a label now so dashboards keep working when projects
-/// choose among several.
-pub const DEFAULT_WORKFLOW: &str = "idea-to-advice";
+/// The default workflow's name, the `workflow_name` of anything not tied to one project.
+pub const DEFAULT_WORKFLOW: &str = crate::workflows::DEFAULT_WORKFLOW;
 
 /// The only label keys any metric may carry.
 pub const ALLOWED_LABELS: &[&str] = &["workflow_name", "status", "step", "error_type"];

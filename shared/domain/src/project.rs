@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::ids::{Owner, ProjectId};
 use crate::input::ProjectInput;
 use crate::pii::{PiiPolicy, RedactionReport};
+use crate::workflows::WorkflowRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -216,6 +217,10 @@ pub struct ProjectMeta {
     /// gone for every reader, and its items are being removed (`crate::retention`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_until: Option<Timestamp>,
+    /// The workflow this project runs, and its version (META written before workflows
+    /// were named ran the default's version 1).
+    #[serde(default)]
+    pub workflow: WorkflowRef,
 }
 
 impl ProjectMeta {

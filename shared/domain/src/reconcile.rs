@@ -162,14 +162,7 @@ async fn start<W: WorkflowStarter + ?Sized>(
     workflow: &W,
     meta: &ProjectMeta,
 ) -> Result<(), WorkflowError> {
-    workflow
-        .start(&WorkflowStart {
-            project_id: meta.project_id.clone(),
-            correlation_id: meta.correlation_id.clone(),
-            run: meta.run,
-        })
-        .await
-        .map(|_| ())
+    workflow.start(&WorkflowStart::of(meta)).await.map(|_| ())
 }
 
 /// The claim of the run after META's: every reconciler derives the same dedupe key for it,

@@ -116,6 +116,10 @@ pub struct StepResponse {
     pub artifact_type: Option<String>,
     /// True when a previous delivery of this step had already done the work.
     pub already_done: bool,
+    /// The validator's call on the idea (`go`, `pivot`, `stop`): what a workflow's Choice
+    /// state may branch on (`workflows/triage.asl.json`). Never text of the idea.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +243,7 @@ where
         project_id: req.project_id.clone(),
         artifact_type: None,
         already_done: true,
+        call: None,
     };
     let meta = match store
         .commit_step(req.commit(Transition::StepStarted { step, attempt }))
@@ -324,6 +329,7 @@ where
                 project_id: req.project_id.clone(),
                 artifact_type: Some(artifact_type),
                 already_done: outcome == CommitOutcome::AlreadyDone,
+                call: None,
             })
         }
         Ok(Err(refused)) => Err(refused.into()),

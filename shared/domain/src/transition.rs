@@ -206,6 +206,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                 progress: next.progress,
                 current_step: None,
                 error: None,
+                workflow: None,
             })
         }
         Transition::StepStarted { step, attempt } => {
@@ -244,6 +245,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                     progress: next.progress,
                     current_step: Some(step),
                     error: None,
+                    workflow: None,
                 })
             } else {
                 return Err(wrong_state(step.as_str()));
@@ -322,7 +324,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
         Transition::Completed => {
             match meta.state {
                 State::Completed => return Ok(Applied::AlreadyDone),
-                State::Advisory if meta.step_succeeded(StepName::Advisory) => {}
+                _ if may_complete(meta) => {}
                 State::Failed | State::Cancelled | State::Deleted => {
                     return Err(TransitionError::Terminal { state: meta.state });
                 }
@@ -336,6 +338,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                 progress: 100,
                 current_step: None,
                 error: None,
+                workflow: None,
             })
         }
         Transition::Failed { error } => {
@@ -353,6 +356,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                 progress: next.progress,
                 current_step: next.current_step,
                 error: Some(error.clone()),
+                workflow: None,
             })
         }
     };
@@ -460,6 +464,7 @@ fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionE
             progress: next.progress,
             current_step: None,
             error: None,
+            workflow: Some(meta.workflow.clone()),
         },
         project_id: meta.project_id.clone(),
         seq: next.last_seq,
@@ -512,14 +517,34 @@ fn delete(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transition
 
 /// A step may start once the step before it succeeded: in that step's state, or CREATED
 /// again after a retry that kept it.
+/// Whether `step` may start now: the project's workflow runs it, and the step before it
+/// in that workflow has succeeded (the first starts a CREATED project).
 fn may_start(meta: &ProjectMeta, step: StepName) -> bool {
-    match step.previous() {
+    let Some(workflow) = meta.workflow.workflow() else {
+        return false;
+    };
+    if !workflow.runs(step) {
+        return false;
+    }
+    match workflow.previous(step) {
         None => meta.state == State::Created,
         Some(prev) => {
             meta.step_succeeded(prev)
                 && (meta.state == prev.state() || meta.state == State::Created)
         }
     }
+}
+
+/// Whether the run may complete now: the step it is at has succeeded and its workflow
+/// may end after it.
+fn may_complete(meta: &ProjectMeta) -> bool {
+    let Some(workflow) = meta.workflow.workflow() else {
+        return false;
+    };
+    workflow
+        .may_end_after
+        .iter()
+        .any(|step| meta.state == step.state() && meta.step_succeeded(*step))
 }
 
 fn refuse_terminal(meta: &ProjectMeta) -> Result<(), TransitionError> {

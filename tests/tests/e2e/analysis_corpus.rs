@@ -60,6 +60,7 @@ fn analyse(input: &ProjectInput) -> (String, String, StoredInput) {
         correlation_id: "c".into(),
         created_at: zts_domain::clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     };
     let meta = new.initial_meta();
     let plan = engine.advise_sync(&AdvisoryInput {

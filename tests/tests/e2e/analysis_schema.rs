@@ -215,6 +215,7 @@ fn the_fields_the_engine_writes_are_the_schemas() {
         correlation_id: "c".into(),
         created_at: zts_domain::clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta();
     let plan = RuleEngine.advise_sync(&AdvisoryInput {

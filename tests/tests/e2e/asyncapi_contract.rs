@@ -161,6 +161,7 @@ fn every_event_the_code_writes_fits_its_message() {
             progress: 50,
             current_step: None,
             error: None,
+            workflow: None,
         });
         for step in StepName::ALL {
             bodies.push(EventBody::StatusUpdate {
@@ -168,6 +169,7 @@ fn every_event_the_code_writes_fits_its_message() {
                 progress: 100,
                 current_step: Some(step),
                 error: Some(error.clone()),
+                workflow: None,
             });
         }
     }

@@ -61,7 +61,7 @@ async fn the_page_in_chromium_against_the_emulated_deployment() {
     browser::run(
         &emulation.base_url,
         crate::emulate_path::KEY,
-        "happy,dropped",
+        "happy,dropped,workflow",
         "emulate",
     )
     .await;

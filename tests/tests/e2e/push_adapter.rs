@@ -103,6 +103,7 @@ async fn the_broadcaster_deletes_old_gone_connections_and_keeps_young_ones() {
             progress: 100,
             current_step: None,
             error: None,
+            workflow: None,
         },
         project_id: project.clone(),
         seq: 7, // the next after the six of a completed run (the local gateway orders by seq)

@@ -55,6 +55,7 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
         project_id: ProjectId::generate(),
         correlation_id: "c-1".into(),
         run: 1,
+        workflow: "idea-to-advice".into(),
     };
     assert_eq!(starter.start(&start).await.unwrap(), StartOutcome::Started);
     // The same start again: Step Functions answers it idempotently (same name, same input,
@@ -116,7 +117,10 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
     // A cancel stops the run's execution: the ARN derived from the machine's and the name
     // is the execution's, so moto finds it and records it ABORTED.
     let execution_arn = executions.executions()[0].execution_arn().to_string();
-    assert_eq!(starter.execution_arn(&expected), execution_arn);
+    assert_eq!(
+        StepFunctionsStarter::execution_arn(&arn, &expected),
+        execution_arn
+    );
     assert!(
         starter.stop(&start).await.unwrap(),
         "a running execution stops"
@@ -137,6 +141,24 @@ async fn starts_once_per_project_and_the_execution_is_visible() {
     // On Express, StopExecution is not supported: nothing is called, the state decides.
     let express = StepFunctionsStarter::new(sfn.clone(), &arn).express();
     assert!(!express.stop(&second).await.unwrap());
+
+    // A workflow the deployment has no state machine for is refused, not started on
+    // another's; readiness asks about every state machine the starter knows.
+    let quick = WorkflowStart {
+        workflow: "quick-check".into(),
+        ..start.clone()
+    };
+    assert!(matches!(
+        starter.start(&quick).await,
+        Err(zts_domain::ports::WorkflowError::Failed(_))
+    ));
+    let names: Vec<&str> = starter.workflows().iter().map(|w| w.name).collect();
+    assert_eq!(names, ["idea-to-advice"]);
+    let both = StepFunctionsStarter::new(sfn.clone(), &arn)
+        .with_workflow("quick-check", arn.replace(&name, "no-such-machine"));
+    assert!(both.ready().await.is_err());
+    let names: Vec<&str> = both.workflows().iter().map(|w| w.name).collect();
+    assert_eq!(names, ["idea-to-advice", "quick-check"]);
 
     let missing = StepFunctionsStarter::new(sfn, arn.replace(&name, "no-such-machine"));
     assert!(missing.ready().await.is_err());

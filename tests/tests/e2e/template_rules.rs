@@ -639,34 +639,186 @@ fn parameter_descriptions_fit_cloudformations_4000_character_limit() {
     }
 }
 
-const ASL: &str = include_str!("../../../statemachine.asl.json");
-
-/// The Lambda function each Task state invokes, by its `${…}` substitution.
-fn task_functions(doc: &Value) -> Vec<(String, serde_json::Value, Value)> {
-    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
-    let (_, machine) = resources(doc, "AWS::Serverless::StateMachine")
+/// Every state machine of the template: its logical id, its properties, and the definition
+/// its `DefinitionUri` names (one per listed workflow).
+fn state_machines(doc: &Value) -> Vec<(String, Value, serde_json::Value)> {
+    resources(doc, "AWS::Serverless::StateMachine")
         .into_iter()
-        .next()
-        .expect("a state machine");
-    let subs = &machine["Properties"]["DefinitionSubstitutions"];
-    asl["States"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, s)| s["Type"] == "Task")
-        .map(|(name, state)| {
+        .map(|(id, machine)| {
+            let uri = machine["Properties"]["DefinitionUri"].as_str().unwrap();
+            let workflow = zts_domain::workflows::WORKFLOWS
+                .iter()
+                .find(|w| w.definition_file == uri)
+                .unwrap_or_else(|| panic!("{id}: {uri} is not a listed workflow's definition"));
+            let asl = serde_json::from_str(workflow.definition).unwrap();
+            (id, machine["Properties"].clone(), asl)
+        })
+        .collect()
+}
+
+/// The Lambda function each Task state invokes, by its `${…}` substitution, over every
+/// state machine (`<machine>.<state>`).
+fn task_functions(doc: &Value) -> Vec<(String, serde_json::Value, Value)> {
+    let mut out = Vec::new();
+    for (id, props, asl) in state_machines(doc) {
+        let subs = &props["DefinitionSubstitutions"];
+        for (name, state) in asl["States"].as_object().unwrap() {
+            if state["Type"] != "Task" {
+                continue;
+            }
             let placeholder = state["Resource"]
                 .as_str()
                 .unwrap()
                 .trim_start_matches("${")
                 .trim_end_matches('}');
-            let target = untagged(&subs[placeholder]).as_str().unwrap().to_string();
+            let target = untagged(&subs[placeholder]).as_str().unwrap_or_else(|| {
+                panic!("{id}.{name}: no DefinitionSubstitutions entry for {placeholder}")
+            });
             let function_id = target.trim_end_matches(".Arn");
             let function = doc["Resources"][function_id].clone();
-            assert!(!function.is_null(), "{name}: {target} is not a resource");
-            (name.clone(), state.clone(), function)
-        })
-        .collect()
+            assert!(
+                !function.is_null(),
+                "{id}.{name}: {target} is not a resource"
+            );
+            out.push((format!("{id}.{name}"), state.clone(), function));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_workflow_has_its_state_machine_log_group_alarm_and_grants() {
+    let doc = template();
+    let machines = state_machines(&doc);
+    let deployed: BTreeSet<String> = machines
+        .iter()
+        .map(|(_, p, _)| p["DefinitionUri"].as_str().unwrap().to_string())
+        .collect();
+    let listed: BTreeSet<String> = zts_domain::workflows::WORKFLOWS
+        .iter()
+        .map(|w| w.definition_file.to_string())
+        .collect();
+    assert_eq!(deployed, listed, "one state machine per listed workflow");
+    let api = &doc["Resources"]["ApiFunction"]["Properties"];
+    let reconciler = &doc["Resources"]["ReconcilerFunction"]["Properties"];
+    let mut all = Vec::new();
+    strings(&doc["Resources"], &mut all);
+    for (id, props, asl) in &machines {
+        let uri = props["DefinitionUri"].as_str().unwrap();
+        let workflow = zts_domain::workflows::WORKFLOWS
+            .iter()
+            .find(|w| w.definition_file == uri)
+            .unwrap();
+        // Its own vended log group.
+        let destination = &props["Logging"]["Destinations"][0]["CloudWatchLogsLogGroup"];
+        let logs = untagged(&destination["LogGroupArn"])
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".Arn");
+        let group = &doc["Resources"][logs]["Properties"]["LogGroupName"];
+        assert!(
+            untagged(group)
+                .as_str()
+                .unwrap()
+                .starts_with("/aws/vendedlogs/states/"),
+            "{id}"
+        );
+        // Its name says which workflow (the default's predates the list).
+        let name = untagged(&props["Name"]).as_str().unwrap();
+        if workflow.name != zts_domain::workflows::DEFAULT_WORKFLOW {
+            assert_eq!(name, format!("zts-${{Stage}}-{}", workflow.name), "{id}");
+        }
+        assert!(
+            name.len() <= 80,
+            "{id}: state machine names have at most 80 characters"
+        );
+        // An alarm on its system failures.
+        let alarmed = resources(&doc, "AWS::CloudWatch::Alarm")
+            .into_iter()
+            .any(|(_, a)| {
+                let mut refs = Vec::new();
+                strings(&a["Properties"]["Metrics"], &mut refs);
+                refs.contains(&"ExecutionsFailed".to_string()) && refs.contains(id)
+            });
+        assert!(alarmed, "{id} has no ExecutionsFailed alarm");
+        // Its place on the dashboard.
+        let mut dashboard = Vec::new();
+        strings(&doc["Resources"]["Dashboard"], &mut dashboard);
+        assert!(
+            dashboard.iter().any(|b| b.contains(&format!("${{{id}}}"))),
+            "{id} is not on the dashboard"
+        );
+        assert!(
+            dashboard
+                .iter()
+                .any(|b| b.contains(&format!("\"{}\"", workflow.name))),
+            "{} is not on the dashboard's project metrics",
+            workflow.name
+        );
+        // The api starts, describes and stops it; the reconciler restarts on it.
+        for (function, action) in [
+            (api, "states:StartExecution"),
+            (api, "states:DescribeStateMachine"),
+            (reconciler, "states:StartExecution"),
+        ] {
+            let granted = function["Policies"][0]["Statement"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|st| {
+                    let mut actions = Vec::new();
+                    strings(&st["Action"], &mut actions);
+                    let mut targets = Vec::new();
+                    strings(&st["Resource"], &mut targets);
+                    actions.iter().any(|a| a == action) && targets.contains(id)
+                });
+            assert!(granted, "{action} on {id}");
+        }
+        for function in [api, reconciler] {
+            let vars = &function["Environment"]["Variables"];
+            let found = if workflow.name == zts_domain::workflows::DEFAULT_WORKFLOW {
+                untagged(&vars["ZTS_STATE_MACHINE_ARN"]).as_str() == Some(id.as_str())
+            } else {
+                untagged(&vars["ZTS_STATE_MACHINE_ARNS"])
+                    .as_str()
+                    .is_some_and(|v| v.contains(&format!("{}=${{{id}}}", workflow.name)))
+            };
+            assert!(
+                found,
+                "{} reaches the api and the reconciler",
+                workflow.name
+            );
+        }
+        // The functions its definition invokes are exactly the ones it may invoke.
+        let used: BTreeSet<String> = asl["States"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|st| st["Resource"].as_str())
+            .map(|r| r.trim_start_matches("${").trim_end_matches('}').to_string())
+            .collect();
+        let substituted: BTreeSet<String> = props["DefinitionSubstitutions"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            used, substituted,
+            "{id}: substitutions vs the definition's tasks"
+        );
+        let invokable: BTreeSet<String> = props["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|p| untagged(&p["LambdaInvokePolicy"]["FunctionName"]).as_str())
+            .map(|f| format!("{f}Arn"))
+            .collect();
+        assert_eq!(
+            invokable, used,
+            "{id}: LambdaInvokePolicy vs the definition's tasks"
+        );
+    }
 }
 
 #[test]
@@ -720,24 +872,31 @@ fn task_timeouts_outlast_their_functions_so_a_timeout_reports_as_the_functions_o
 
 #[test]
 fn the_workflow_alarm_counts_system_failures_and_a_rejected_idea_does_not_fail_the_execution() {
-    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
-    let states = &asl["States"];
-    // RecordFailure leads to a choice: a rejected idea succeeds, anything else fails.
-    let kind = &states[states["RecordFailure"]["Next"].as_str().unwrap()];
-    assert_eq!(kind["Type"], "Choice");
-    let rejected = &kind["Choices"][0];
-    assert_eq!(rejected["StringEquals"], zts_domain::step::INVALID);
-    assert_eq!(
-        states[rejected["Next"].as_str().unwrap()]["Type"],
-        "Succeed"
-    );
-    assert_eq!(states[kind["Default"].as_str().unwrap()]["Type"], "Fail");
     let doc = template();
-    let description = doc["Resources"]["WorkflowFailedAlarm"]["Properties"]["AlarmDescription"]
-        .as_str()
-        .unwrap();
-    assert!(description.contains("system failure"), "{description}");
-    assert!(description.contains("rejected"), "{description}");
+    for (id, _, asl) in state_machines(&doc) {
+        let states = &asl["States"];
+        // RecordFailure leads to a choice: a rejected idea succeeds, anything else fails.
+        let kind = &states[states["RecordFailure"]["Next"].as_str().unwrap()];
+        assert_eq!(kind["Type"], "Choice", "{id}");
+        let rejected = &kind["Choices"][0];
+        assert_eq!(rejected["StringEquals"], zts_domain::step::INVALID, "{id}");
+        assert_eq!(
+            states[rejected["Next"].as_str().unwrap()]["Type"],
+            "Succeed",
+            "{id}"
+        );
+        assert_eq!(
+            states[kind["Default"].as_str().unwrap()]["Type"],
+            "Fail",
+            "{id}"
+        );
+        let alarm = format!("{id}FailedAlarm");
+        let description = doc["Resources"][alarm.as_str()]["Properties"]["AlarmDescription"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{alarm}"));
+        assert!(description.contains("system failure"), "{description}");
+        assert!(description.contains("rejected"), "{description}");
+    }
 }
 
 /// The DynamoDB actions a function's inline policies grant on one table.
@@ -860,55 +1019,59 @@ fn slowest_path(states: &serde_json::Value, from: &str, seen: &mut Vec<String>) 
 fn every_path_fits_expresss_five_minutes_so_record_failure_always_runs() {
     // An Express execution is stopped at 300 s (and the machine's own TimeoutSeconds ends
     // a run without its Catch): the worst case of every path, RecordFailure included, has
-    // to end before either (ARCHITECTURE.md §7).
+    // to end before either (ARCHITECTURE.md §7). The walk also refuses a cycle: every
+    // path of every workflow is finite by the definition's structure.
     const EXPRESS_LIMIT_SECONDS: f64 = 300.0;
-    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
-    let machine_timeout = asl["TimeoutSeconds"].as_f64().expect("a machine timeout");
-    assert!(machine_timeout <= EXPRESS_LIMIT_SECONDS);
-    let start = asl["StartAt"].as_str().unwrap();
-    let worst = slowest_path(&asl["States"], start, &mut Vec::new());
-    assert!(
-        worst <= machine_timeout,
-        "the slowest path takes up to {worst} s; the machine stops at {machine_timeout} s"
-    );
-    // RecordFailure sits on that path: a failure at the last task still gets recorded.
-    let validate_alone = task_worst_case_seconds("Validate", &asl["States"]["Validate"]);
-    assert!(
-        worst >= 4.0 * validate_alone - 1e-9,
-        "{worst} vs {validate_alone}"
-    );
+    for (id, _, asl) in state_machines(&template()) {
+        let machine_timeout = asl["TimeoutSeconds"].as_f64().expect("a machine timeout");
+        assert!(machine_timeout <= EXPRESS_LIMIT_SECONDS, "{id}");
+        let start = asl["StartAt"].as_str().unwrap();
+        let worst = slowest_path(&asl["States"], start, &mut Vec::new());
+        assert!(
+            worst <= machine_timeout,
+            "{id}: the slowest path takes up to {worst} s; the machine stops at {machine_timeout} s"
+        );
+        // RecordFailure sits on that path: a failure at the last task still gets recorded.
+        let validate_alone = task_worst_case_seconds("Validate", &asl["States"]["Validate"]);
+        assert!(
+            worst >= 3.0 * validate_alone - 1e-9,
+            "{id}: {worst} vs {validate_alone}"
+        );
+    }
 }
 
 #[test]
 fn the_reconciler_waits_out_the_whole_run_before_superseding_it() {
     // A run still CREATED after the deadline has ended on either workflow type (the
     // machine's timeout is shorter), so the reconciler never races a live first step.
-    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
-    let machine_timeout = asl["TimeoutSeconds"].as_u64().unwrap();
     let deadline = zts_domain::reconcile::ReconcilePolicy::DEFAULT.start_deadline;
-    assert!(deadline.as_secs() > machine_timeout, "{deadline:?}");
+    for (id, _, asl) in state_machines(&template()) {
+        let machine_timeout = asl["TimeoutSeconds"].as_u64().unwrap();
+        assert!(deadline.as_secs() > machine_timeout, "{id}: {deadline:?}");
+    }
 }
 
 #[test]
 fn superseded_runs_end_quietly_and_do_not_count_as_failed_executions() {
-    let asl: serde_json::Value = serde_json::from_str(ASL).unwrap();
-    let states = asl["States"].as_object().unwrap();
-    for (name, state) in states.iter().filter(|(_, s)| s["Type"] == "Task") {
-        if name == "RecordFailure" {
-            continue; // finalize answers a superseded run's RecordFailure with success
+    for (id, _, asl) in state_machines(&template()) {
+        let states = asl["States"].as_object().unwrap();
+        for (name, state) in states.iter().filter(|(_, s)| s["Type"] == "Task") {
+            if name == "RecordFailure" {
+                continue; // finalize answers a superseded run's RecordFailure with success
+            }
+            let first = &state["Catch"][0];
+            assert_eq!(
+                first["ErrorEquals"],
+                serde_json::json!([zts_domain::step::SUPERSEDED]),
+                "{id}.{name}"
+            );
+            assert_eq!(
+                states[first["Next"].as_str().unwrap()]["Type"],
+                "Succeed",
+                "{id}.{name}"
+            );
+            assert_eq!(state["Parameters"]["run.$"], "$.run", "{id}.{name}");
         }
-        let first = &state["Catch"][0];
-        assert_eq!(
-            first["ErrorEquals"],
-            serde_json::json!([zts_domain::step::SUPERSEDED]),
-            "{name}"
-        );
-        assert_eq!(
-            states[first["Next"].as_str().unwrap()]["Type"],
-            "Succeed",
-            "{name}"
-        );
-        assert_eq!(state["Parameters"]["run.$"], "$.run", "{name}");
     }
 }
 
@@ -924,11 +1087,12 @@ fn the_workflow_type_is_documented_as_chosen_at_creation() {
         description.contains("Chosen when the stack is created"),
         "{description}"
     );
-    let machine = &doc["Resources"]["Workflow"]["Properties"];
-    assert!(
-        !machine["Name"].is_null(),
-        "the fixed name is what keeps a type change from replacing the machine"
-    );
+    for (id, machine, _) in state_machines(&doc) {
+        assert!(
+            !machine["Name"].is_null(),
+            "{id}: the fixed name is what keeps a type change from replacing the machine"
+        );
+    }
 }
 
 #[test]
@@ -1314,10 +1478,6 @@ fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_typ
     // not the state machine: a grant on `!Ref Workflow` would be refused at run time, and
     // Express executions cannot be stopped at all, so the api must know the type.
     let doc = template();
-    let workflow_name = untagged(&doc["Resources"]["Workflow"]["Properties"]["Name"])
-        .as_str()
-        .unwrap()
-        .to_string();
     let api = &doc["Resources"]["ApiFunction"]["Properties"];
     let statements = api["Policies"][0]["Statement"].as_sequence().unwrap();
     let stop: Vec<&Value> = statements
@@ -1325,12 +1485,24 @@ fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_typ
         .filter(|s| s["Action"].as_str() == Some("states:StopExecution"))
         .collect();
     assert_eq!(stop.len(), 1, "one StopExecution grant");
-    let resource = untagged(&stop[0]["Resource"]).as_str().unwrap();
+    let granted: BTreeSet<String> = stop[0]["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| untagged(r).as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = state_machines(&doc)
+        .iter()
+        .map(|(_, machine, _)| {
+            let name = untagged(&machine["Name"]).as_str().unwrap();
+            format!(
+                "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{name}:*"
+            )
+        })
+        .collect();
     assert_eq!(
-        resource,
-        format!(
-            "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{workflow_name}:*"
-        )
+        granted, expected,
+        "each workflow's executions, and only those"
     );
     let variable = &api["Environment"]["Variables"]["ZTS_WORKFLOW_TYPE"];
     assert_eq!(tag_of(variable).as_deref(), Some("!Ref"));
@@ -1357,6 +1529,8 @@ fn the_api_may_stop_only_its_own_workflows_executions_and_knows_the_workflow_typ
         ("POST", "/api/v1/projects/{id}/cancel"),
         ("GET", "/api/v1/projects/{id}/export"),
         ("DELETE", "/api/v1/projects/{id}"),
+        ("GET", "/api/v1/workflows"),
+        ("GET", "/api/v1/workflows/{name}"),
     ] {
         assert!(
             routes.contains(&(method.to_string(), path.to_string())),

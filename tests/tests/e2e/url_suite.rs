@@ -165,6 +165,125 @@ async fn a_run_is_watched_live_and_replayed_after_a_reconnect(t: &Target) {
     assert_eq!(seqs_of(&replayed, &id), [4, 5, 6], "{replayed:?}");
 }
 
+/// The events a run of `workflow` promises for `body` (the stop-called idea ends triage
+/// after its verdict), in order.
+fn promised(workflow: &str, stopped: bool) -> (Vec<&'static str>, Vec<&'static str>) {
+    let verdict_only = (
+        vec![
+            "status:CREATED:0",
+            "status:IDEA_VALIDATION:10",
+            "done:validator:50",
+            "status:COMPLETED:100",
+        ],
+        vec!["validator"],
+    );
+    let advised = (
+        vec![
+            "status:CREATED:0",
+            "status:IDEA_VALIDATION:10",
+            "done:validator:50",
+            "status:ADVISORY:60",
+            "done:advisory:90",
+            "status:COMPLETED:100",
+        ],
+        vec!["advisory", "validator"],
+    );
+    match (workflow, stopped) {
+        ("quick-check", _) | ("triage", true) => verdict_only,
+        ("idea-to-advice", _) | ("triage", false) => advised,
+        (other, _) => panic!("the suite does not know what {other} promises: add it here"),
+    }
+}
+
+/// An idea the validator calls `stop` (corpus: buzzword-platform).
+fn stop_idea() -> Value {
+    serde_json::json!({
+        "name": "SynergyChain",
+        "description": "An AI-powered platform leveraging blockchain to disrupt how businesses unlock synergies across the value chain.",
+        "hypothesis": "Businesses will adopt it.",
+        "target_avatars": ["businesses"],
+    })
+}
+
+/// Every listed workflow, run end to end: the events it promises in order with seq
+/// gapless, its artifacts, and the workflow and version on the project, its status, its
+/// CREATED event and its export. An unknown workflow is a 422 naming the field.
+async fn each_workflow_runs_what_it_promises(t: &Target) {
+    let http = Http::with_key(&t.base, Some(&t.acme));
+    let (status, list) = http.get("/api/v1/workflows").await;
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<&str> = list["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = zts_domain::workflows::WORKFLOWS
+        .iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(listed, all, "the deployment runs every listed workflow");
+    assert_eq!(list["default"], "idea-to-advice");
+    let mut ws = watch(&http).await;
+    let mut runs = Vec::new();
+    for w in zts_domain::workflows::WORKFLOWS {
+        let (status, detail) = http.get(&format!("/api/v1/workflows/{}", w.name)).await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["version"], w.version);
+        assert!(detail["definition"]["States"].is_object(), "{detail}");
+        let mut body = idea(&format!("wf {}", w.name));
+        body["workflow"] = w.name.into();
+        runs.push((w, false, http.create(&body).await));
+        if w.name == "triage" {
+            let mut body = stop_idea();
+            body["workflow"] = w.name.into();
+            runs.push((w, true, http.create(&body).await));
+        }
+    }
+    for (w, stopped, id) in &runs {
+        ws.subscribe(id, 0).await;
+        let seen = ws.until(|m| is_terminal(m, id)).await;
+        let (events, artifacts) = promised(w.name, *stopped);
+        let seqs: Vec<u64> = (1..=events.len() as u64).collect();
+        assert_delivered(&seen, id, &seqs);
+        assert_eq!(kinds(&seen, id), events, "{} {seen:?}", w.name);
+        let created = seen
+            .iter()
+            .find(|m| m["project_id"] == id.as_str() && m["seq"] == 1)
+            .unwrap();
+        assert_eq!(created["workflow"]["name"], w.name, "{created}");
+        assert_eq!(created["workflow"]["version"], w.version, "{created}");
+        let (_, project) = http.get(&format!("/api/v1/projects/{id}")).await;
+        assert_eq!(project["workflow"]["name"], w.name, "{project}");
+        let names: Vec<&String> = project["artifacts"].as_object().unwrap().keys().collect();
+        assert_eq!(names, artifacts, "{} {project}", w.name);
+        let (_, status) = http.get(&format!("/api/v1/projects/{id}/status")).await;
+        assert_eq!(status["workflow"]["version"], w.version, "{status}");
+        let (_, export) = http.get(&format!("/api/v1/projects/{id}/export")).await;
+        assert_eq!(export["project"]["workflow"]["name"], w.name);
+    }
+
+    let mut body = idea("no such workflow");
+    body["workflow"] = "deep-dive".into();
+    let (status, err) = http
+        .post_raw("/api/v1/projects", "application/json", body.to_string())
+        .await;
+    assert_eq!(status, 422, "{err}");
+    let field = &err["error"]["details"][0];
+    assert_eq!(field["field"], "workflow", "{err}");
+    assert_eq!(field["code"], "unknown_workflow", "{err}");
+    assert!(
+        field["message"].as_str().unwrap().contains("quick-check"),
+        "{err}"
+    );
+    let (status, err) = http.get("/api/v1/workflows/deep-dive").await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{err}"
+    );
+}
+
 /// Another tenant's project does not exist for a key, by any route.
 async fn another_tenants_project_is_not_found(t: &Target) {
     let acme = Http::with_key(&t.base, Some(&t.acme));
@@ -270,6 +389,12 @@ macro_rules! url_suite {
             async fn zts_load_with_shared_sockets_sees_every_run_complete() {
                 let Some(t) = $setup else { return };
                 super::zts_load_with_shared_sockets_sees_every_run_complete(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn each_workflow_runs_what_it_promises() {
+                let Some(t) = $setup else { return };
+                super::each_workflow_runs_what_it_promises(&t).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,3 +2,4 @@ pub mod health;
 pub mod lifecycle;
 pub mod projects;
 pub mod tickets;
+pub mod workflows;

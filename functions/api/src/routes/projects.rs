@@ -172,6 +172,7 @@ pub async fn create(
         Some(Extension(CorrelationId(id))) => id,
         None => crate::observe::correlation_id(&headers, || uuid::Uuid::new_v4().to_string()),
     };
+    let offered = state.workflow.workflows();
     let request = CreateRequest {
         owner: caller.owner,
         body: &body,
@@ -179,6 +180,7 @@ pub async fn create(
         correlation_id,
         now: clock::now(),
         pii: &state.pii,
+        workflows: &offered,
     };
     let meta = create_project(&*state.projects, &*state.workflow, request).await?;
     let id = &meta.project_id;

@@ -316,3 +316,37 @@ async fn fail_and_wait_states() {
         }
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_watchdog_ends_a_looping_execution_after_its_transitions() {
+    let m = asl::Machine::new(
+        asl::load(
+            r#"{"StartAt": "A", "States": {
+              "A": {"Type": "Pass", "Next": "B"},
+              "B": {"Type": "Choice", "Choices": [{"Variable": "$.again", "IsPresent": true, "Next": "A"}], "Default": "Done"},
+              "Done": {"Type": "Succeed"}}}"#,
+            &std::collections::BTreeMap::new(),
+        )
+        .unwrap(),
+        "looping",
+    )
+    .with_max_transitions(10);
+    let ex = run(
+        &m,
+        json!({"again": true}),
+        &Tasks::default(),
+        &Recorder::default(),
+    )
+    .await;
+    match &ex.status {
+        asl::Status::Failed { error, cause } => {
+            assert_eq!(error, "States.Runtime");
+            assert!(cause.contains("10 state transitions"), "{cause}");
+        }
+        other => panic!("not failed: {other:?}"),
+    }
+    assert_eq!(ex.transitions, 10);
+    // The same machine ends a run that takes the exit.
+    let ex = run(&m, json!({}), &Tasks::default(), &Recorder::default()).await;
+    assert!(matches!(ex.status, asl::Status::Succeeded { .. }));
+}

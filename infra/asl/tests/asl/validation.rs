@@ -151,3 +151,36 @@ fn substitutions_replace_placeholders_and_missing_ones_are_named() {
     )]);
     assert!(asl::load(&text, &subs).is_ok());
 }
+
+#[test]
+fn a_loop_with_no_exit_is_refused_naming_a_state_in_it() {
+    // A reaches the end, but B and C only reach each other: a run in B never ends.
+    let e = refused(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "B"}], "Default": "Done"},
+        "B": {"Type": "Pass", "Next": "C"},
+        "C": {"Type": "Pass", "Next": "B"},
+        "Done": {"Type": "Succeed"}}}));
+    assert!(matches!(e.state.as_deref(), Some("B" | "C")), "{e}");
+    assert!(e.message.contains("loop with no exit"), "{e}");
+}
+
+#[test]
+fn cycle_finds_a_loop_that_has_an_exit_and_none_in_a_straight_line() {
+    let looping = asl::load(
+        &json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$.again", "IsPresent": true, "Next": "A"}], "Default": "Done"},
+            "Done": {"Type": "Succeed"}}})
+        .to_string(),
+        &BTreeMap::new(),
+    )
+    .expect("a loop with an exit loads");
+    assert!(matches!(asl::cycle(&looping).as_deref(), Some("A" | "B")));
+    let straight = asl::load(
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}})
+            .to_string(),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(asl::cycle(&straight), None);
+}

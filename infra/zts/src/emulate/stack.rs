@@ -77,7 +77,10 @@ pub struct Emulation {
     pub stage: String,
     /// Every function by logical id.
     pub functions: BTreeMap<String, Arc<FunctionPool>>,
+    /// The default workflow's state machine.
     pub sfn: Arc<StepFunctionsEmulator>,
+    /// Every workflow's state machine (the default's too).
+    pub state_machines: Vec<Arc<StepFunctionsEmulator>>,
     /// The WebSocket API, when the template has one: `ws://…/<stage>`.
     pub websocket: Option<Arc<WebSocketEmulator>>,
     /// Each stream event source mapping's poller.
@@ -157,13 +160,18 @@ impl Emulation {
                 c.records_sent_to_failure.load(Ordering::Relaxed)
             );
         }
-        let c = &self.sfn.counts;
+        let total = |pick: fn(&super::states::ExecutionCounts) -> &std::sync::atomic::AtomicU64| {
+            self.state_machines
+                .iter()
+                .map(|m| pick(&m.counts).load(Ordering::Relaxed))
+                .sum::<u64>()
+        };
         let _ = write!(
             out,
             "executions: {} started, {} succeeded, {} failed",
-            c.started.load(Ordering::Relaxed),
-            c.succeeded.load(Ordering::Relaxed),
-            c.failed.load(Ordering::Relaxed)
+            total(|c| &c.started),
+            total(|c| &c.succeeded),
+            total(|c| &c.failed)
         );
         out
     }
@@ -381,19 +389,24 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         by_arn.insert(arn, pool.clone());
         functions.insert(logical, pool);
     }
-    let machine = template
+    let by_function_arn = Arc::new(EmulatedFunctions::new(by_arn));
+    let state_machines = template
         .resources_of("AWS::Serverless::StateMachine")
         .into_iter()
-        .next()
-        .ok_or_else(|| TemplateError::Parse("no AWS::Serverless::StateMachine".into()))?;
-    let sfn = Arc::new(StepFunctionsEmulator::from_template(
-        &resolver,
-        &machine,
-        crate::STATE_MACHINE,
-        EmulatedFunctions::new(by_arn),
-    )?);
+        .map(|id| {
+            StepFunctionsEmulator::from_template(&resolver, &id, by_function_arn.clone())
+                .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The default workflow's machine: the one whose counts the summary and tests read.
+    let default = zts_domain::workflows::Workflow::default_workflow();
+    let sfn = state_machines
+        .iter()
+        .find(|m| m.workflow() == default.name)
+        .cloned()
+        .ok_or_else(|| TemplateError::Parse("no state machine for the default workflow".into()))?;
     let mut tasks = Vec::new();
-    let router = sfn.clone().router();
+    let router = super::states::router(state_machines.clone());
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(sfn_listener, router).await;
     }));
@@ -477,6 +490,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         stage,
         functions,
         sfn,
+        state_machines,
         websocket,
         streams,
         iam,

@@ -1,4 +1,5 @@
-//! Step Functions, emulated: `statemachine.asl.json` with the template's
+//! Step Functions, emulated: each of the template's state machines (one per workflow:
+//! `statemachine.asl.json`, `workflows/*.asl.json`) with its
 //! `DefinitionSubstitutions`, run by the `asl` interpreter, each Task an invocation of the
 //! function its ARN resolves to (errors named as Step Functions names them for a Lambda
 //! task), and the StartExecution / StopExecution / DescribeStateMachine API the functions'
@@ -81,6 +82,8 @@ pub struct ExecutionCounts {
 }
 
 pub struct StepFunctionsEmulator {
+    /// The workflow it runs (`zts_domain::workflows`).
+    workflow: &'static str,
     machine: Machine,
     definition: String,
     arn: String,
@@ -112,14 +115,23 @@ pub enum StopError {
 }
 
 impl StepFunctionsEmulator {
-    /// The template's state machine (`logical_id`), its definition file's `${…}` filled
-    /// from `DefinitionSubstitutions`.
+    /// The template's state machine (`logical_id`): the workflow whose definition file its
+    /// `DefinitionUri` names, the file's `${…}` filled from `DefinitionSubstitutions`.
     pub fn from_template(
         resolver: &Resolver<'_>,
         logical_id: &str,
-        definition: &str,
-        functions: EmulatedFunctions,
+        functions: Arc<EmulatedFunctions>,
     ) -> Result<Self, TemplateError> {
+        let uri = resolver.resolve_property(logical_id, "DefinitionUri")?;
+        let workflow = zts_domain::workflows::WORKFLOWS
+            .iter()
+            .find(|w| w.definition_file == uri)
+            .ok_or_else(|| TemplateError::Unsupported {
+                resource: logical_id.to_string(),
+                property: "DefinitionUri".into(),
+                what: format!("{uri} is not the definition of a listed workflow"),
+            })?;
+        let definition = workflow.definition;
         let substitutions = resolver.resolve_map_property(logical_id, "DefinitionSubstitutions")?;
         let kind = match resolver.resolve_property(logical_id, "Type")?.as_str() {
             "EXPRESS" => WorkflowType::Express,
@@ -145,6 +157,7 @@ impl StepFunctionsEmulator {
             .collect();
         let pseudo = resolver.pseudo();
         Ok(StepFunctionsEmulator {
+            workflow: workflow.name,
             machine: Machine::new(loaded, name.clone()),
             definition: definition.to_string(),
             arn: format!(
@@ -153,7 +166,7 @@ impl StepFunctionsEmulator {
             ),
             name,
             kind,
-            tasks: Arc::new(functions),
+            tasks: functions,
             clock: Box::new(asl::TokioClock::new()),
             names: Mutex::new(HashSet::new()),
             running: Arc::new(Mutex::new(BTreeMap::new())),
@@ -164,6 +177,10 @@ impl StepFunctionsEmulator {
 
     pub fn arn(&self) -> &str {
         &self.arn
+    }
+
+    pub fn workflow(&self) -> &'static str {
+        self.workflow
     }
 
     pub fn workflow_type(&self) -> WorkflowType {
@@ -236,10 +253,8 @@ impl StepFunctionsEmulator {
         if self.kind == WorkflowType::Express {
             return Err(StopError::NotSupported);
         }
-        let prefix = self.arn.replacen(":stateMachine:", ":execution:", 1);
-        let name = execution_arn
-            .strip_prefix(prefix.as_str())
-            .and_then(|rest| rest.strip_prefix(':'))
+        let name = self
+            .execution_name(execution_arn)
             .ok_or_else(|| StopError::DoesNotExist(execution_arn.to_string()))?;
         match self.lock_running().get_mut(name) {
             Some(stop) => {
@@ -250,10 +265,21 @@ impl StepFunctionsEmulator {
         }
     }
 
-    /// The Step Functions API (JSON 1.0 protocol) for the calls the functions make.
-    pub fn router(self: Arc<Self>) -> Router {
-        Router::new().route("/", post(api)).with_state(self)
+    /// The name of the execution `execution_arn` names, if it is one of this machine's.
+    fn execution_name<'a>(&self, execution_arn: &'a str) -> Option<&'a str> {
+        let prefix = self.arn.replacen(":stateMachine:", ":execution:", 1);
+        execution_arn
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
     }
+}
+
+/// The Step Functions API (JSON 1.0 protocol) for the calls the functions make, over
+/// every state machine of the template (one per workflow), each call routed by ARN.
+pub fn router(machines: Vec<Arc<StepFunctionsEmulator>>) -> Router {
+    Router::new()
+        .route("/", post(api))
+        .with_state(Arc::new(machines))
 }
 
 fn aws_error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -270,10 +296,11 @@ fn epoch_now() -> f64 {
 }
 
 async fn api(
-    State(sfn): State<Arc<StepFunctionsEmulator>>,
+    State(machines): State<Arc<Vec<Arc<StepFunctionsEmulator>>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let by_arn = |arn: &str| machines.iter().find(|m| m.arn() == arn);
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -298,6 +325,13 @@ async fn api(
                 .as_str()
                 .and_then(|s| serde_json::from_str(s).ok())
                 .unwrap_or_else(|| json!({}));
+            let Some(sfn) = by_arn(arn) else {
+                return aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "StateMachineDoesNotExist",
+                    &StartError::NoSuchMachine(arn.to_string()).to_string(),
+                );
+            };
             match sfn.start_execution(arn, &name, input) {
                 Ok(execution_arn) => {
                     ok(json!({"executionArn": execution_arn, "startDate": epoch_now()}))
@@ -316,6 +350,13 @@ async fn api(
         }
         "AWSStepFunctions.StopExecution" => {
             let arn = request["executionArn"].as_str().unwrap_or_default();
+            let Some(sfn) = machines.iter().find(|m| m.execution_name(arn).is_some()) else {
+                return aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "ExecutionDoesNotExist",
+                    &StopError::DoesNotExist(arn.to_string()).to_string(),
+                );
+            };
             match sfn.stop_execution(arn) {
                 Ok(()) => ok(json!({"stopDate": epoch_now()})),
                 Err(e @ StopError::DoesNotExist(_)) => aws_error(
@@ -331,13 +372,13 @@ async fn api(
             }
         }
         "AWSStepFunctions.DescribeStateMachine" => {
-            if request["stateMachineArn"].as_str() != Some(sfn.arn()) {
+            let Some(sfn) = by_arn(request["stateMachineArn"].as_str().unwrap_or_default()) else {
                 return aws_error(
                     StatusCode::BAD_REQUEST,
                     "StateMachineDoesNotExist",
                     "no such state machine",
                 );
-            }
+            };
             ok(json!({
                 "stateMachineArn": sfn.arn,
                 "name": sfn.name,

@@ -61,6 +61,12 @@ fn every_packaged_function_is_read_with_its_timeout_memory_and_environment() {
         api.environment["ZTS_STATE_MACHINE_ARN"],
         "arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev-workflow"
     );
+    // Every other workflow's state machine, name=arn, as the api's config reads them.
+    assert_eq!(
+        api.environment["ZTS_STATE_MACHINE_ARNS"],
+        "quick-check=arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev-quick-check,\
+         triage=arn:aws:states:us-east-1:123456789012:stateMachine:zts-dev-triage"
+    );
     assert!(api.environment["ZTS_CURSOR_SECRET_ARN"].ends_with("cursor-secret-AbCdEf"));
     assert_eq!(api.environment["ZTS_RATE_BURST"], "20");
     assert_eq!(
@@ -102,8 +108,8 @@ fn parameter_overrides_reach_the_environment_and_bad_ones_are_named() {
 #[test]
 fn an_intrinsic_it_cannot_honour_is_refused_naming_resource_and_property() {
     let text = TEMPLATE.replace(
-        "ZTS_STATE_MACHINE_ARN: !Ref Workflow\n          ZTS_WORKFLOW_TYPE",
-        "ZTS_STATE_MACHINE_ARN: !Join [\"\", [a, b]]\n          ZTS_WORKFLOW_TYPE",
+        "ZTS_STATE_MACHINE_ARN: !Ref Workflow\n          # The other",
+        "ZTS_STATE_MACHINE_ARN: !Join [\"\", [a, b]]\n          # The other",
     );
     assert_ne!(text, TEMPLATE, "the edit applied");
     let template = Template::parse(&text).unwrap();

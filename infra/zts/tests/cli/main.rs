@@ -13,3 +13,4 @@ mod emulate_template;
 mod keys_cli;
 mod observability;
 mod restart;
+mod workflows_cli;

@@ -6,6 +6,7 @@ use crate::idempotency::IdempotencyClaim;
 use crate::ids::{Owner, ProjectId};
 use crate::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
 use crate::transition::StepCommit;
+use crate::workflows::WorkflowRef;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -20,6 +21,8 @@ pub struct NewProject {
     pub correlation_id: String,
     pub created_at: Timestamp,
     pub idempotency: Option<IdempotencyClaim>,
+    /// The workflow the create chose.
+    pub workflow: WorkflowRef,
 }
 
 impl NewProject {
@@ -45,6 +48,7 @@ impl NewProject {
             updated_at: self.created_at,
             error: None,
             retain_until: None,
+            workflow: self.workflow.clone(),
         }
     }
 
@@ -56,6 +60,7 @@ impl NewProject {
                 progress: 0,
                 current_step: None,
                 error: None,
+                workflow: Some(self.workflow.clone()),
             },
             project_id: self.project_id.clone(),
             seq: 1,

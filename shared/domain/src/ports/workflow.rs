@@ -1,4 +1,5 @@
 use crate::ids::ProjectId;
+use crate::workflows::{WORKFLOWS, Workflow};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -9,9 +10,21 @@ pub struct WorkflowStart {
     pub correlation_id: String,
     /// The run this execution is (claimed on META before the start).
     pub run: u32,
+    /// The workflow the project runs (its META's): which state machine starts.
+    pub workflow: String,
 }
 
 impl WorkflowStart {
+    /// The start of `meta`'s current run, on the workflow it was created with.
+    pub fn of(meta: &crate::project::ProjectMeta) -> Self {
+        WorkflowStart {
+            project_id: meta.project_id.clone(),
+            correlation_id: meta.correlation_id.clone(),
+            run: meta.run,
+            workflow: meta.workflow.name.clone(),
+        }
+    }
+
     /// The execution's name: project id and run number. Standard workflows refuse a
     /// reused name for 90 days, so every run needs its own; 36 + 1 + at most 10
     /// characters, within Step Functions' 80.
@@ -65,4 +78,10 @@ pub trait WorkflowStarter: Send + Sync {
 
     /// Readiness: the engine can accept executions.
     async fn ready(&self) -> Result<(), WorkflowError>;
+
+    /// The workflows this engine can start (every listed one unless a deployment says
+    /// otherwise): what a create may choose.
+    fn workflows(&self) -> Vec<&'static Workflow> {
+        WORKFLOWS.iter().collect()
+    }
 }

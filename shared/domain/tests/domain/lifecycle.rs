@@ -27,6 +27,7 @@ fn fresh() -> ProjectMeta {
         correlation_id: "c".into(),
         created_at: clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta()
 }
@@ -127,7 +128,8 @@ fn a_retry_keeps_the_succeeded_step_and_starts_at_the_failed_one() {
             state: State::Created,
             progress: 50,
             current_step: None,
-            error: None
+            error: None,
+            workflow: Some(_),
         }
     ));
 

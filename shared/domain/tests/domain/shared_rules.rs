@@ -41,6 +41,33 @@ fn another_request_under_a_live_key_conflicts_and_an_expired_record_does_not_cou
 }
 
 #[test]
+fn the_same_idea_for_another_workflow_is_another_request() {
+    let now = clock::now();
+    let default = IdempotencyClaim::new("key-1", &idea("a"), now).unwrap();
+    // The default's hash is the input's alone, as before workflows were named.
+    assert_eq!(
+        default.clone().choosing("idea-to-advice").request_hash,
+        default.request_hash
+    );
+    let quick = IdempotencyClaim::new("key-1", &idea("a"), now)
+        .unwrap()
+        .choosing("quick-check");
+    let record = default.record(&ProjectId::generate());
+    assert!(matches!(
+        quick.replay_of(Some(record), now),
+        Err(StoreError::IdempotencyConflict)
+    ));
+    let again = IdempotencyClaim::new("key-1", &idea("a"), now)
+        .unwrap()
+        .choosing("quick-check");
+    let id = ProjectId::generate();
+    assert_eq!(
+        again.replay_of(Some(quick.record(&id)), now).unwrap(),
+        Some(id)
+    );
+}
+
+#[test]
 fn a_page_keeps_limit_rows_and_points_its_cursor_after_the_last_kept() {
     let owner = Owner::parse("alice").unwrap();
     let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");

@@ -24,6 +24,7 @@ fn fresh() -> ProjectMeta {
         correlation_id: "c".into(),
         created_at: clock::now(),
         idempotency: None,
+        workflow: Default::default(),
     }
     .initial_meta()
 }
@@ -373,4 +374,120 @@ fn a_superseded_run_changes_nothing() {
     let (running, event) = step_in_run(&claimed, 2, VALIDATE).unwrap();
     assert_eq!(running.state, State::IdeaValidation);
     assert_eq!(event.unwrap().seq, 2);
+}
+
+fn on_workflow(name: &str) -> ProjectMeta {
+    let mut m = fresh();
+    m.workflow = zts_domain::workflows::Workflow::named(name)
+        .unwrap()
+        .reference();
+    m
+}
+
+fn validated(m: &ProjectMeta) -> ProjectMeta {
+    let (m, _) = step(
+        m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let (m, _) = step(
+        &m,
+        Transition::StepSucceeded {
+            step: StepName::Validator,
+            attempt: 1,
+            duration_ms: 3,
+            artifact_type: "validation_report".into(),
+        },
+    )
+    .unwrap();
+    m
+}
+
+#[test]
+fn each_workflow_runs_only_its_steps_and_ends_only_where_it_may() {
+    let advise = Transition::StepStarted {
+        step: StepName::Advisory,
+        attempt: 1,
+    };
+    // idea-to-advice: the verdict alone is not the end.
+    let full = validated(&on_workflow("idea-to-advice"));
+    assert!(matches!(
+        step(&full, Transition::Completed),
+        Err(TransitionError::WrongState { .. })
+    ));
+    assert!(step(&full, advise.clone()).is_ok());
+    // quick-check: the advisory is not its step; it ends after the verdict.
+    let quick = validated(&on_workflow("quick-check"));
+    assert!(matches!(
+        step(&quick, advise.clone()),
+        Err(TransitionError::WrongState { .. })
+    ));
+    let (done, event) = step(&quick, Transition::Completed).unwrap();
+    assert_eq!((done.state, done.progress), (State::Completed, 100));
+    assert!(event.is_some());
+    // triage: either, as its Choice decides.
+    let triage = validated(&on_workflow("triage"));
+    assert_eq!(
+        step(&triage, Transition::Completed).unwrap().0.state,
+        State::Completed
+    );
+    let (advising, _) = step(&triage, advise).unwrap();
+    assert!(matches!(
+        step(&advising, Transition::Completed),
+        Err(TransitionError::WrongState { .. })
+    ));
+    // A workflow no longer listed runs nothing.
+    let mut gone = fresh();
+    gone.workflow.name = "retired".into();
+    assert!(
+        step(
+            &gone,
+            Transition::StepStarted {
+                step: StepName::Validator,
+                attempt: 1
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn the_created_event_names_the_workflow_and_version() {
+    let m = on_workflow("quick-check");
+    let new = NewProject {
+        project_id: m.project_id.clone(),
+        owner: m.owner.clone(),
+        input: StoredInput::redact(
+            &ProjectInput {
+                name: "x".into(),
+                description: String::new(),
+                hypothesis: String::new(),
+                target_avatars: vec![],
+            },
+            PiiPolicy::default_regions(),
+        ),
+        correlation_id: "c".into(),
+        created_at: clock::now(),
+        idempotency: None,
+        workflow: m.workflow.clone(),
+    };
+    assert_eq!(new.initial_meta().workflow.name, "quick-check");
+    let json = new.initial_event().to_json();
+    let event: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(event["workflow"]["name"], "quick-check");
+    assert_eq!(event["workflow"]["version"], 1);
+    // Later status updates leave it out.
+    let (_, started) = step(
+        &m,
+        Transition::StepStarted {
+            step: StepName::Validator,
+            attempt: 1,
+        },
+    )
+    .unwrap();
+    let later: serde_json::Value = serde_json::from_str(&started.unwrap().to_json()).unwrap();
+    assert!(later.get("workflow").is_none(), "{later}");
 }
