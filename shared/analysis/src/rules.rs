@@ -8,7 +8,7 @@ use super::*;
 use crate::decision;
 
 pub const ENGINE: &str = "zts-rules";
-pub const ENGINE_VERSION: &str = "1.2.0";
+pub const ENGINE_VERSION: &str = "1.2.1";
 
 const PROBLEM_WORDS: &[&str] = &[
     "problem",
@@ -405,6 +405,51 @@ fn gap(text: impl Into<String>) -> Finding {
     }
 }
 
+/// The words that name an avatar in a text: the label itself, and its head noun in any
+/// number — the last word of the label, and of its part before a qualifier ("practice
+/// manager at a solo dental clinic": "clinic" and "manager"). "independent bookkeeper" is
+/// named by "50 bookkeepers", "dental agency" by "agencies": matched at word starts, so a
+/// stem covers its plurals.
+fn avatar_forms(avatar: &str) -> Vec<&str> {
+    const QUALIFIERS: [&str; 9] = [
+        " at ",
+        " on ",
+        " in ",
+        " of ",
+        " for ",
+        " with ",
+        " who ",
+        " that ",
+        " planning ",
+    ];
+    let label = avatar.trim();
+    let mut forms = Vec::new();
+    if label.is_empty() {
+        return forms;
+    }
+    forms.push(label);
+    let before_qualifier = QUALIFIERS
+        .iter()
+        .filter_map(|q| label.find(q))
+        .min()
+        .map_or(label, |at| &label[..at]);
+    for part in [label, before_qualifier] {
+        if let Some(head) = part
+            .rsplit(' ')
+            .next()
+            .filter(|h| h.len() >= 4 && *h != label)
+        {
+            // "agency" → "agenc" (agency, agencies); "bookkeeper" covers "bookkeepers".
+            forms.push(
+                head.strip_suffix('y')
+                    .filter(|s| s.len() >= 4)
+                    .unwrap_or(head),
+            );
+        }
+    }
+    forms
+}
+
 fn clamp(points: i32) -> u8 {
     points.clamp(0, 10) as u8
 }
@@ -511,7 +556,9 @@ impl RuleEngine {
             return Scored { score: 0, findings };
         }
         let mut points = 1;
-        let who = avatars.iter().any(|a| hyp.has_any(&[&a.to_lowercase()]))
+        let who = avatars
+            .iter()
+            .any(|a| hyp.has_any(&avatar_forms(&a.to_lowercase())))
             || hyp.has_any(&[
                 "parent",
                 "owner",

@@ -101,3 +101,70 @@ fn use_and_payment_reported_as_done_count_as_evidence_and_plans_do_not() {
         assert!(evidence(planned) <= 2, "{planned}: {}", evidence(planned));
     }
 }
+
+fn hypothesis_findings(avatars: &[&str], hypothesis: &str) -> Vec<String> {
+    let input = ProjectInput {
+        name: "Receipt chaser".into(),
+        description: "Bookkeepers spend 6 hours a month chasing receipts; we automate it.".into(),
+        hypothesis: hypothesis.into(),
+        target_avatars: avatars.iter().map(|a| a.to_string()).collect(),
+    };
+    let report = RuleEngine.validate_sync(&ValidationInput {
+        input: &input,
+        redaction: &RedactionReport::default(),
+    });
+    report
+        .criteria
+        .iter()
+        .find(|c| c.id == CriterionId::HypothesisTestability)
+        .unwrap()
+        .findings
+        .iter()
+        .map(|f| f.text.clone())
+        .collect()
+}
+
+#[test]
+fn a_hypothesis_naming_the_avatar_in_the_plural_says_who() {
+    let says_no_who = |findings: &[String]| findings.iter().any(|f| f.contains("does not say who"));
+    // "independent bookkeeper" is named by "bookkeepers"; "dental agency" by "agencies".
+    for (avatars, hypothesis) in [
+        (
+            &["independent bookkeeper"][..],
+            "At least 20% of 50 bookkeepers will pre-order within 2 weeks.",
+        ),
+        (
+            &["dental agency"][..],
+            "3 of 10 agencies will sign a letter of intent within a month.",
+        ),
+        (
+            &["busy parent", "school"][..],
+            "At least 30% of parents we ask will pre-order within 2 weeks.",
+        ),
+    ] {
+        let findings = hypothesis_findings(avatars, hypothesis);
+        assert!(
+            !says_no_who(&findings),
+            "{avatars:?} / {hypothesis}: {findings:?}"
+        );
+    }
+    // A hypothesis about nobody in particular still gets the gap.
+    let findings = hypothesis_findings(
+        &["independent bookkeeper"],
+        "At least 20% will pre-order within 2 weeks.",
+    );
+    assert!(says_no_who(&findings), "{findings:?}");
+}
+
+#[test]
+fn the_head_of_a_qualified_avatar_names_it_too() {
+    // "practice manager at a solo dental clinic": the managers are who, not the clinics.
+    let findings = hypothesis_findings(
+        &["practice manager at a solo dental clinic"],
+        "At least 3 of 20 managers we demo to will pay $99/month within 3 weeks.",
+    );
+    assert!(
+        !findings.iter().any(|f| f.contains("does not say who")),
+        "{findings:?}"
+    );
+}
