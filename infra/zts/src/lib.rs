@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod compare;
+pub mod cost;
 pub mod cpu;
 pub mod definitions;
 pub mod emulate;

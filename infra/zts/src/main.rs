@@ -187,6 +187,19 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// What 1,000,000 projects cost on AWS, Standard and Express side by side, from the
+    /// counts of a run and a price table (README "What a project costs"); and what an idle
+    /// deployment costs a month.
+    Cost {
+        /// The counts of a run: a JSON file in the form of
+        /// infra/zts/tests/fixtures/cost/counts.json (README "What a project costs").
+        #[arg(long)]
+        counts: PathBuf,
+        /// A price table in the built-in one's form (infra/cost/prices-us-east-1.json);
+        /// the built-in one when absent.
+        #[arg(long)]
+        prices: Option<PathBuf>,
+    },
     /// A running stack's readiness: each dependency with its latency, runs in flight and
     /// projects per state (GET /health/ready). Exit 0 ready, 1 not ready, 2 unreachable.
     Health {
@@ -503,6 +516,16 @@ async fn main() -> ExitCode {
             data_dir,
             force,
         } => zts::store_copy::restore(&from, &data_dir, force),
+        Command::Cost { counts, prices } => match cost(&counts, prices.as_deref()) {
+            Ok(table) => {
+                print!("{table}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("zts cost: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Health { endpoint, json } => match zts::health::fetch(&endpoint).await {
             Ok(report) => {
                 if json {
@@ -667,6 +690,22 @@ async fn emulate(_args: zts::emulate::command::EmulateArgs) -> ExitCode {
          cargo run --profile local -p zts --features aws -- emulate ..."
     );
     ExitCode::FAILURE
+}
+
+/// The cost table of a counts file, at the built-in prices or a file's.
+fn cost(counts: &std::path::Path, prices: Option<&std::path::Path>) -> Result<String, String> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let parsed: zts::cost::Counts = serde_json::from_str(&read(counts)?)
+        .map_err(|e| format!("{} is not a counts file: {e}", counts.display()))?;
+    let prices = match prices {
+        Some(p) => read(p)?,
+        None => zts::cost::PRICES.to_string(),
+    };
+    let template: serde_norway::Value = serde_norway::from_str(zts::emulate::template::TEMPLATE)
+        .map_err(|e| format!("template.yaml: {e}"))?;
+    zts::cost::render(&parsed, &zts::cost::fixed_of(&template), &prices).map_err(|e| e.to_string())
 }
 
 fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {

@@ -7,6 +7,7 @@
 )]
 
 mod backup_cli;
+mod cost_cli;
 #[cfg(feature = "aws")]
 mod emulate_cli;
 mod emulate_template;
