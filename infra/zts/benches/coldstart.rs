@@ -146,6 +146,7 @@ async fn main() {
             connection_limits: Default::default(),
             // The reconciler's schedule must not run during the measurement.
             schedule_every: Some(Duration::from_secs(3600)),
+            meter_dynamodb: false,
         })
         .await
         .unwrap_or_else(|e| panic!("the emulation did not start: {e}"));

@@ -359,6 +359,11 @@ enum Command {
         /// Most processes per function (concurrent invocations; more are throttled).
         #[arg(long, default_value_t = 10)]
         max_processes: usize,
+        /// At Ctrl-C, also write what the run did in AWS's billing units (invocations and
+        /// billed ms per function, DynamoDB units per table, transitions, requests,
+        /// messages, log bytes) to this file, for `zts cost --counts`.
+        #[arg(long, value_name = "FILE")]
+        counts: Option<PathBuf>,
     },
     /// Load-test a running stack: N projects at concurrency C, each watched to the end
     /// over its WebSocket; prints throughput, latency percentiles and events lost.
@@ -564,6 +569,7 @@ async fn main() -> ExitCode {
             burst,
             mut parameters,
             max_processes,
+            counts,
         } => {
             if let Some(rate) = rate {
                 parameters.push(("KeyRatePerSecond".into(), rate.to_string()));
@@ -578,6 +584,7 @@ async fn main() -> ExitCode {
                 api_key,
                 parameters,
                 max_processes,
+                counts,
             })
             .await
         }

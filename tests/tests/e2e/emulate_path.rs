@@ -23,6 +23,19 @@ pub(crate) async fn emulate_with(
     overrides: &[(&str, &str)],
     max_processes: usize,
 ) -> Option<Emulation> {
+    emulate_configured(overrides, max_processes, false).await
+}
+
+/// [`emulate`] with its DynamoDB calls metered (`zts emulate --counts`).
+pub(crate) async fn emulate_metered() -> Option<Emulation> {
+    emulate_configured(&[], 4, true).await
+}
+
+async fn emulate_configured(
+    overrides: &[(&str, &str)],
+    max_processes: usize,
+    meter_dynamodb: bool,
+) -> Option<Emulation> {
     let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
     let moto = zts_tests::dynamodb::endpoint()?;
     let mut parameters: BTreeMap<String, String> = overrides
@@ -40,6 +53,7 @@ pub(crate) async fn emulate_with(
         max_processes,
         connection_limits: Default::default(),
         schedule_every: None,
+        meter_dynamodb,
     })
     .await
     .unwrap();

@@ -27,6 +27,7 @@ async fn emulate() -> Option<(Emulation, String)> {
         max_processes: 4,
         connection_limits: Default::default(),
         schedule_every: None,
+        meter_dynamodb: false,
     })
     .await
     .unwrap();
@@ -224,6 +225,7 @@ async fn a_scheduled_function_runs_on_its_schedule_with_eventbridges_event() {
         connection_limits: Default::default(),
         // The template's rate(1 minute), shortened so the test sees several passes.
         schedule_every: Some(std::time::Duration::from_millis(400)),
+        meter_dynamodb: false,
     })
     .await
     .unwrap();
@@ -329,6 +331,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
             max_age: std::time::Duration::from_secs(7200),
         },
         schedule_every: None,
+        meter_dynamodb: false,
     })
     .await
     .unwrap();

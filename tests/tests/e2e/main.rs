@@ -14,6 +14,7 @@ mod browser;
 mod dynamodb_conformance;
 mod dynamodb_retention;
 mod embedded_conformance;
+mod emulate_cost;
 mod emulate_iam;
 mod emulate_observability;
 mod emulate_path;

@@ -94,6 +94,7 @@ async fn emulate() -> Option<Target> {
         max_processes: 4,
         connection_limits: Default::default(),
         schedule_every: None,
+        meter_dynamodb: false,
     })
     .await
     .unwrap();

@@ -15,6 +15,8 @@ pub struct EmulateArgs {
     pub api_key: Option<String>,
     pub parameters: Vec<(String, String)>,
     pub max_processes: usize,
+    /// Where to write the run's counts at Ctrl-C (`zts cost --counts`).
+    pub counts: Option<PathBuf>,
 }
 
 #[cfg(feature = "aws")]
@@ -43,6 +45,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
         max_processes: args.max_processes,
         connection_limits: Default::default(),
         schedule_every: None,
+        meter_dynamodb: args.counts.is_some(),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -60,6 +63,18 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
     println!("zts emulate: API key {key}");
     let _ = tokio::signal::ctrl_c().await;
     println!("{}", emulation.summary());
+    if let Some(path) = args.counts {
+        let projects = super::counts::projects_created(&emulation);
+        let counts = emulation.counts(projects);
+        let json = serde_json::to_string_pretty(&counts).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json)
+            .map_err(|e| format!("cannot write the counts to {}: {e}", path.display()))?;
+        println!(
+            "zts emulate: the counts of {projects} projects are in {} (zts cost --counts {})",
+            path.display(),
+            path.display()
+        );
+    }
     Ok(())
 }
 

@@ -123,6 +123,11 @@ impl HttpApiEmulator {
         })
     }
 
+    /// Requests served so far (each under 512 KB: one metered request apiece).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     pub fn router(self: Arc<Self>) -> Router {
         Router::new().fallback(handle).with_state(self)
     }

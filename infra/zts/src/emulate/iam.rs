@@ -7,6 +7,7 @@
 //! call without a grant fails every emulated test that reaches it, as it would fail on
 //! AWS, and the calls made are kept for the tests to compare with the template.
 
+use super::meter::{DynamoMeter, Item, get_item_request};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -92,6 +93,8 @@ pub struct Gate {
     pub calls: Mutex<BTreeSet<Need>>,
     /// The ones refused.
     pub denied: Mutex<BTreeSet<Need>>,
+    /// Where the calls' read and write units are counted (shared by every gate).
+    meter: Option<Arc<DynamoMeter>>,
 }
 
 impl Gate {
@@ -101,6 +104,7 @@ impl Gate {
         upstream: &str,
         region: &str,
         account: &str,
+        meter: Option<Arc<DynamoMeter>>,
     ) -> Arc<Self> {
         Arc::new(Gate {
             function: function.to_string(),
@@ -111,6 +115,7 @@ impl Gate {
             client: reqwest::Client::new(),
             calls: Mutex::new(BTreeSet::new()),
             denied: Mutex::new(BTreeSet::new()),
+            meter,
         })
     }
 
@@ -188,7 +193,42 @@ async fn pass(
             return access_denied(&gate, refused);
         }
     }
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let request: Value = match gate.meter {
+        Some(_) if !operation.is_empty() => serde_json::from_slice(&body).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    // The meter's own reads of the items a call changes go to the same endpoint with the
+    // call's own headers (its region and credentials); they are not counted.
+    let fetch = |table: String, key: Item| {
+        let (gate, headers, path) = (gate.clone(), headers.clone(), path.clone());
+        async move {
+            let mut get = gate
+                .client
+                .post(format!("{}{path}", gate.upstream))
+                .body(get_item_request(&table, &key).to_string());
+            for (name, value) in &headers {
+                if name != "host" && name != "content-length" && name != "x-amz-target" {
+                    get = get.header(name, value);
+                }
+            }
+            let answer: Value = get
+                .header("x-amz-target", "DynamoDB_20120810.GetItem")
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            answer["Item"].as_object().cloned()
+        }
+    };
+    let pending = match &gate.meter {
+        Some(meter) if !operation.is_empty() => {
+            Some(meter.before(&operation, &request, &fetch).await)
+        }
+        _ => None,
+    };
     let mut forward = gate
         .client
         .request(method, format!("{}{path}", gate.upstream))
@@ -208,6 +248,19 @@ async fn pass(
                 }
             }
             let bytes = res.bytes().await.unwrap_or_default();
+            if let (Some(meter), Some(pending)) = (&gate.meter, pending) {
+                let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                meter
+                    .after(
+                        &operation,
+                        &request,
+                        status.as_u16(),
+                        &answer,
+                        pending,
+                        &fetch,
+                    )
+                    .await;
+            }
             out.body(axum::body::Body::from(bytes))
                 .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
         }

@@ -13,6 +13,8 @@ pub const MAX_LINES: usize = 200_000;
 #[derive(Debug, Default)]
 pub struct LogGroup {
     lines: Mutex<std::collections::VecDeque<String>>,
+    /// Every byte ingested (each line and its newline), kept or dropped since.
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 impl LogGroup {
@@ -39,7 +41,14 @@ impl LogGroup {
             .collect()
     }
 
+    /// The bytes CloudWatch Logs would ingest for the lines so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn push(&self, line: String) {
+        self.bytes
+            .fetch_add(line.len() as u64 + 1, std::sync::atomic::Ordering::Relaxed);
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
         if lines.len() == MAX_LINES {
             lines.pop_front();

@@ -5,9 +5,12 @@
 //! and the Projects table's stream mapping.
 
 pub mod command;
+#[cfg(feature = "aws")]
+pub mod counts;
 pub mod http_api;
 pub mod iam;
 pub mod logs;
+pub mod meter;
 pub mod moto;
 pub mod runtime;
 pub mod schedule;

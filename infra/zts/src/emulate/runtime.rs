@@ -72,6 +72,8 @@ pub struct FunctionStats {
     /// Invocations a process ran (after its init, if it had one) and their time in all.
     pub runs: AtomicU64,
     pub run_micros: AtomicU64,
+    /// What Lambda would bill: each run's duration and each init's, rounded up to 1 ms.
+    pub billed_ms: AtomicU64,
 }
 
 /// A fault the emulation injects at its Runtime API for one invocation (never through the
@@ -268,6 +270,10 @@ impl FunctionPool {
             u64::try_from(run_started.elapsed().as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        self.stats.billed_ms.fetch_add(
+            crate::cost::units::lambda_billed_ms(run_started.elapsed()),
+            Ordering::Relaxed,
+        );
         match &result {
             // The environment survives a function error, as on Lambda.
             Ok(_) | Err(InvokeError::Function { .. }) => self
@@ -347,6 +353,11 @@ impl FunctionPool {
         self.stats
             .init_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        // Lambda bills the init phase too.
+        self.stats.billed_ms.fetch_add(
+            crate::cost::units::lambda_billed_ms(started.elapsed()),
+            Ordering::Relaxed,
+        );
         tracing::debug!(function = %spec.binary, init_ms = started.elapsed().as_millis() as u64, "init");
         Ok(Sandbox {
             shared,

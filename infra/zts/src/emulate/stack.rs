@@ -41,6 +41,10 @@ pub struct EmulateConfig {
     /// Scheduled functions run at this period instead of their schedule's (None: as the
     /// template says).
     pub schedule_every: Option<std::time::Duration>,
+    /// Meter every DynamoDB call's units (meter.rs) for `zts cost`. Off unless counting:
+    /// the meter reads each item a write changes, around the write, which adds to the
+    /// functions' durations.
+    pub meter_dynamodb: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +85,10 @@ pub struct Emulation {
     pub sfn: Arc<StepFunctionsEmulator>,
     /// Every workflow's state machine (the default's too).
     pub state_machines: Vec<Arc<StepFunctionsEmulator>>,
+    /// The HTTP API.
+    pub http: Arc<HttpApiEmulator>,
+    /// Every function's DynamoDB read and write units (meter.rs).
+    pub dynamodb: Arc<super::meter::DynamoMeter>,
     /// The WebSocket API, when the template has one: `ws://…/<stage>`.
     pub websocket: Option<Arc<WebSocketEmulator>>,
     /// Each stream event source mapping's poller.
@@ -235,12 +243,18 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         .resolver(&config.parameters, pseudo.clone())?
         .with_physical("CursorSecret", &secret_arn);
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut shapes = BTreeMap::new();
     for table in template.resources_of("AWS::DynamoDB::Table") {
         let name = resolver.resolve_property(&table, "TableName")?;
+        if let Some(shape) = super::meter::shape_of(&template, &table) {
+            shapes.insert(name.clone(), shape);
+        }
         super::tables::create(&ddb, &template, &table, &name)
             .await
             .map_err(|e| provision(&format!("table {name}"), &endpoint, e))?;
     }
+    // Every function's DynamoDB units, metered at its IAM gate (meter.rs).
+    let dynamodb_meter = Arc::new(super::meter::DynamoMeter::new(shapes));
     let moto = MotoJson::new(&endpoint, &pseudo.region);
     let mut queue_urls = BTreeMap::new();
     for queue in template.resources_of("AWS::SQS::Queue") {
@@ -370,6 +384,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
             &endpoint,
             &pseudo.region,
             &pseudo.account,
+            config.meter_dynamodb.then(|| dynamodb_meter.clone()),
         );
         let gate_url = gate.serve().await.map_err(|e| EmulateError::Listen {
             addr: config.addr,
@@ -471,8 +486,8 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         }
     }
     let app = match &websocket {
-        Some(ws) => ws.clone().router().merge(http.router()),
-        None => http.router(),
+        Some(ws) => ws.clone().router().merge(http.clone().router()),
+        None => http.clone().router(),
     };
     tasks.push(tokio::spawn(async move {
         // Small WebSocket frames must not wait on Nagle's algorithm (see server.rs).
@@ -491,6 +506,8 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         functions,
         sfn,
         state_machines,
+        http,
+        dynamodb: dynamodb_meter,
         websocket,
         streams,
         iam,

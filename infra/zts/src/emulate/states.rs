@@ -79,6 +79,11 @@ pub struct ExecutionCounts {
     pub failed: AtomicU64,
     /// Stopped by StopExecution (Standard only).
     pub aborted: AtomicU64,
+    /// State transitions of the executions that ended (what Standard bills).
+    pub transitions: AtomicU64,
+    /// Their durations in Express's billing steps (100 ms), in ms, and the GB-ms they
+    /// make at the 64 MB an execution of this size is billed for.
+    pub express_billed_ms: AtomicU64,
 }
 
 pub struct StepFunctionsEmulator {
@@ -225,6 +230,16 @@ impl StepFunctionsEmulator {
             // Checked once more: a stop that came during the last step ended it too.
             stopped = stopped || stop_requested();
             me.lock_running().remove(&name);
+            me.counts
+                .transitions
+                .fetch_add(ex.transitions, Ordering::Relaxed);
+            let took = (chrono::Utc::now() - ex.start_time)
+                .to_std()
+                .unwrap_or_default();
+            let (billed_ms, _) = crate::cost::units::express_billed(took, 64);
+            me.counts
+                .express_billed_ms
+                .fetch_add(billed_ms, Ordering::Relaxed);
             if stopped {
                 tracing::info!(execution = %ex.name, "execution aborted by StopExecution");
                 me.counts.aborted.fetch_add(1, Ordering::Relaxed);

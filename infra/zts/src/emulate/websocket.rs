@@ -254,6 +254,10 @@ pub struct GatewayCounts {
     pub messages: AtomicU64,
     pub pushes: AtomicU64,
     pub gone: AtomicU64,
+    /// Messages both ways in API Gateway's metering units (32 KB each, rounded up).
+    pub message_units: AtomicU64,
+    /// The time connections were open, summed when each closes.
+    pub connected_ms: AtomicU64,
 }
 
 pub struct WebSocketEmulator {
@@ -480,6 +484,10 @@ impl WebSocketEmulator {
 
     async fn on_message(self: Arc<Self>, id: String, ip: String, body: String) {
         self.counts.messages.fetch_add(1, Ordering::Relaxed);
+        self.counts.message_units.fetch_add(
+            crate::cost::units::websocket_message_units(body.len() as u64),
+            Ordering::Relaxed,
+        );
         let Some(route) = self.spec.route_for(&body).map(str::to_string) else {
             return;
         };
@@ -599,6 +607,9 @@ impl WebSocketEmulator {
                 }
             }
         };
+        self.counts
+            .connected_ms
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         self.forget(&id);
         self.disconnect(&id, &ip, code, &reason).await;
     }
@@ -652,12 +663,14 @@ async fn post_to_connection(
         )
             .into_response();
     }
+    let units = crate::cost::units::websocket_message_units(body.len() as u64);
     let message = match String::from_utf8(body.to_vec()) {
         Ok(text) => Message::Text(text.into()),
         Err(_) => Message::Binary(body),
     };
     if gw.send(&id, message) {
         gw.counts.pushes.fetch_add(1, Ordering::Relaxed);
+        gw.counts.message_units.fetch_add(units, Ordering::Relaxed);
         StatusCode::OK.into_response()
     } else {
         gw.counts.gone.fetch_add(1, Ordering::Relaxed);

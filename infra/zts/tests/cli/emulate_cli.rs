@@ -35,6 +35,8 @@ async fn zts_emulate_starts_its_own_moto_and_serves_the_deployment() {
         return;
     };
     let key = "zts_emulate_cli_key_0000000000000000000";
+    let counts_file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("counts-{}.json", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_zts"))
         .args([
             "emulate",
@@ -45,7 +47,8 @@ async fn zts_emulate_starts_its_own_moto_and_serves_the_deployment() {
             "--functions",
         ])
         .arg(&packages)
-        .args(["--parameter", "Stage=clitest"])
+        .args(["--parameter", "Stage=clitest", "--counts"])
+        .arg(&counts_file)
         .env("ZTS_MOTO_SERVER", &moto)
         .env_remove("ZTS_DYNAMODB_ENDPOINT")
         .env("RUST_LOG", "error")
@@ -105,6 +108,19 @@ async fn zts_emulate_starts_its_own_moto_and_serves_the_deployment() {
         rest.iter().any(|l| l.starts_with("executions: 0 started")),
         "{rest:?}"
     );
+    // --counts: what the run did, for `zts cost` (one GET, no project: nothing to price).
+    let counts: zts::cost::Counts =
+        serde_json::from_str(&std::fs::read_to_string(&counts_file).unwrap()).unwrap();
+    assert_eq!(counts.projects, 0);
+    assert_eq!(counts.lambda["zts-clitest-api"].invocations, 1);
+    assert_eq!(counts.http_request_units, 1);
+    let priced = Command::new(env!("CARGO_BIN_EXE_zts"))
+        .args(["cost", "--counts"])
+        .arg(&counts_file)
+        .output()
+        .unwrap();
+    assert!(!priced.status.success());
+    assert!(String::from_utf8_lossy(&priced.stderr).contains("no projects were counted"));
     let mut gone = false;
     for _ in 0..50 {
         if http
