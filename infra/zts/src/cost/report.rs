@@ -38,6 +38,10 @@ pub struct Counts {
     pub lambda: BTreeMap<String, FunctionCounts>,
     /// By table (a table's indexes are counted with it).
     pub dynamodb: BTreeMap<String, TableUnits>,
+    /// The write units by table and item kind (`projects META`, `projects index
+    /// by-owner`, …): where the writes go.
+    #[serde(default)]
+    pub dynamodb_writes_by_item: BTreeMap<String, f64>,
     /// Standard: every state entered is a transition.
     pub state_transitions: u64,
     pub executions: u64,

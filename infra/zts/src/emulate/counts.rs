@@ -73,6 +73,7 @@ impl Emulation {
         let mut counts = Counts {
             projects,
             dynamodb: self.dynamodb.units(),
+            dynamodb_writes_by_item: self.dynamodb.writes_by_item(),
             http_request_units: self.http.requests(),
             ..Counts::default()
         };

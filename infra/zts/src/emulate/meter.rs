@@ -76,8 +76,20 @@ impl TableShape {
         after: Option<&Item>,
         transactional: bool,
     ) -> u64 {
+        let (table, indexes) = self.write_parts(before, after, transactional);
+        table + indexes.iter().map(|(_, u)| u).sum::<u64>()
+    }
+
+    /// [`TableShape::write_cost`] in parts: the table's units, and each index's.
+    pub fn write_parts(
+        &self,
+        before: Option<&Item>,
+        after: Option<&Item>,
+        transactional: bool,
+    ) -> (u64, Vec<(String, u64)>) {
         let size = |i: Option<&Item>| i.map_or(0, item_size);
-        let mut units = write_units(size(before).max(size(after)), transactional);
+        let table = write_units(size(before).max(size(after)), transactional);
+        let mut parts = Vec::new();
         for index in &self.indexes {
             let old = before.and_then(|i| self.projected(index, i));
             let new = after.and_then(|i| self.projected(index, i));
@@ -90,7 +102,7 @@ impl TableShape {
                         .collect::<Vec<_>>()
                 })
             };
-            units += match (&old, &new) {
+            let units = match (&old, &new) {
                 (None, None) => 0,
                 (Some(o), None) => write_units(item_size(o), transactional),
                 (None, Some(n)) => write_units(item_size(n), transactional),
@@ -104,8 +116,24 @@ impl TableShape {
                 }
                 _ => 0,
             };
+            if units > 0 {
+                parts.push((index.name.clone(), units));
+            }
         }
-        units
+        (table, parts)
+    }
+
+    /// What kind of item `key` names, for the breakdown: its sort key up to the first
+    /// `#` (`META`, `EVENT`, `DEDUPE`, …), or `item` for a table with a partition key only.
+    fn kind_of(&self, key: &Item) -> String {
+        self.key
+            .get(1)
+            .and_then(|sk| key.get(sk))
+            .and_then(|v| v["S"].as_str())
+            .map_or_else(
+                || "item".to_string(),
+                |sk| sk.split('#').next().unwrap_or(sk).to_string(),
+            )
     }
 }
 
@@ -288,6 +316,8 @@ pub fn read_cost(operation: &str, request: &Value, answer: &Value) -> Vec<(Strin
 pub struct DynamoMeter {
     pub shapes: BTreeMap<String, TableShape>,
     units: Mutex<BTreeMap<String, TableUnits>>,
+    /// Write units by table and item kind (`projects META`, `projects index by-owner`).
+    writes_by_item: Mutex<BTreeMap<String, f64>>,
 }
 
 /// What a write call needs read around it.
@@ -301,6 +331,7 @@ impl DynamoMeter {
         DynamoMeter {
             shapes,
             units: Mutex::new(BTreeMap::new()),
+            writes_by_item: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -309,6 +340,25 @@ impl DynamoMeter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Write units by table (the name's last word) and item kind.
+    pub fn writes_by_item(&self) -> BTreeMap<String, f64> {
+        self.writes_by_item
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn add_write(&self, table: &str, what: &str, units: u64) {
+        let short = table.rsplit('-').next().unwrap_or(table);
+        *self
+            .writes_by_item
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(format!("{short} {what}"))
+            .or_default() += units as f64;
+        self.add(table, units as f64, 0.0);
     }
 
     fn add(&self, table: &str, write: f64, read: f64) {
@@ -366,17 +416,23 @@ impl DynamoMeter {
             let Some(shape) = self.shapes.get(&write.table) else {
                 continue;
             };
-            let units = if status != 200 {
-                write_units(old.as_ref().map_or(0, item_size), pending.transactional)
-            } else {
-                let new = match (&write.put, write.delete) {
-                    (_, true) => None,
-                    (Some(put), _) => Some(put.clone()),
-                    (None, false) => fetch(write.table.clone(), write.key.clone()).await,
-                };
-                shape.write_cost(old.as_ref(), new.as_ref(), pending.transactional)
+            let kind = shape.kind_of(&write.key);
+            if status != 200 {
+                let units = write_units(old.as_ref().map_or(0, item_size), pending.transactional);
+                self.add_write(&write.table, &format!("{kind} (refused)"), units);
+                continue;
+            }
+            let new = match (&write.put, write.delete) {
+                (_, true) => None,
+                (Some(put), _) => Some(put.clone()),
+                (None, false) => fetch(write.table.clone(), write.key.clone()).await,
             };
-            self.add(&write.table, units as f64, 0.0);
+            let (table, indexes) =
+                shape.write_parts(old.as_ref(), new.as_ref(), pending.transactional);
+            self.add_write(&write.table, &kind, table);
+            for (index, units) in indexes {
+                self.add_write(&write.table, &format!("index {index}"), units);
+            }
         }
     }
 }
