@@ -24,9 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
-/// API Gateway's WebSocket quotas (not adjustable): the largest message and frame.
-pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
-pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+use crate::gateway::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE};
+pub use crate::gateway::quotas::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 
 /// The REQUEST authorizer of the `$connect` route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,8 +232,8 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
-            idle: Duration::from_secs(600),
-            max_age: Duration::from_secs(7200),
+            idle: IDLE_TIMEOUT,
+            max_age: MAX_CONNECTION_AGE,
         }
     }
 }

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use zts_domain::clock;
 use zts_domain::ids::ConnectionId;
 
-/// API Gateway's limit for one message.
-pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+pub use super::quotas::MAX_MESSAGE_BYTES;
 
 fn verbatim(status: StatusCode, body: serde_json::Value) -> Response {
     let mut res = (status, Json(body)).into_response();

@@ -4,6 +4,7 @@
 //! PostToConnection, and answers the Management API (`/@connections/{id}`).
 
 pub mod management;
+pub mod quotas;
 mod sequencer;
 pub mod socket;
 

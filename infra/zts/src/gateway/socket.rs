@@ -26,8 +26,7 @@ use zts_embedded::{EmbeddedStore, LiveConnections};
 /// How long a closing connection may take to receive its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// API Gateway's frame limit.
-const MAX_FRAME_BYTES: usize = 32 * 1024;
+use super::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE, MAX_FRAME_BYTES};
 
 /// The chunk each connection reads into. tungstenite allocates it up front per connection
 /// (128 KiB by default, most of an idle connection's memory); client messages are small
@@ -67,8 +66,8 @@ impl Default for SocketLimits {
     fn default() -> Self {
         SocketLimits {
             per_owner: zts_domain::slots::DEFAULT_PER_OWNER,
-            idle: Duration::from_secs(600),
-            max_age: Duration::from_secs(7_200),
+            idle: IDLE_TIMEOUT,
+            max_age: MAX_CONNECTION_AGE,
         }
     }
 }
