@@ -356,9 +356,12 @@ enum Command {
         /// Any other template parameter: NAME=VALUE (repeat for more).
         #[arg(long = "parameter", value_parser = parse_parameter)]
         parameters: Vec<(String, String)>,
-        /// Most processes per function (concurrent invocations; more are throttled).
-        #[arg(long, default_value_t = 10)]
-        max_processes: usize,
+        /// Most processes per function (concurrent invocations; more are throttled, and
+        /// API Gateway answers a throttled integration 500). Default: a deployment's
+        /// (the account's 1,000 unreserved concurrency: the template reserves none),
+        /// bounded by this machine's available memory at 64 MiB a process.
+        #[arg(long)]
+        max_processes: Option<usize>,
         /// At Ctrl-C, also write what the run did in AWS's billing units (invocations and
         /// billed ms per function, DynamoDB units per table, transitions, requests,
         /// messages, log bytes) to this file, for `zts cost --counts`.
@@ -583,7 +586,8 @@ async fn main() -> ExitCode {
                 aws_endpoint: dynamodb_endpoint,
                 api_key,
                 parameters,
-                max_processes,
+                max_processes: max_processes
+                    .unwrap_or_else(zts::emulate::command::default_max_processes),
                 counts,
             })
             .await

@@ -4,6 +4,7 @@
 //! [`zts_domain::transition::apply`], and pass the same conformance suite (against a moto
 //! server in the tests).
 
+mod artifacts;
 mod connections;
 pub mod deploy;
 mod errors;

@@ -3,6 +3,7 @@
 //! from a real conflict; listing goes through the sparse owner index and the reconciler's
 //! question through the sparse pending-run index (no Scan).
 
+use super::artifacts;
 use super::errors::{self, Built, Reason};
 use super::item::{self, Item, key, keyed, n, s};
 use super::{DynamoStore, OWNER_INDEX, PENDING_INDEX};
@@ -339,7 +340,7 @@ impl ProjectStore for DynamoStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(item::decode)
+            .map(artifacts::decode)
             .collect::<Result<_, _>>()?;
         Ok(Some(ProjectView {
             meta,
@@ -367,7 +368,7 @@ impl ProjectStore for DynamoStore {
         let actions = vec![
             TransactWriteItem::builder().condition_check(exists).build(),
             self.put(
-                self.project_item(&pk, &sk, &artifact, clock::now())?,
+                self.project_attributes(&pk, &sk, artifacts::encode(&artifact)?, clock::now()),
                 Some("attribute_not_exists(pk)"),
             )?,
         ];
@@ -389,9 +390,11 @@ impl ProjectStore for DynamoStore {
                         };
                     }
                     (_, Some(Reason::ConditionFailed)) => {
-                        let existing: Artifact = self
-                            .get_as(&pk, &sk)
+                        let existing = self
+                            .get(&pk, &sk)
                             .await?
+                            .map(artifacts::decode)
+                            .transpose()?
                             .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
                         return Ok(PutArtifactOutcome::AlreadyStored(Box::new(existing)));
                     }
@@ -414,8 +417,10 @@ impl ProjectStore for DynamoStore {
         id: &ProjectId,
         step: StepName,
     ) -> Result<Option<Artifact>, StoreError> {
-        self.get_as(&items::project_pk(id), &items::artifact_sk(step))
-            .await
+        self.get(&items::project_pk(id), &items::artifact_sk(step))
+            .await?
+            .map(artifacts::decode)
+            .transpose()
     }
 
     async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError> {

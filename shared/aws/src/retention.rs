@@ -26,11 +26,23 @@ impl DynamoStore {
         value: &T,
         written_at: Timestamp,
     ) -> Result<Item, StoreError> {
-        let mut item = keyed(pk, sk, value)?;
+        Ok(self.project_attributes(pk, sk, keyed(pk, sk, value)?, written_at))
+    }
+
+    /// `attributes` keyed as an item of the partition `pk`, with its TTL.
+    pub(crate) fn project_attributes(
+        &self,
+        pk: &str,
+        sk: &str,
+        mut item: Item,
+        written_at: Timestamp,
+    ) -> Item {
+        item.insert("pk".into(), s(pk));
+        item.insert("sk".into(), s(sk));
         if let Some(ttl) = self.retention.item_ttl(written_at) {
             item.insert(TTL_ATTRIBUTE.into(), n(ttl));
         }
-        Ok(item)
+        item
     }
 
     /// Moves every item of the partition `pk` whose TTL is earlier than that of an item

@@ -18,7 +18,8 @@ pub(crate) async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
     emulate_with(overrides, 4).await
 }
 
-/// [`emulate`] with at most `max_processes` per function (`zts emulate`'s default is 10).
+/// [`emulate`] with at most `max_processes` per function (`zts emulate`'s default: a
+/// deployment's 1,000, bounded by the machine's memory).
 pub(crate) async fn emulate_with(
     overrides: &[(&str, &str)],
     max_processes: usize,

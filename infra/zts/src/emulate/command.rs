@@ -19,6 +19,40 @@ pub struct EmulateArgs {
     pub counts: Option<PathBuf>,
 }
 
+/// AWS's default concurrency for an account's functions together (a template without
+/// `ReservedConcurrentExecutions`, like this one, shares it).
+pub const ACCOUNT_CONCURRENCY: usize = 1000;
+/// What one emulated process is allowed for in memory when sizing the default cap: a
+/// packaged function's resident size is 10–20 MB, and a warm pool needs headroom.
+const MEMORY_PER_PROCESS: u64 = 64 * 1024 * 1024;
+
+/// `zts emulate`'s default `--max-processes`: what a deployment allows, bounded by what
+/// this machine can run (its available memory at [`MEMORY_PER_PROCESS`] each).
+pub fn default_max_processes() -> usize {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| mem_available(&text));
+    max_processes_for(available)
+}
+
+fn max_processes_for(available_bytes: Option<u64>) -> usize {
+    match available_bytes {
+        Some(bytes) => ((bytes / MEMORY_PER_PROCESS) as usize).clamp(1, ACCOUNT_CONCURRENCY),
+        // Not Linux: the account's figure; a throttle is then the machine's to give.
+        None => ACCOUNT_CONCURRENCY,
+    }
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+fn mem_available(meminfo: &str) -> Option<u64> {
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|kb| kb.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}
+
 #[cfg(feature = "aws")]
 pub async fn run(args: EmulateArgs) -> Result<(), String> {
     use super::stack::{EmulateConfig, FunctionsDir, start};
@@ -99,5 +133,23 @@ fn build_missing_packages(functions: &std::path::Path) -> Result<(), String> {
     match std::process::Command::new("bash").arg(script).status() {
         Ok(s) if s.success() => Ok(()),
         _ => Err("packaging failed".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_cap_is_the_accounts_bounded_by_memory() {
+        let meminfo = "MemTotal:       24000000 kB\nMemAvailable:    1048576 kB\n";
+        assert_eq!(mem_available(meminfo), Some(1024 * 1024 * 1024));
+        // 1 GiB available: 16 processes of 64 MiB.
+        assert_eq!(max_processes_for(mem_available(meminfo)), 16);
+        // Plenty of memory: never more than a deployment's account would run.
+        assert_eq!(max_processes_for(Some(1 << 40)), ACCOUNT_CONCURRENCY);
+        assert_eq!(max_processes_for(Some(1)), 1);
+        assert_eq!(max_processes_for(None), ACCOUNT_CONCURRENCY);
+        assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
     }
 }

@@ -78,6 +78,7 @@ impl Emulation {
             ..Counts::default()
         };
         let mut trace_roots = 0;
+        let traced_workflows = self.state_machines.iter().any(|m| m.traced());
         for (logical, pool) in &self.functions {
             let invocations = pool.stats.invocations.load(Ordering::Relaxed);
             counts.lambda.insert(
@@ -90,7 +91,10 @@ impl Emulation {
                 },
             );
             counts.log_bytes += pool.logs.bytes();
-            if !in_workflows.contains(logical) {
+            // An invocation starts a trace of its own only under active tracing; a
+            // workflow's task joins its execution's trace when the workflow is traced.
+            let joins_execution = in_workflows.contains(logical) && traced_workflows;
+            if pool.spec.active_tracing && !joins_execution {
                 trace_roots += invocations;
             }
         }
@@ -106,9 +110,16 @@ impl Emulation {
             counts.express_gb_seconds +=
                 crate::cost::units::gb_seconds(c.express_billed_ms.load(Ordering::Relaxed), 64);
         }
-        // Every execution is one trace (its tasks' invocations join it); every other
-        // invocation starts its own. Tracing is on for all: this is the most recorded.
-        counts.xray_traces = trace_roots + counts.executions;
+        // A traced workflow's every execution is one trace (the upper bound: Lambda's own
+        // sampling keeps 1 a second and 5% beyond); with the template's default
+        // (`Tracing: PassThrough`) nothing is recorded.
+        let traced_executions: u64 = self
+            .state_machines
+            .iter()
+            .filter(|m| m.traced())
+            .map(|m| m.counts.started.load(Ordering::Relaxed))
+            .sum();
+        counts.xray_traces = trace_roots + traced_executions;
         if let Some(ws) = &self.websocket {
             counts.websocket_message_units = ws.counts.message_units.load(Ordering::Relaxed);
             counts.websocket_connection_minutes =

@@ -1,8 +1,9 @@
 //! The HTTP API, emulated: each request becomes an API Gateway HTTP API payload 2.0 event
 //! for the function the template routes it to (its `HttpApi` events: method and path,
 //! `{param}` and `{proxy+}`), and the function's answer becomes the response — or, as API
-//! Gateway answers a failed integration, 500 `Internal Server Error` for a function error
-//! and 503 `Service Unavailable` for a timeout or a throttle.
+//! Gateway answers a failed integration: 500 `Internal Server Error` when Lambda refuses
+//! the invocation (a throttle: Lambda's "Handling Lambda errors with an API Gateway API")
+//! or the function fails, 503 `Service Unavailable` when it outlasts the integration.
 
 use super::runtime::{FunctionPool, InvokeError};
 use super::template::Template;
@@ -261,13 +262,21 @@ async fn handle(
     );
     match pool.invoke(&event).await {
         Ok(answer) => function_response(&answer),
-        Err(InvokeError::TimedOut(_) | InvokeError::Throttled(_)) => {
-            gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-        }
         Err(e) => {
             tracing::warn!(function = %route.function, error = %e, "the integration failed");
-            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            integration_failure(&e)
         }
+    }
+}
+
+/// What API Gateway answers when the Lambda integration gives no response.
+fn integration_failure(e: &InvokeError) -> Response {
+    match e {
+        InvokeError::TimedOut(_) => {
+            gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
+        // A throttle included: API Gateway does not retry and sends no Retry-After.
+        _ => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
 
@@ -321,6 +330,28 @@ fn function_response(answer: &Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn failure(e: InvokeError) -> (StatusCode, Option<HeaderValue>, String) {
+        let response = integration_failure(&e);
+        let status = response.status();
+        let retry = response.headers().get("retry-after").cloned();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_throttled_integration_is_a_500_without_retry_after_as_on_aws() {
+        let (status, retry, body) = failure(InvokeError::Throttled(10)).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(retry, None);
+        assert_eq!(body, r#"{"message":"Internal Server Error"}"#);
+        let (status, _, body) =
+            failure(InvokeError::TimedOut(std::time::Duration::from_secs(30))).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body, r#"{"message":"Service Unavailable"}"#);
+    }
 
     fn route(method: &str, path: &str) -> Route {
         Route {

@@ -94,6 +94,8 @@ pub struct StepFunctionsEmulator {
     arn: String,
     name: String,
     kind: WorkflowType,
+    /// `Tracing.Enabled`: each execution is an X-Ray trace its tasks join.
+    traced: bool,
     tasks: Arc<dyn TaskHandler>,
     clock: Box<dyn Clock>,
     names: Mutex<HashSet<String>>,
@@ -143,6 +145,9 @@ impl StepFunctionsEmulator {
             _ => WorkflowType::Standard,
         };
         let name = resolver.resolve_property(logical_id, "Name")?;
+        let traced = resolver
+            .resolve_nested(logical_id, "Tracing", "Enabled")?
+            .is_some_and(|enabled| enabled == "true");
         let loaded =
             asl::load(definition, &substitutions).map_err(|e| TemplateError::Unsupported {
                 resource: logical_id.to_string(),
@@ -171,6 +176,7 @@ impl StepFunctionsEmulator {
             ),
             name,
             kind,
+            traced,
             tasks: functions,
             clock: Box::new(asl::TokioClock::new()),
             names: Mutex::new(HashSet::new()),
@@ -190,6 +196,10 @@ impl StepFunctionsEmulator {
 
     pub fn workflow_type(&self) -> WorkflowType {
         self.kind
+    }
+
+    pub fn traced(&self) -> bool {
+        self.traced
     }
 
     /// Starts an execution and drives it on its own task; returns its ARN.

@@ -1,6 +1,7 @@
 //! `template.yaml` as the emulation reads it: the functions it deploys (binary, timeout,
 //! memory) with exactly the environment the template gives each one — Globals merged,
-//! `!Ref`, `!GetAtt` and `!Sub` resolved against the emulated resources. Anything the
+//! `!Ref`, `!GetAtt`, `!Sub` and `!If` (on `!Equals`/`!Not`/`!And`/`!Or` conditions)
+//! resolved against the emulated resources. Anything the
 //! emulation cannot honour is refused with the resource and property it sits in, never
 //! guessed (README: `zts emulate`).
 
@@ -40,6 +41,8 @@ pub struct FunctionSpec {
     /// What its role may do to DynamoDB: (action, resource ARN or ARN pattern) from every
     /// `Allow` statement of its inline policies that names a `dynamodb:` action.
     pub dynamodb_grants: Vec<(String, String)>,
+    /// `Tracing: Active` (its own or Globals'): Lambda starts X-Ray traces itself.
+    pub active_tracing: bool,
 }
 
 /// Where the emulated stack "is": what pseudo parameters resolve to.
@@ -279,7 +282,15 @@ impl<'t> Resolver<'t> {
             }
         }
         let dynamodb_grants = self.dynamodb_grants(id, &props["Policies"])?;
+        let tracing = if props["Tracing"].is_null() {
+            &globals["Tracing"]
+        } else {
+            &props["Tracing"]
+        };
+        let active_tracing =
+            !tracing.is_null() && self.resolve(tracing, at("Tracing"))? == "Active";
         Ok(FunctionSpec {
+            active_tracing,
             logical_id: id.to_string(),
             dynamodb_grants,
             binary,
@@ -348,6 +359,24 @@ impl<'t> Resolver<'t> {
             .map(|r| &r["Properties"][property])
             .unwrap_or(&Value::Null);
         self.resolve(value, At { resource, property })
+    }
+
+    /// A property nested in a map (`Tracing.Enabled`), resolved; `None` when absent.
+    pub fn resolve_nested(
+        &self,
+        resource: &str,
+        property: &str,
+        key: &str,
+    ) -> Result<Option<String>, TemplateError> {
+        let value = self
+            .template
+            .resource(resource)
+            .map(|r| &r["Properties"][property][key])
+            .unwrap_or(&Value::Null);
+        if value.is_null() {
+            return Ok(None);
+        }
+        self.resolve(value, At { resource, property }).map(Some)
     }
 
     /// A property holding a map of strings (DefinitionSubstitutions), each value resolved.
@@ -419,7 +448,63 @@ impl<'t> Resolver<'t> {
                 }
                 _ => Err(at.unsupported("!Sub of an unexpected shape")),
             },
+            Some("!If") => match inner {
+                Value::Sequence(parts) if parts.len() == 3 => {
+                    let name = parts[0]
+                        .as_str()
+                        .ok_or_else(|| at.unsupported("!If without a condition name"))?;
+                    let branch = if self.condition(name, at)? {
+                        &parts[1]
+                    } else {
+                        &parts[2]
+                    };
+                    self.resolve(branch, at)
+                }
+                _ => Err(at.unsupported("!If of an unexpected shape")),
+            },
             Some(other) => Err(at.unsupported(format!("the intrinsic {other} is not supported"))),
+        }
+    }
+
+    /// A condition of the template's `Conditions`, evaluated with the parameters' values.
+    fn condition(&self, name: &str, at: At<'_>) -> Result<bool, TemplateError> {
+        let spec = &self.template.doc["Conditions"][name];
+        if spec.is_null() {
+            return Err(at.unsupported(format!("no condition {name}")));
+        }
+        self.evaluate(spec, at)
+    }
+
+    fn evaluate(&self, spec: &Value, at: At<'_>) -> Result<bool, TemplateError> {
+        let (inner, tag) = untagged(spec);
+        let operands = || -> Result<&Vec<Value>, TemplateError> {
+            match inner {
+                Value::Sequence(items) => Ok(items),
+                _ => Err(at.unsupported("a condition function without a list")),
+            }
+        };
+        match tag.as_deref() {
+            Some("!Equals") => match operands()?.as_slice() {
+                [a, b] => Ok(self.resolve(a, at)? == self.resolve(b, at)?),
+                _ => Err(at.unsupported("!Equals needs two values")),
+            },
+            Some("!Not") => match operands()?.as_slice() {
+                [a] => Ok(!self.evaluate(a, at)?),
+                _ => Err(at.unsupported("!Not needs one condition")),
+            },
+            Some("!And") => operands()?
+                .iter()
+                .try_fold(true, |all, c| Ok(all && self.evaluate(c, at)?)),
+            Some("!Or") => operands()?
+                .iter()
+                .try_fold(false, |any, c| Ok(any || self.evaluate(c, at)?)),
+            Some("!Condition") => {
+                let name = inner
+                    .as_str()
+                    .ok_or_else(|| at.unsupported("!Condition of a non-string"))?;
+                self.condition(name, at)
+            }
+            _ => Err(at.unsupported("a condition the emulation cannot evaluate")),
         }
     }
 

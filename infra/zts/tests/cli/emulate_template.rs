@@ -106,6 +106,52 @@ fn parameter_overrides_reach_the_environment_and_bad_ones_are_named() {
 }
 
 #[test]
+fn tracing_is_read_through_its_parameter_and_condition() {
+    let template = Template::parse(TEMPLATE).unwrap();
+    let read = |value: Option<&str>| {
+        let overrides: BTreeMap<String, String> = value
+            .map(|v| ("Tracing".to_string(), v.to_string()))
+            .into_iter()
+            .collect();
+        let resolver = template
+            .resolver(&overrides, Pseudo::default())
+            .unwrap()
+            .with_physical("CursorSecret", "arn:secret");
+        let functions: Vec<bool> = resolver
+            .functions()
+            .unwrap()
+            .iter()
+            .map(|f| f.active_tracing)
+            .collect();
+        let machines: Vec<Option<String>> = ["Workflow", "QuickCheckWorkflow", "TriageWorkflow"]
+            .iter()
+            .map(|m| resolver.resolve_nested(m, "Tracing", "Enabled").unwrap())
+            .collect();
+        (functions, machines)
+    };
+    // The default records nothing: no function starts a trace, no workflow is traced.
+    let (functions, machines) = read(None);
+    assert!(functions.iter().all(|active| !active), "{functions:?}");
+    assert_eq!(machines, vec![Some("false".to_string()); 3]);
+    let (functions, machines) = read(Some("Active"));
+    assert_eq!(functions.len(), 8);
+    assert!(functions.iter().all(|active| *active), "{functions:?}");
+    assert_eq!(machines, vec![Some("true".to_string()); 3]);
+    // A condition the emulation cannot evaluate is refused, named, not guessed.
+    let odd = edited(
+        "Traces: !Equals [!Ref Tracing, Active]",
+        "Traces: !Contains [[Active], !Ref Tracing]",
+    );
+    let err = odd
+        .resolver(&BTreeMap::new(), Pseudo::default())
+        .unwrap()
+        .resolve_nested("Workflow", "Tracing", "Enabled")
+        .unwrap_err();
+    assert!(err.to_string().contains("Workflow"), "{err}");
+    assert!(err.to_string().contains("condition"), "{err}");
+}
+
+#[test]
 fn an_intrinsic_it_cannot_honour_is_refused_naming_resource_and_property() {
     let text = TEMPLATE.replace(
         "ZTS_STATE_MACHINE_ARN: !Ref Workflow\n          # The other",
