@@ -226,13 +226,15 @@ async fn a_step_whose_answer_never_comes_is_retried_as_a_lambda_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_express_workflow_runs_the_same_path_once() {
-    let Some(emulated) = emulate(&[("WorkflowType", "EXPRESS")]).await else {
+async fn a_standard_workflow_runs_the_same_path_once() {
+    // The template's default is Express (every other emulated test runs it); Standard is
+    // the parameter's other value.
+    let Some(emulated) = emulate(&[("WorkflowType", "STANDARD")]).await else {
         return;
     };
     assert_eq!(
         emulated.sfn.workflow_type(),
-        zts::emulate::states::WorkflowType::Express
+        zts::emulate::states::WorkflowType::Standard
     );
     let (_, state, events) = create_and_wait(&emulated.base_url).await;
     assert_eq!(state, "COMPLETED");

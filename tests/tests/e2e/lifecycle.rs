@@ -361,7 +361,8 @@ async fn emulate_retries_a_failed_run_from_its_failed_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulate_cancels_a_running_project_and_stops_its_execution() {
-    let Some(emulation) = emulate(&[]).await else {
+    // Standard, chosen: only a Standard execution can be stopped (the default is Express).
+    let Some(emulation) = emulate(&[("WorkflowType", "STANDARD")]).await else {
         return;
     };
     // The validator fails three times; the cancel lands during the retries' back-off.
