@@ -18,7 +18,7 @@ use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::{IdempotencyClaim, IdempotencyRecord};
 use zts_domain::ids::{Owner, ProjectId};
-use zts_domain::items::{self, DedupeRecord};
+use zts_domain::items;
 use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
     StoreError, events_page_limit,
@@ -37,10 +37,9 @@ const CREATE_CLAIM: usize = 3;
 /// Artifact: the project exists, then the artifact (first write wins).
 const ARTIFACT_PROJECT_EXISTS: usize = 0;
 const ARTIFACT_PUT: usize = 1;
-/// Step commit: META (at the version read), the dedupe record, then the event.
+/// Step commit: META (at the version read), then the event.
 const COMMIT_META: usize = 0;
-const COMMIT_DEDUPE: usize = 1;
-const COMMIT_EVENT: usize = 2;
+const COMMIT_EVENT: usize = 1;
 
 /// The outcome of a TransactWriteItems: done, or cancelled with one reason per action.
 enum Transact {
@@ -425,11 +424,7 @@ impl ProjectStore for DynamoStore {
 
     async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError> {
         let pk = items::project_pk(&commit.project_id);
-        let dedupe_sk = items::dedupe_sk(&commit.dedupe);
         for attempt in 0..COMMIT_ATTEMPTS {
-            if self.get(&pk, &dedupe_sk).await?.is_some() {
-                return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
-            }
             let meta: ProjectMeta = self
                 .get_as(&pk, items::META)
                 .await?
@@ -452,17 +447,7 @@ impl ProjectStore for DynamoStore {
                 .expression_attribute_values(":read", n(meta.version))
                 .build()
                 .built()?;
-            let record = DedupeRecord {
-                seq: event.as_ref().map(|e| e.seq),
-                at: commit.at,
-            };
-            let mut actions = vec![
-                TransactWriteItem::builder().put(meta_put).build(),
-                self.put(
-                    self.project_item(&pk, &dedupe_sk, &record, commit.at)?,
-                    Some("attribute_not_exists(pk)"),
-                )?,
-            ];
+            let mut actions = vec![TransactWriteItem::builder().put(meta_put).build()];
             if let Some(event) = &event {
                 actions.push(self.put(
                     self.project_item(&pk, &items::event_sk(event.seq), event, commit.at)?,
@@ -484,11 +469,8 @@ impl ProjectStore for DynamoStore {
                     return self.after_commit(&commit, done).await;
                 }
                 Transact::Cancelled(reasons) => {
-                    // Only the dedupe record failing means this very commit is stored.
-                    if reasons.get(COMMIT_DEDUPE) == Some(&Reason::ConditionFailed) {
-                        return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
-                    }
-                    // META moved on (its version, or the seq we minted, is taken): re-read.
+                    // META moved on (its version, or the seq we minted, is taken): re-read;
+                    // if it was this very commit, `apply` now says `AlreadyDone`.
                     let lost_race = reasons.get(COMMIT_META) == Some(&Reason::ConditionFailed)
                         || reasons.get(COMMIT_EVENT) == Some(&Reason::ConditionFailed)
                         || reasons.contains(&Reason::Conflict);

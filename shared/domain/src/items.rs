@@ -12,7 +12,6 @@ pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 pub const EVENT_PREFIX: &str = "EVENT#";
 pub const ARTIFACT_PREFIX: &str = "ARTIFACT#";
 pub const SUB_PREFIX: &str = "SUB#";
-pub const DEDUPE_PREFIX: &str = "DEDUPE#";
 
 /// Events sort by seq as strings, so seq is zero-padded to ten digits.
 pub fn event_sk(seq: u64) -> String {
@@ -29,10 +28,6 @@ pub fn artifact_sk(step: StepName) -> String {
 
 pub fn sub_sk(connection: &ConnectionId) -> String {
     format!("{SUB_PREFIX}{connection}")
-}
-
-pub fn dedupe_sk(key: &crate::transition::DedupeKey) -> String {
-    format!("{DEDUPE_PREFIX}{}", key.as_str())
 }
 
 pub fn idempotency_pk(owner: &Owner, key_hash: &str) -> String {
@@ -84,14 +79,6 @@ pub fn deleted_shard_pk(shard: u32) -> String {
 /// The sort key of the pending-run index: when the current run was claimed, then the id.
 pub fn pending_sk(claimed_at: &Timestamp, id: &ProjectId) -> String {
     format!("{}#{id}", clock::format(claimed_at))
-}
-
-/// The record a step commit leaves behind, so a repeat of it is recognised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DedupeRecord {
-    /// The seq the commit minted, if it minted one.
-    pub seq: Option<u64>,
-    pub at: Timestamp,
 }
 
 /// A `SUB#<connection>` item in a project's partition.

@@ -229,7 +229,7 @@ async fn stop_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta)
 /// mints `project_deleted` (subscribers are told, then their subscriptions end); then the
 /// input, the artifacts and the create's idempotency record are erased. From then on
 /// every route answers 404, and a replayed create with the old key makes a new project.
-/// What is left (events, dedupe records, subscriptions, the tombstone) the reconciler's
+/// What is left (events, subscriptions, the tombstone) the reconciler's
 /// pass purges after [`ReconcilePolicy::purge_grace`]. Safe to repeat after a crash at any
 /// point: the tombstone comes first, every step after it is idempotent.
 pub async fn delete_project<S, W>(

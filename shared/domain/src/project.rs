@@ -166,6 +166,11 @@ pub struct StepRun {
     pub artifact_type: Option<String>,
     /// The most recent failures, oldest first (capped so META stays small).
     pub errors: Vec<AttemptError>,
+    /// Every attempt whose failure is recorded, ascending: a repeat of a failure's report
+    /// is recognised by it, with no record of the commit beside META. A number each (a
+    /// step is retried a few times: the workflow's Retry bounds it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<u32>,
 }
 
 impl StepRun {
@@ -221,6 +226,11 @@ pub struct ProjectMeta {
     /// were named ran the default's version 1).
     #[serde(default)]
     pub workflow: WorkflowRef,
+    /// The dedupe key of the retry that claimed the current run: a repeat of it (the
+    /// same Idempotency-Key, or a second retry that read the same META) is recognised,
+    /// where every other transition is recognised by its effect (`transition::apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_retry: Option<String>,
 }
 
 impl ProjectMeta {

@@ -216,12 +216,16 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
             }
             refuse_terminal(meta)?;
             if meta.state == step.state() {
-                // A retry: the status is not repeated (ARCHITECTURE.md §4), only the history grows.
                 let run = next
                     .runs
                     .get_mut(&step)
                     .ok_or_else(|| wrong_state(step.as_str()))?;
-                run.attempts = run.attempts.max(*attempt);
+                // This attempt (or a later one) has started: a repeat of its start.
+                if *attempt <= run.attempts {
+                    return Ok(Applied::AlreadyDone);
+                }
+                // A retry: the status is not repeated (ARCHITECTURE.md §4), only the history grows.
+                run.attempts = *attempt;
                 run.status = StepStatus::Running;
                 None
             } else if may_start(meta, step) {
@@ -238,6 +242,7 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                         duration_ms: None,
                         artifact_type: None,
                         errors: Vec::new(),
+                        failed_attempts: Vec::new(),
                     },
                 );
                 Some(EventBody::StatusUpdate {
@@ -302,6 +307,11 @@ pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
                 .runs
                 .get_mut(&step)
                 .ok_or_else(|| wrong_state(step.as_str()))?;
+            // This attempt's failure is recorded already: a repeat of its report.
+            match run.failed_attempts.binary_search(attempt) {
+                Ok(_) => return Ok(Applied::AlreadyDone),
+                Err(at) => run.failed_attempts.insert(at, *attempt),
+            }
             run.attempts = run.attempts.max(*attempt);
             run.status = StepStatus::Failed;
             run.errors.push(AttemptError {
@@ -409,6 +419,9 @@ fn claim_run(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, Transit
 /// The owner's retry: only of a FAILED project, only as the next run, at most
 /// [`ProjectMeta::RETRIES_MAX`] times.
 fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
+    if meta.last_retry.as_deref() == Some(commit.dedupe.as_str()) {
+        return Ok(Applied::AlreadyDone);
+    }
     if meta.state != State::Failed {
         return Err(TransitionError::NotRetryable { state: meta.state });
     }
@@ -435,6 +448,8 @@ fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionE
                 let mut run = run.clone();
                 let keep_from = run.errors.len().saturating_sub(1);
                 run.errors.drain(..keep_from);
+                // The history is read, never applied to: no repeat to recognise.
+                run.failed_attempts.clear();
                 (*step, run)
             })
             .collect(),
@@ -455,6 +470,7 @@ fn retry(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionE
     next.run = commit.run;
     next.requested_run = commit.run;
     next.run_claimed_at = Some(commit.at);
+    next.last_retry = Some(commit.dedupe.as_str().to_string());
     next.version += 1;
     next.updated_at = commit.at;
     next.last_seq += 1;

@@ -10,7 +10,7 @@ use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::IdempotencyRecord;
 use zts_domain::ids::{Owner, ProjectId};
-use zts_domain::items::{self, DedupeRecord};
+use zts_domain::items;
 use zts_domain::ports::{
     CommitOutcome, CreateOutcome, NewProject, Page, PageRequest, ProjectStore, PutArtifactOutcome,
     StoreError, events_page_limit,
@@ -158,10 +158,6 @@ fn commit(
     retention: Retention,
 ) -> Result<(CommitOutcome, Vec<Event>), StoreError> {
     let pk = items::project_pk(&commit.project_id);
-    let dedupe_sk = items::dedupe_sk(&commit.dedupe);
-    if items_db::exists(conn, PROJECTS, &pk, &dedupe_sk)? {
-        return Ok((CommitOutcome::AlreadyDone, Vec::new()));
-    }
     let meta = get_meta(conn, &commit.project_id)?.ok_or(StoreError::NotFound)?;
     match transition::apply(&meta, &commit)? {
         Applied::AlreadyDone => Ok((CommitOutcome::AlreadyDone, Vec::new())),
@@ -185,11 +181,6 @@ fn commit(
                     )));
                 }
             }
-            let record = DedupeRecord {
-                seq: event.as_ref().map(|e| e.seq),
-                at: commit.at,
-            };
-            items_db::put(conn, PROJECTS, &pk, &dedupe_sk, &record, Index::default())?;
             let published = event.iter().cloned().collect();
             Ok((CommitOutcome::Committed { meta, event }, published))
         }

@@ -93,11 +93,8 @@ async fn every_item_of_an_ended_project_outlives_its_retain_until() {
         .timestamp();
     assert_eq!(until, (meta.updated_at + Duration::days(90)).timestamp());
     let items = items_of(&store, &id).await;
-    assert!(
-        items.len() > 10,
-        "events and dedupe records too: {}",
-        items.len()
-    );
+    // META, INPUT and the six events (no record of a commit is kept beside META).
+    assert!(items.len() >= 8, "the events too: {}", items.len());
     for item in &items {
         let sk = item["sk"].as_s().unwrap();
         let ttl = ttl_of(item).unwrap_or_else(|| panic!("{sk} has no TTL"));

@@ -49,6 +49,7 @@ impl NewProject {
             error: None,
             retain_until: None,
             workflow: self.workflow.clone(),
+            last_retry: None,
         }
     }
 
@@ -92,7 +93,7 @@ pub enum CommitOutcome {
         meta: Box<ProjectMeta>,
         event: Option<Event>,
     },
-    /// This very commit (same dedupe key), or its effect, is already stored; nothing written.
+    /// This very commit's effect is already stored (META shows it); nothing written.
     AlreadyDone,
 }
 
@@ -239,8 +240,10 @@ pub trait ProjectStore: Send + Sync {
     }
 
     /// Applies [`crate::transition::apply`] to META and writes META and the event it mints
-    /// atomically, conditional on META not having changed meanwhile, together with the
-    /// commit's dedupe record. A repeated commit (same dedupe key) is `AlreadyDone`.
+    /// atomically, conditional on META not having changed meanwhile. A repeated commit is
+    /// `AlreadyDone`: `apply` recognises it from META (its effect is there: a step started
+    /// at this attempt, this attempt's failure recorded, the state reached; a retry by its
+    /// key), so no record of it is written beside META.
     async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError>;
 
     /// The owner's projects, newest first.
@@ -281,8 +284,8 @@ pub trait ProjectStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ProjectMeta>, StoreError>;
 
-    /// Removes up to `batch` of a deleted project's remaining items (events, dedupe
-    /// records, subscriptions; found by its partition, never a scan), and META itself once
+    /// Removes up to `batch` of a deleted project's remaining items (events,
+    /// subscriptions; found by its partition, never a scan), and META itself once
     /// nothing else is left. True when the project is gone entirely. A project that is not
     /// a tombstone is left alone (`Ok(false)`). Repeatable after a crash half-way.
     async fn purge_project(&self, id: &ProjectId, batch: u32) -> Result<bool, StoreError>;

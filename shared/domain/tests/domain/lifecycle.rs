@@ -39,7 +39,8 @@ fn apply_in(
 ) -> Result<(ProjectMeta, Option<Event>), TransitionError> {
     let commit = StepCommit {
         project_id: meta.project_id.clone(),
-        dedupe: DedupeKey::for_transition("exec", "S", &t),
+        // Each run's commits their own key, as each retry of a project derives its own.
+        dedupe: DedupeKey::for_transition(&format!("exec-{run}"), "S", &t),
         correlation_id: "c".into(),
         run,
         transition: t,

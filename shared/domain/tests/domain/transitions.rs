@@ -491,3 +491,104 @@ fn the_created_event_names_the_workflow_and_version() {
     let later: serde_json::Value = serde_json::from_str(&started.unwrap().to_json()).unwrap();
     assert!(later.get("workflow").is_none(), "{later}");
 }
+
+/// What `apply` answers for `t` on `meta`: `None` for `AlreadyDone`.
+fn applied(meta: &ProjectMeta, run: u32, t: Transition, key: &str) -> Option<Applied> {
+    let commit = StepCommit {
+        project_id: meta.project_id.clone(),
+        dedupe: DedupeKey::new(key, "S", 0, t.kind()),
+        correlation_id: "c".into(),
+        run,
+        transition: t,
+        at: clock::now(),
+    };
+    match apply(meta, &commit).unwrap() {
+        Applied::AlreadyDone => None,
+        change => Some(change),
+    }
+}
+
+fn validator_started(attempt: u32) -> Transition {
+    Transition::StepStarted {
+        step: StepName::Validator,
+        attempt,
+    }
+}
+
+#[test]
+fn a_repeated_commit_is_recognised_from_meta_alone() {
+    // No record of a commit is kept beside META (issue #35): every repeat a redelivery or
+    // a lost response can cause must be recognised from META itself.
+    let m = fresh();
+    let (m, _) = step(&m, validator_started(1)).unwrap();
+    assert!(applied(&m, 1, validator_started(1), "again").is_none());
+    let (m, failed) = step(&m, transient(1)).unwrap();
+    assert!(failed.is_some());
+    // The failure of attempt 1 again, and its start again: nothing new.
+    assert!(applied(&m, 1, transient(1), "again").is_none());
+    assert!(applied(&m, 1, validator_started(1), "again").is_none());
+    // Attempt 2 is new: its start and its failure are written, once.
+    let (m, restarted) = step(&m, validator_started(2)).unwrap();
+    assert!(restarted.is_none(), "a retry's start is not a new status");
+    assert_eq!(m.runs[&StepName::Validator].attempts, 2);
+    assert!(applied(&m, 1, validator_started(2), "again").is_none());
+    let (m, failed) = step(&m, transient(2)).unwrap();
+    assert!(failed.is_some());
+    assert!(applied(&m, 1, transient(2), "again").is_none());
+    assert_eq!(m.runs[&StepName::Validator].errors.len(), 2);
+    // A permanent failure, then its repeat.
+    let (m, _) = step(
+        &m,
+        Transition::Failed {
+            error: ErrorInfo::new("ZeroToShip.Internal", "gave up"),
+        },
+    )
+    .unwrap();
+    let again = Transition::Failed {
+        error: ErrorInfo::new("ZeroToShip.Internal", "gave up"),
+    };
+    assert!(applied(&m, 1, again, "again").is_none());
+    // A retry is recognised by its key: the same key replays, another one is refused
+    // because the project is no longer FAILED.
+    let retried = applied(&m, 2, Transition::Retried, "owner-key").unwrap();
+    let Applied::Change { meta: r, .. } = retried else {
+        unreachable!()
+    };
+    assert_eq!(r.run, 2);
+    assert!(applied(&r, 2, Transition::Retried, "owner-key").is_none());
+    let commit = StepCommit {
+        project_id: r.project_id.clone(),
+        dedupe: DedupeKey::new("other-key", "S", 0, "retried"),
+        correlation_id: "c".into(),
+        run: 3,
+        transition: Transition::Retried,
+        at: clock::now(),
+    };
+    assert_eq!(
+        apply(&r, &commit).unwrap_err(),
+        TransitionError::NotRetryable {
+            state: State::Created
+        }
+    );
+}
+
+#[test]
+fn a_failure_is_recognised_whatever_order_the_attempts_arrive_in() {
+    let mut m = fresh();
+    m = step(&m, validator_started(1)).unwrap().0;
+    // Seven failures out of order: more than the errors kept, every one recorded once.
+    for attempt in [5, 1, 7, 2, 6, 3, 4] {
+        let (next, event) = step(&m, transient(attempt)).unwrap();
+        assert!(event.is_some(), "attempt {attempt}");
+        m = next;
+    }
+    let run = &m.runs[&StepName::Validator];
+    assert_eq!(run.errors.len(), 5);
+    assert_eq!(run.failed_attempts, [1, 2, 3, 4, 5, 6, 7]);
+    for attempt in 1..=7 {
+        assert!(
+            applied(&m, 1, transient(attempt), "again").is_none(),
+            "{attempt}"
+        );
+    }
+}
