@@ -135,10 +135,13 @@ impl LocalWorkflow {
 
     /// Drives `execution` inside a span with its project and correlation id, so the
     /// interpreter's lines (a failed task, a scheduled retry) join the run's other lines.
+    /// A root span: the run outlives the request that started it (as a Step Functions
+    /// execution does), and its lines repeat none of that request's fields.
     fn spawn(&self, execution: Execution) {
         let me = self.clone();
         let field = |name: &str| execution.input[name].as_str().unwrap_or("").to_string();
         let span = tracing::info_span!(
+            parent: None,
             "execution",
             execution_id = %execution.name,
             project_id = %field("project_id"),

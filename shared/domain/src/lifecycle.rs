@@ -201,14 +201,10 @@ pub async fn export_project<S: ProjectStore + ?Sized>(
     Ok(ProjectExport { project, events })
 }
 
-fn start_of(meta: &ProjectMeta) -> WorkflowStart {
-    WorkflowStart::of(meta)
-}
-
 /// Starts a retried run. A lost start is not the caller's problem: the project is CREATED
 /// with a fresh claim, and the reconciler starts it after its deadline.
 async fn start_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta) {
-    if let Err(e) = workflow.start(&start_of(meta)).await {
+    if let Err(e) = workflow.start(&WorkflowStart::of(meta)).await {
         tracing::warn!(error = %e, project_id = %meta.project_id, "could not start the retried run; the reconciler will");
     }
 }
@@ -216,7 +212,7 @@ async fn start_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta
 /// Asks the engine to stop a cancelled run. Best effort: the state already refuses the
 /// run's commits.
 async fn stop_run<W: WorkflowStarter + ?Sized>(workflow: &W, meta: &ProjectMeta) {
-    match workflow.stop(&start_of(meta)).await {
+    match workflow.stop(&WorkflowStart::of(meta)).await {
         Ok(stopped) => tracing::debug!(stopped, "stop requested"),
         Err(e) => {
             tracing::warn!(error = %e, project_id = %meta.project_id, "could not stop the cancelled run's execution; its next commit is refused")

@@ -96,11 +96,24 @@ pub fn init(format: LogFormat, service: &'static str, lambda: bool, default_filt
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
+                    // Colours for a person at a terminal; a file or a pipe gets plain text.
+                    .with_ansi(human_at_terminal(lambda))
                     .with_writer(writer),
             )
             .with(targets)
             .try_init(),
     };
+}
+
+/// Whether the human format's destination (stdout on Lambda, stderr elsewhere) is a
+/// terminal.
+fn human_at_terminal(lambda: bool) -> bool {
+    use std::io::IsTerminal;
+    if lambda {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    }
 }
 
 /// JSON lines for a Lambda function named `service`.

@@ -10,10 +10,13 @@ use crate::cost::report::{Counts, FunctionCounts};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
+/// The template as counting reads it, parsed once per count.
+fn template() -> serde_norway::Value {
+    serde_norway::from_str(super::template::TEMPLATE).unwrap_or(serde_norway::Value::Null)
+}
+
 /// The template's function architecture (Globals), `arm64` unless it says otherwise.
-fn architecture() -> String {
-    let doc: serde_norway::Value =
-        serde_norway::from_str(super::template::TEMPLATE).unwrap_or(serde_norway::Value::Null);
+fn architecture(doc: &serde_norway::Value) -> String {
     doc["Globals"]["Function"]["Architectures"][0]
         .as_str()
         .unwrap_or("arm64")
@@ -22,9 +25,7 @@ fn architecture() -> String {
 
 /// The logical ids of the functions a state machine invokes (`!GetAtt X.Arn` in its
 /// `DefinitionSubstitutions`): their invocations join the execution's trace.
-fn workflow_functions() -> BTreeSet<String> {
-    let doc: serde_norway::Value =
-        serde_norway::from_str(super::template::TEMPLATE).unwrap_or(serde_norway::Value::Null);
+fn workflow_functions(doc: &serde_norway::Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for resource in doc["Resources"]
         .as_mapping()
@@ -68,8 +69,9 @@ pub fn projects_created(emulation: &Emulation) -> u64 {
 impl Emulation {
     /// Everything this emulation did so far, for `projects` projects.
     pub fn counts(&self, projects: u64) -> Counts {
-        let architecture = architecture();
-        let in_workflows = workflow_functions();
+        let doc = template();
+        let architecture = architecture(&doc);
+        let in_workflows = workflow_functions(&doc);
         let mut counts = Counts {
             projects,
             dynamodb: self.dynamodb.units(),
@@ -135,11 +137,12 @@ mod tests {
 
     #[test]
     fn the_workflow_functions_are_the_step_functions() {
-        let names = workflow_functions();
+        let doc = template();
+        let names = workflow_functions(&doc);
         assert_eq!(
             names.into_iter().collect::<Vec<_>>(),
             ["AdvisoryFunction", "FinalizeFunction", "ValidatorFunction"]
         );
-        assert_eq!(architecture(), "arm64");
+        assert_eq!(architecture(&doc), "arm64");
     }
 }
