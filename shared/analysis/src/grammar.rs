@@ -163,8 +163,51 @@ pub fn count(n: u32, phrase: &str) -> String {
     }
 }
 
+/// The nouns the engine counts ("10 interviews", "2 weeks"), singular and plural, and the
+/// stand-ins the coherence check puts for a founder's customer labels.
+const COUNTED: [(&str, &str); 10] = [
+    ("customer", "customers"),
+    ("interview", "interviews"),
+    ("prospect", "prospects"),
+    ("visitor", "visitors"),
+    ("user", "users"),
+    ("alternative", "alternatives"),
+    ("hour", "hours"),
+    ("day", "days"),
+    ("week", "weeks"),
+    ("month", "months"),
+];
+
+/// The count a token states: `10`, or the upper end of a range (`1–2`, `6-8`).
+fn stated_count(token: &str) -> Option<u64> {
+    let last = token.rsplit(['–', '-']).next()?;
+    if token
+        .split(['–', '-'])
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        last.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A counted noun that disagrees with its count: "10 customer" (a bare singular after a
+/// count) or "1 weeks".
+fn count_disagrees(token: &str, count: u64, word: &str) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    COUNTED.iter().find_map(|(one, many)| {
+        if count != 1 && lower == *one {
+            Some(format!("a singular after a count \"{token} {word}\""))
+        } else if count == 1 && lower == *many {
+            Some(format!("a plural after one \"{token} {word}\""))
+        } else {
+            None
+        }
+    })
+}
+
 /// Problems a sentence of the engine must never have: a doubled article ("a the") or
-/// word, or a placeholder left unfilled.
+/// word, a counted noun that disagrees with its count, or a placeholder left unfilled.
 pub fn flaws(sentence: &str) -> Vec<String> {
     let mut out = Vec::new();
     // Compared in place (no allocation per word: the check runs on every sentence of
@@ -182,6 +225,10 @@ pub fn flaws(sentence: &str) -> Vec<String> {
             }
             if before.eq_ignore_ascii_case(word) && !word.chars().all(|c| c.is_ascii_digit()) {
                 out.push(format!("doubled word \"{word}\""));
+            }
+            if let Some(flaw) = stated_count(before).and_then(|n| count_disagrees(before, n, word))
+            {
+                out.push(flaw);
             }
         }
         previous = Some((word, ends_phrase));
@@ -243,5 +290,19 @@ mod tests {
         assert!(flaws("Regulated domain (health): health data.").is_empty());
         assert!(flaws("Deliver {x} by hand").contains(&"an unfilled placeholder".to_string()));
         assert!(flaws("Interview 10 busy parents.").is_empty());
+        assert!(flaws("Interview 10 customers over 1–2 weeks, then 1 week more.").is_empty());
+        assert_eq!(
+            flaws("Interview 10 customer."),
+            ["a singular after a count \"10 customer\""]
+        );
+        assert_eq!(
+            flaws("Run it for 1–2 week"),
+            ["a singular after a count \"1–2 week\""]
+        );
+        assert_eq!(flaws("Within 1 weeks"), ["a plural after one \"1 weeks\""]);
+        // A number that is not a count of the noun after it, or a noun the engine never
+        // counts, is not judged.
+        assert!(flaws("At least 6 of 10 describe it").is_empty());
+        assert!(flaws("Score 7/10 customer").is_empty());
     }
 }
