@@ -256,6 +256,20 @@ fn no_sentence_said_twice(plan: &AdvisoryPlan) -> Result<(), Incoherence> {
             return Err(broke("no_sentence_said_twice", format!("said twice: {a}")));
         }
     }
+    // Nor one mitigation twice with other numbers in it: a template repeated per risk.
+    let shape = |s: &str| s.replace(|c: char| c.is_ascii_digit(), "#");
+    let mitigations: Vec<String> = plan.risks.iter().map(|r| shape(&r.mitigation)).collect();
+    for (i, m) in mitigations.iter().enumerate() {
+        if mitigations[i + 1..].contains(m) {
+            return Err(broke(
+                "no_sentence_said_twice",
+                format!(
+                    "one mitigation repeated with other numbers: {}",
+                    plan.risks[i].mitigation
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 

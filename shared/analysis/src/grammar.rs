@@ -154,6 +154,15 @@ pub fn capitalised(sentence: &str) -> String {
         .unwrap_or_default()
 }
 
+/// "a", "a and b", "a, b and c".
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// "10 busy parents", "1 busy parent".
 pub fn count(n: u32, phrase: &str) -> String {
     if n == 1 {
@@ -290,6 +299,11 @@ mod tests {
         assert!(flaws("Regulated domain (health): health data.").is_empty());
         assert!(flaws("Deliver {x} by hand").contains(&"an unfilled placeholder".to_string()));
         assert!(flaws("Interview 10 busy parents.").is_empty());
+        let list = |xs: &[&str]| and_list(&xs.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(list(&[]), "");
+        assert_eq!(list(&["a"]), "a");
+        assert_eq!(list(&["a", "b"]), "a and b");
+        assert_eq!(list(&["a", "b", "c"]), "a, b and c");
         assert!(flaws("Interview 10 customers over 1–2 weeks, then 1 week more.").is_empty());
         assert_eq!(
             flaws("Interview 10 customer."),

@@ -1,14 +1,14 @@
 //! The rule engine: a documented rubric applied to the idea's text (see `RUBRIC.md`).
 //! Pure and deterministic: no clock, no randomness, ordered collections only.
 
-use super::grammar::{capitalised, count, plural};
+use super::grammar::{and_list, capitalised, count, plural};
 use super::reading::{Reading, future_markers, is_generic};
 use super::text::{Doc, quote};
 use super::*;
 use crate::decision;
 
 pub const ENGINE: &str = "zts-rules";
-pub const ENGINE_VERSION: &str = "1.2.1";
+pub const ENGINE_VERSION: &str = "1.2.2";
 
 const PROBLEM_WORDS: &[&str] = &[
     "problem",
@@ -1013,30 +1013,55 @@ impl RuleEngine {
                 mitigation: mitigation_for(&f.domain),
             })
             .collect();
-        for c in report
+        // The weak criteria are one risk with one mitigation: the same template once per
+        // criterion read as boilerplate (issue #32).
+        let weak: Vec<_> = report
             .criteria
             .iter()
             .filter(|c| c.weight > 0 && c.score <= decision::WEAK_AT_MOST)
             .take(3)
-        {
-            let rank = recommendations
+            .collect();
+        if !weak.is_empty() {
+            let named: Vec<String> = weak
                 .iter()
-                .find(|r| r.criterion == c.id)
-                .map(|r| r.rank);
+                .enumerate()
+                .map(|(i, c)| {
+                    let name = if i == 0 {
+                        c.name.clone()
+                    } else {
+                        c.name.to_lowercase()
+                    };
+                    format!("{name} ({}/10)", c.score)
+                })
+                .collect();
+            let mut ranks: Vec<String> = weak
+                .iter()
+                .filter_map(|c| recommendations.iter().find(|r| r.criterion == c.id))
+                .map(|r| r.rank.to_string())
+                .collect();
+            ranks.sort();
+            let (is, scores) = if weak.len() == 1 {
+                ("is", "its score is")
+            } else {
+                ("are", "each of these scores is")
+            };
+            let mitigation = match ranks.len() {
+                0 => format!("Keep the build to a prototype until {scores} 6 or more."),
+                1 => format!(
+                    "Keep the build to a prototype until recommendation {} is done and {scores} 6 or more.",
+                    ranks[0]
+                ),
+                _ => format!(
+                    "Keep the build to a prototype until recommendations {} are done and {scores} 6 or more.",
+                    and_list(&ranks)
+                ),
+            };
             risks.push(Mitigation {
                 risk: format!(
-                    "{} is weak ({}/10): building now risks solving the wrong problem.",
-                    c.name, c.score
+                    "{} {is} weak: building now risks solving the wrong problem.",
+                    and_list(&named)
                 ),
-                mitigation: match rank {
-                    Some(rank) => format!(
-                        "Keep the build to a prototype until recommendation {rank} is done and the score is 6 or more."
-                    ),
-                    None => format!(
-                        "Keep the build to a prototype until {} scores 6 or more.",
-                        c.name.to_lowercase()
-                    ),
-                },
+                mitigation,
             });
         }
         if risks.is_empty() {

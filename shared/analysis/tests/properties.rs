@@ -232,3 +232,52 @@ fn a_label_that_repeats_a_word_is_the_founders_not_a_flaw() {
         Ok(())
     );
 }
+
+#[test]
+fn weak_criteria_are_one_risk_and_a_repeated_template_is_refused() {
+    let input = ProjectInput {
+        name: "Thing".into(),
+        description: "An app for everyone.".into(),
+        hypothesis: String::new(),
+        target_avatars: vec!["busy parent".into()],
+    };
+    let stored = StoredInput::redact(&input, PiiPolicy::default_regions());
+    let report = RuleEngine.validate_sync(&ValidationInput {
+        input: stored.input(),
+        redaction: stored.redaction(),
+    });
+    let meta = NewProject {
+        project_id: zts_domain::ProjectId::generate(),
+        owner: zts_domain::Owner::parse("p").unwrap(),
+        input: stored.clone(),
+        correlation_id: "c".into(),
+        created_at: zts_domain::clock::now(),
+        idempotency: None,
+        workflow: Default::default(),
+    }
+    .initial_meta();
+    let mut plan = RuleEngine.advise_sync(&AdvisoryInput {
+        meta: &meta,
+        input: stored.input(),
+        report: &report,
+    });
+    let weak: Vec<_> = plan
+        .risks
+        .iter()
+        .filter(|r| r.risk.contains("weak"))
+        .collect();
+    assert_eq!(weak.len(), 1, "{:#?}", plan.risks);
+    assert!(weak[0].risk.contains(") and "), "{}", weak[0].risk);
+    assert!(zts_analysis::coherence::check(stored.input(), &report, &plan).is_ok());
+    // The template once per criterion, as the engine wrote it before 1.2.2: refused.
+    let template = |rank: u32| zts_analysis::Mitigation {
+        risk: format!("Criterion {rank} is weak."),
+        mitigation: format!(
+            "Keep the build to a prototype until recommendation {rank} is done and the score is 6 or more."
+        ),
+    };
+    plan.risks.retain(|r| !r.risk.contains("weak"));
+    plan.risks.extend([template(1), template(2)]);
+    let refused = zts_analysis::coherence::check(stored.input(), &report, &plan).unwrap_err();
+    assert_eq!(refused.rule, "no_sentence_said_twice", "{}", refused.detail);
+}
