@@ -10,14 +10,11 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+mod common;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use zts_analysis::rules::RuleEngine;
-use zts_analysis::{AdvisoryInput, ValidationInput};
 use zts_domain::input::ProjectInput;
-use zts_domain::pii::PiiPolicy;
-use zts_domain::ports::NewProject;
-use zts_domain::project::StoredInput;
 
 const CORPUS: &str = include_str!("../../../tests/fixtures/ideas/corpus.json");
 
@@ -33,27 +30,7 @@ fn analysis_of(idea: &Value) -> Value {
         body["description"] = Value::String(vec![d; n as usize].join(" "));
     }
     let input: ProjectInput = serde_json::from_value(body).unwrap();
-    let stored = StoredInput::redact(&input, PiiPolicy::default_regions());
-    let engine = RuleEngine;
-    let report = engine.validate_sync(&ValidationInput {
-        input: stored.input(),
-        redaction: stored.redaction(),
-    });
-    let meta = NewProject {
-        project_id: zts_domain::ProjectId::generate(),
-        owner: zts_domain::Owner::parse("corpus").unwrap(),
-        input: stored.clone(),
-        correlation_id: "c".into(),
-        created_at: zts_domain::clock::now(),
-        idempotency: None,
-        workflow: Default::default(),
-    }
-    .initial_meta();
-    let plan = engine.advise_sync(&AdvisoryInput {
-        meta: &meta,
-        input: stored.input(),
-        report: &report,
-    });
+    let (_, report, plan) = common::analyse(&input);
     json!({"id": idea["id"], "report": report, "plan": plan})
 }
 

@@ -9,13 +9,13 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+mod common;
+
 use proptest::prelude::*;
-use zts_analysis::rules::RuleEngine;
-use zts_analysis::{ARTIFACT_MAX_BYTES, AdvisoryInput, ValidationInput};
+use zts_analysis::ARTIFACT_MAX_BYTES;
 use zts_domain::input::ProjectInput;
 use zts_domain::input::limits::*;
 use zts_domain::pii::PiiPolicy;
-use zts_domain::ports::NewProject;
 use zts_domain::project::StoredInput;
 
 /// Text mixing English words, numbers, punctuation, emoji, CJK and control-free Unicode.
@@ -84,26 +84,7 @@ fn typed(
 }
 
 fn artifacts(input: &ProjectInput) -> (String, String) {
-    let stored = StoredInput::redact(input, PiiPolicy::default_regions());
-    let report = RuleEngine.validate_sync(&ValidationInput {
-        input: stored.input(),
-        redaction: stored.redaction(),
-    });
-    let meta = NewProject {
-        project_id: zts_domain::ProjectId::generate(),
-        owner: zts_domain::Owner::parse("p").unwrap(),
-        input: stored.clone(),
-        correlation_id: "c".into(),
-        created_at: zts_domain::clock::now(),
-        idempotency: None,
-        workflow: Default::default(),
-    }
-    .initial_meta();
-    let plan = RuleEngine.advise_sync(&AdvisoryInput {
-        meta: &meta,
-        input: stored.input(),
-        report: &report,
-    });
+    let (_, report, plan) = common::analyse(input);
     (
         serde_json::to_string(&report).unwrap(),
         serde_json::to_string(&plan).unwrap(),
@@ -241,26 +222,7 @@ fn weak_criteria_are_one_risk_and_a_repeated_template_is_refused() {
         hypothesis: String::new(),
         target_avatars: vec!["busy parent".into()],
     };
-    let stored = StoredInput::redact(&input, PiiPolicy::default_regions());
-    let report = RuleEngine.validate_sync(&ValidationInput {
-        input: stored.input(),
-        redaction: stored.redaction(),
-    });
-    let meta = NewProject {
-        project_id: zts_domain::ProjectId::generate(),
-        owner: zts_domain::Owner::parse("p").unwrap(),
-        input: stored.clone(),
-        correlation_id: "c".into(),
-        created_at: zts_domain::clock::now(),
-        idempotency: None,
-        workflow: Default::default(),
-    }
-    .initial_meta();
-    let mut plan = RuleEngine.advise_sync(&AdvisoryInput {
-        meta: &meta,
-        input: stored.input(),
-        report: &report,
-    });
+    let (stored, report, mut plan) = common::analyse(&input);
     let weak: Vec<_> = plan
         .risks
         .iter()

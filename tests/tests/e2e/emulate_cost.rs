@@ -32,8 +32,7 @@ async fn projects_under_emulate_cost_what_the_code_must_do() {
         return;
     };
     let n = projects();
-    let base = emulation.base_url.clone();
-    let client = reqwest::Client::new();
+    let http = zts_tests::Http::with_key(&emulation.base_url, Some(KEY));
     // Watched inside the emulation, not by polling the API (which would bill requests);
     // one project at a time, as a steady trickle of ideas meets warm functions.
     let ended = || {
@@ -42,17 +41,7 @@ async fn projects_under_emulate_cost_what_the_code_must_do() {
     };
     let mut ids = Vec::new();
     for i in 0..n {
-        let created: serde_json::Value = client
-            .post(format!("{base}/api/v1/projects"))
-            .header("x-api-key", KEY)
-            .json(&zts_tests::idea(&format!("counted {i}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(created["project_id"].as_str().unwrap().to_string());
+        ids.push(http.create(&zts_tests::idea(&format!("counted {i}"))).await);
         for _ in 0..600 {
             if ended() > i {
                 break;
@@ -62,15 +51,8 @@ async fn projects_under_emulate_cost_what_the_code_must_do() {
     }
     assert_eq!(emulation.sfn.counts.succeeded.load(Ordering::Relaxed), n);
     for id in &ids {
-        let project: serde_json::Value = client
-            .get(format!("{base}/api/v1/projects/{id}"))
-            .header("x-api-key", KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (status, project) = http.get(&format!("/api/v1/projects/{id}")).await;
+        assert_eq!(status, 200, "{project}");
         assert_eq!(project["state"], "COMPLETED", "{project}");
         assert_eq!(
             project["artifacts"].as_object().map(|a| a.len()),
