@@ -37,9 +37,17 @@ const CREATE_CLAIM: usize = 3;
 /// Artifact: the project exists, then the artifact (first write wins).
 const ARTIFACT_PROJECT_EXISTS: usize = 0;
 const ARTIFACT_PUT: usize = 1;
-/// Step commit: META (at the version read), then the event.
+/// Step commit: META (at the version read), then the event, then (a step's success) its
+/// artifact.
 const COMMIT_META: usize = 0;
 const COMMIT_EVENT: usize = 1;
+
+/// A step commit's end: its outcome, or (a success carrying its artifact) an artifact of
+/// that step already stored, so the success must name the stored one's type.
+enum Carried {
+    Outcome(CommitOutcome),
+    ArtifactExists,
+}
 
 /// The outcome of a TransactWriteItems: done, or cancelled with one reason per action.
 enum Transact {
@@ -204,6 +212,94 @@ impl DynamoStore {
                 .await?;
         }
         Ok(outcome)
+    }
+
+    /// [`ProjectStore::commit_step`], with `artifact` (if any) put in the same transaction
+    /// when the commit changes META: `ArtifactExists` if one of its step is stored already.
+    async fn commit_carrying(
+        &self,
+        commit: &StepCommit,
+        artifact: Option<&Artifact>,
+    ) -> Result<Carried, StoreError> {
+        let pk = items::project_pk(&commit.project_id);
+        for attempt in 0..COMMIT_ATTEMPTS {
+            let meta: ProjectMeta = self
+                .get_as(&pk, items::META)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let (next, event) = match transition::apply(&meta, commit)? {
+                Applied::AlreadyDone => {
+                    let done = self
+                        .after_commit(commit, CommitOutcome::AlreadyDone)
+                        .await?;
+                    return Ok(Carried::Outcome(done));
+                }
+                Applied::Change { mut meta, event } => {
+                    self.retention.stamp(&mut meta);
+                    (meta, event)
+                }
+            };
+            // META only if nobody wrote it since we read it (its version is our token).
+            let meta_put = Put::builder()
+                .table_name(&self.tables.projects)
+                .set_item(Some(self.meta_item(&next)?))
+                .condition_expression("#version = :read")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":read", n(meta.version))
+                .build()
+                .built()?;
+            let mut actions = vec![TransactWriteItem::builder().put(meta_put).build()];
+            if let Some(event) = &event {
+                actions.push(self.put(
+                    self.project_item(&pk, &items::event_sk(event.seq), event, commit.at)?,
+                    Some("attribute_not_exists(pk)"),
+                )?);
+            }
+            let artifact_at = actions.len();
+            if let Some(artifact) = artifact {
+                let sk = items::artifact_sk(artifact.step);
+                actions.push(self.put(
+                    self.project_attributes(&pk, &sk, artifacts::encode(artifact)?, commit.at),
+                    Some("attribute_not_exists(pk)"),
+                )?);
+            }
+            let outcome = match self.transact(actions).await {
+                Ok(outcome) => outcome,
+                // Throttled or a server hiccup: another round, like a lost race.
+                Err(e) if e.is_retryable() => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match outcome {
+                Transact::Done => {
+                    let done = CommitOutcome::Committed { meta: next, event };
+                    return Ok(Carried::Outcome(self.after_commit(commit, done).await?));
+                }
+                Transact::Cancelled(reasons) => {
+                    if artifact.is_some()
+                        && reasons.get(artifact_at) == Some(&Reason::ConditionFailed)
+                    {
+                        return Ok(Carried::ArtifactExists);
+                    }
+                    // META moved on (its version, or the seq we minted, is taken): re-read;
+                    // if it was this very commit, `apply` now says `AlreadyDone`.
+                    let lost_race = reasons.get(COMMIT_META) == Some(&Reason::ConditionFailed)
+                        || reasons.get(COMMIT_EVENT) == Some(&Reason::ConditionFailed)
+                        || reasons.contains(&Reason::Conflict);
+                    if !lost_race {
+                        return Err(StoreError::Backend(format!(
+                            "step commit cancelled: {reasons:?}"
+                        )));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the step commit kept conflicting; retry".into(),
+        ))
     }
 
     async fn delete_key(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
@@ -422,70 +518,47 @@ impl ProjectStore for DynamoStore {
             .transpose()
     }
 
-    async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError> {
-        let pk = items::project_pk(&commit.project_id);
-        for attempt in 0..COMMIT_ATTEMPTS {
-            let meta: ProjectMeta = self
-                .get_as(&pk, items::META)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            let (next, event) = match transition::apply(&meta, &commit)? {
-                Applied::AlreadyDone => {
-                    return self.after_commit(&commit, CommitOutcome::AlreadyDone).await;
-                }
-                Applied::Change { mut meta, event } => {
-                    self.retention.stamp(&mut meta);
-                    (meta, event)
-                }
-            };
-            // META only if nobody wrote it since we read it (its version is our token).
-            let meta_put = Put::builder()
-                .table_name(&self.tables.projects)
-                .set_item(Some(self.meta_item(&next)?))
-                .condition_expression("#version = :read")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":read", n(meta.version))
-                .build()
-                .built()?;
-            let mut actions = vec![TransactWriteItem::builder().put(meta_put).build()];
-            if let Some(event) = &event {
-                actions.push(self.put(
-                    self.project_item(&pk, &items::event_sk(event.seq), event, commit.at)?,
-                    Some("attribute_not_exists(pk)"),
-                )?);
+    async fn succeed_step(
+        &self,
+        artifact: Artifact,
+        success: StepCommit,
+    ) -> Result<(String, CommitOutcome), StoreError> {
+        // One transaction: META, the step_complete event and the artifact (first write
+        // wins). A deleted or superseded project refuses the success, so no text is stored
+        // for it, with no ConditionCheck of its own.
+        let named = success
+            .clone()
+            .naming_artifact(artifact.artifact_type.clone());
+        match self.commit_carrying(&named, Some(&artifact)).await? {
+            Carried::Outcome(CommitOutcome::AlreadyDone) => {
+                let stored = self
+                    .get_artifact(&success.project_id, artifact.step)
+                    .await?
+                    .map_or(artifact.artifact_type, |a| a.artifact_type);
+                Ok((stored, CommitOutcome::AlreadyDone))
             }
-            let outcome = match self.transact(actions).await {
-                Ok(outcome) => outcome,
-                // Throttled or a server hiccup: another round, like a lost race.
-                Err(e) if e.is_retryable() => {
-                    backoff(attempt).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            match outcome {
-                Transact::Done => {
-                    let done = CommitOutcome::Committed { meta: next, event };
-                    return self.after_commit(&commit, done).await;
-                }
-                Transact::Cancelled(reasons) => {
-                    // META moved on (its version, or the seq we minted, is taken): re-read;
-                    // if it was this very commit, `apply` now says `AlreadyDone`.
-                    let lost_race = reasons.get(COMMIT_META) == Some(&Reason::ConditionFailed)
-                        || reasons.get(COMMIT_EVENT) == Some(&Reason::ConditionFailed)
-                        || reasons.contains(&Reason::Conflict);
-                    if !lost_race {
-                        return Err(StoreError::Backend(format!(
-                            "step commit cancelled: {reasons:?}"
-                        )));
-                    }
-                    backoff(attempt).await;
-                }
+            Carried::Outcome(outcome) => Ok((artifact.artifact_type, outcome)),
+            // An artifact of this step is stored already: the success names its type.
+            Carried::ArtifactExists => {
+                let existing = self
+                    .get_artifact(&success.project_id, artifact.step)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
+                let outcome = self
+                    .commit_step(success.naming_artifact(existing.artifact_type.clone()))
+                    .await?;
+                Ok((existing.artifact_type, outcome))
             }
         }
-        Err(StoreError::Unavailable(
-            "the step commit kept conflicting; retry".into(),
-        ))
+    }
+
+    async fn commit_step(&self, commit: StepCommit) -> Result<CommitOutcome, StoreError> {
+        match self.commit_carrying(&commit, None).await? {
+            Carried::Outcome(outcome) => Ok(outcome),
+            Carried::ArtifactExists => Err(StoreError::Backend(
+                "a step commit without an artifact found one".into(),
+            )),
+        }
     }
 
     async fn list_projects(

@@ -59,6 +59,7 @@ macro_rules! project_store_conformance {
             get_project_is_scoped_to_the_owner,
             the_first_artifact_wins,
             a_steps_success_stores_its_artifact_and_commits_once,
+            a_success_after_its_artifact_was_stored_names_the_stored_one,
             events_after_pages_in_seq_order,
             commits_to_a_missing_project_are_not_found,
             counts_by_state_match_what_is_stored,

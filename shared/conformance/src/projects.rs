@@ -610,6 +610,43 @@ pub async fn a_steps_success_stores_its_artifact_and_commits_once<S: ProjectStor
     assert_eq!(err, StoreError::NotFound);
 }
 
+/// A success whose step's artifact is already stored (written on its own before, as the
+/// two-write path does) keeps that artifact, names its type and commits once.
+pub async fn a_success_after_its_artifact_was_stored_names_the_stored_one<S: ProjectStore>(
+    store: Arc<S>,
+) {
+    let id = created(&*store, "alice", "tutors").await;
+    store
+        .commit_step(commit(&id, started(StepName::Validator, 1)))
+        .await
+        .unwrap();
+    let first = Artifact {
+        step: StepName::Validator,
+        artifact_type: "validation_report".into(),
+        content: serde_json::json!({"overall_score": 71}),
+        created_at: clock::now(),
+    };
+    store.put_artifact(&id, first.clone()).await.unwrap();
+    let mut later = first.clone();
+    later.artifact_type = "another_type".into();
+    let (stored, outcome) = store
+        .succeed_step(later, commit(&id, succeeded(StepName::Validator, 1)))
+        .await
+        .unwrap();
+    assert_eq!(stored, "validation_report");
+    let CommitOutcome::Committed { event, .. } = outcome else {
+        panic!("the success commits: {outcome:?}");
+    };
+    assert!(
+        matches!(&event.expect("an event").body, EventBody::StepComplete { artifact_type, .. } if artifact_type == "validation_report"),
+        "the event names the stored artifact's type"
+    );
+    assert_eq!(
+        store.get_artifact(&id, StepName::Validator).await.unwrap(),
+        Some(first)
+    );
+}
+
 pub async fn events_after_pages_in_seq_order<S: ProjectStore>(store: Arc<S>) {
     let id = created(&*store, "alice", "tutors").await;
     store

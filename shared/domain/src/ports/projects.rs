@@ -219,8 +219,9 @@ pub trait ProjectStore: Send + Sync {
     /// and commits `success`, a [`crate::transition::Transition::StepSucceeded`], naming the
     /// stored artifact's type. Returns that type and the commit's outcome; `NotFound` for a
     /// missing project. The default makes the two writes in turn, each idempotent; a store
-    /// that can make them one atomic write overrides it (the embedded store does: one
-    /// write call instead of two per step, README: Benchmark).
+    /// that can make them one atomic write overrides it (both do: the embedded store one
+    /// write call instead of two per step, README: Benchmark; DynamoDB one transaction of
+    /// META, the event and the artifact, README: What a project costs).
     async fn succeed_step(
         &self,
         artifact: Artifact,
