@@ -549,20 +549,26 @@ pub async fn the_first_artifact_wins<S: ProjectStore>(store: Arc<S>) {
     assert_eq!(err, StoreError::NotFound);
 }
 
-/// A step's success stores its artifact and commits once; a retried success keeps the
-/// first artifact and reports its type, and mints no second event.
-pub async fn a_steps_success_stores_its_artifact_and_commits_once<S: ProjectStore>(store: Arc<S>) {
-    let id = created(&*store, "alice", "tutors").await;
+/// A project whose validator has started, and the report that step produces.
+async fn validator_running<S: ProjectStore>(store: &S) -> (ProjectId, Artifact) {
+    let id = created(store, "alice", "tutors").await;
     store
         .commit_step(commit(&id, started(StepName::Validator, 1)))
         .await
         .unwrap();
-    let first = Artifact {
+    let report = Artifact {
         step: StepName::Validator,
         artifact_type: "validation_report".into(),
         content: serde_json::json!({"overall_score": 71}),
         created_at: clock::now(),
     };
+    (id, report)
+}
+
+/// A step's success stores its artifact and commits once; a retried success keeps the
+/// first artifact and reports its type, and mints no second event.
+pub async fn a_steps_success_stores_its_artifact_and_commits_once<S: ProjectStore>(store: Arc<S>) {
+    let (id, first) = validator_running(&*store).await;
     let (stored, outcome) = store
         .succeed_step(
             first.clone(),
@@ -615,17 +621,7 @@ pub async fn a_steps_success_stores_its_artifact_and_commits_once<S: ProjectStor
 pub async fn a_success_after_its_artifact_was_stored_names_the_stored_one<S: ProjectStore>(
     store: Arc<S>,
 ) {
-    let id = created(&*store, "alice", "tutors").await;
-    store
-        .commit_step(commit(&id, started(StepName::Validator, 1)))
-        .await
-        .unwrap();
-    let first = Artifact {
-        step: StepName::Validator,
-        artifact_type: "validation_report".into(),
-        content: serde_json::json!({"overall_score": 71}),
-        created_at: clock::now(),
-    };
+    let (id, first) = validator_running(&*store).await;
     store.put_artifact(&id, first.clone()).await.unwrap();
     let mut later = first.clone();
     later.artifact_type = "another_type".into();
