@@ -222,6 +222,18 @@ impl DynamoStore {
         artifact: Option<&Artifact>,
     ) -> Result<Carried, StoreError> {
         let pk = items::project_pk(&commit.project_id);
+        // Deflated once, not on every round a lost race costs.
+        let artifact_item = artifact
+            .map(|a| {
+                let sk = items::artifact_sk(a.step);
+                Ok::<_, StoreError>(self.project_attributes(
+                    &pk,
+                    &sk,
+                    artifacts::encode(a)?,
+                    commit.at,
+                ))
+            })
+            .transpose()?;
         for attempt in 0..COMMIT_ATTEMPTS {
             let meta: ProjectMeta = self
                 .get_as(&pk, items::META)
@@ -256,12 +268,8 @@ impl DynamoStore {
                 )?);
             }
             let artifact_at = actions.len();
-            if let Some(artifact) = artifact {
-                let sk = items::artifact_sk(artifact.step);
-                actions.push(self.put(
-                    self.project_attributes(&pk, &sk, artifacts::encode(artifact)?, commit.at),
-                    Some("attribute_not_exists(pk)"),
-                )?);
+            if let Some(item) = &artifact_item {
+                actions.push(self.put(item.clone(), Some("attribute_not_exists(pk)"))?);
             }
             let outcome = match self.transact(actions).await {
                 Ok(outcome) => outcome,
@@ -278,7 +286,7 @@ impl DynamoStore {
                     return Ok(Carried::Outcome(self.after_commit(commit, done).await?));
                 }
                 Transact::Cancelled(reasons) => {
-                    if artifact.is_some()
+                    if artifact_item.is_some()
                         && reasons.get(artifact_at) == Some(&Reason::ConditionFailed)
                     {
                         return Ok(Carried::ArtifactExists);
