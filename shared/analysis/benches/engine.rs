@@ -1,5 +1,6 @@
 //! What the analysis costs per idea (RUBRIC.md, "Cost"): the validator, the advisory step
-//! and the coherence check over the corpus, best of several rounds, in microseconds.
+//! and the coherence check over the corpus, best of several rounds, in microseconds; and
+//! the well-formed-sentence rule (`grammar::flaws`) alone, per sentence of the artifacts.
 //! `cargo bench -p zts-analysis --bench engine`
 
 #![allow(
@@ -42,7 +43,8 @@ fn main() {
     }
     .initial_meta();
     let (mut validate, mut advise, mut check) = (Duration::MAX, Duration::MAX, Duration::MAX);
-    for _ in 0..ROUNDS {
+    let mut sentences: Vec<String> = Vec::new();
+    for round in 0..ROUNDS {
         let (mut v, mut a, mut c) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for stored in &ideas {
             let t = Instant::now();
@@ -66,10 +68,21 @@ fn main() {
             ))
             .unwrap();
             c += t.elapsed();
+            if round == 0 {
+                sentences.extend(sentences_of(&report, &plan));
+            }
         }
         validate = validate.min(v);
         advise = advise.min(a);
         check = check.min(c);
+    }
+    let mut flaws = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for sentence in &sentences {
+            black_box(zts_analysis::grammar::flaws(black_box(sentence)));
+        }
+        flaws = flaws.min(t.elapsed());
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / ideas.len() as f64;
     println!(
@@ -80,4 +93,37 @@ fn main() {
         per(check),
         per(validate + advise + check)
     );
+    println!(
+        "the well-formed-sentence rule: {} sentences ({:.1} per idea), {:.0} ns per sentence, {:.1} µs per idea",
+        sentences.len(),
+        sentences.len() as f64 / ideas.len() as f64,
+        flaws.as_secs_f64() * 1e9 / sentences.len() as f64,
+        per(flaws)
+    );
+}
+
+/// The sentences of a report and its plan the engine wrote (the founder's hypothesis
+/// quoted as an assumption included, as the rule reads it).
+fn sentences_of(
+    report: &zts_analysis::ValidationReport,
+    plan: &zts_analysis::AdvisoryPlan,
+) -> Vec<String> {
+    let mut out = vec![
+        report.summary.clone(),
+        plan.decision.rationale.clone(),
+        plan.next_milestone.clone(),
+    ];
+    for a in &report.assumptions {
+        out.extend([a.statement.clone(), a.test.clone()]);
+    }
+    for r in &plan.recommendations {
+        out.extend([r.action.clone(), r.answers.clone()]);
+    }
+    for x in &plan.experiments {
+        out.extend([x.description.clone(), x.success_metric.clone()]);
+    }
+    for m in &plan.risks {
+        out.extend([m.risk.clone(), m.mitigation.clone()]);
+    }
+    out
 }

@@ -305,8 +305,11 @@ fn sentences_are_well_formed(
         // The founder's words (quoted “…”, and the customer labels) are theirs to write.
         let mut own = unquoted(text);
         for (form, stand_in) in &labels {
-            if !form.is_empty() && own.contains(form.as_str()) {
-                own = own.replace(form.as_str(), stand_in);
+            let form = form.trim();
+            // A form of one or two letters ("i", its plural "is") is also a word of the
+            // engine's own sentences: standing in for it would invent a flaw.
+            if form.chars().filter(|c| c.is_alphanumeric()).count() >= 3 && own.contains(form) {
+                own = replace_words(&own, form, stand_in);
             }
         }
         if let Some(flaw) = grammar::flaws(&own).into_iter().next() {
@@ -317,6 +320,25 @@ fn sentences_are_well_formed(
         }
     }
     Ok(())
+}
+
+/// `text` with `form` replaced where it stands as words of its own: the label "i" stands
+/// for a customer in "i feel", never inside "is" or "it".
+fn replace_words(text: &str, form: &str, with: &str) -> String {
+    let alone = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (at, _) in text.match_indices(form) {
+        let end = at + form.len();
+        if at >= done && alone(text[..at].chars().next_back()) && alone(text[end..].chars().next())
+        {
+            out.push_str(&text[done..at]);
+            out.push_str(with);
+            done = end;
+        }
+    }
+    out.push_str(&text[done..]);
+    out
 }
 
 /// `text` without what it quotes between “ and ”.
@@ -341,4 +363,22 @@ fn asks_for_interviews(text: &str) -> bool {
         || lower
             .match_indices("interview ")
             .any(|(i, m)| lower[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_words;
+
+    #[test]
+    fn a_label_is_replaced_only_where_it_stands_alone() {
+        assert_eq!(
+            replace_words("recommendation 1 is done; is it?", "is", "customers"),
+            "recommendation 1 customers done; customers it?"
+        );
+        assert_eq!(replace_words("this island", "is", "x"), "this island");
+        assert_eq!(
+            replace_words("Interview 10 nurses, then nurses.", "nurses", "customers"),
+            "Interview 10 customers, then customers."
+        );
+    }
 }

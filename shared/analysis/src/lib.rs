@@ -8,6 +8,7 @@
 pub mod coherence;
 pub mod decision;
 pub mod grammar;
+pub mod lexicon;
 pub mod reading;
 mod report;
 pub mod rules;

@@ -3,69 +3,14 @@
 //! never asks for what the idea already shows and never talks to a segment the validator
 //! rejected.
 
+use crate::grammar;
+use crate::lexicon::{self, Lexicon};
 use zts_domain::input::ProjectInput;
 
-/// Labels that are not a customer segment ("everyone", "users").
-pub const GENERIC_AVATARS: &[&str] = &[
-    "everyone",
-    "anyone",
-    "people",
-    "users",
-    "customers",
-    "consumers",
-    "everybody",
-    "all",
-    "the public",
-    "businesses",
-    "companies",
-];
-
-/// Words that mark a label as the one who pays (a budget holder), not only the user.
-const PAYER_WORDS: &[&str] = &[
-    "owner",
-    "director",
-    "head of",
-    "buyer",
-    "founder",
-    "ceo",
-    "cfo",
-    "coo",
-    "vp",
-    "partner",
-    "parent",
-    "employer",
-    "principal",
-    "procurement",
-    "purchas",
-    "landlord",
-    "manager",
-];
-
-/// Sentences that speak of the future: a plan, not something done.
-const FUTURE_MARKERS: &[&str] = &[
-    "will ", "would ", "plan to", "planning", "going to", "intend", "aim to", "hope to", "we'll",
-    "expect",
-];
-
-/// Words that, with a number, report interviews already done.
-const INTERVIEW_WORDS: &[&str] = &[
-    "interview",
-    "talked to",
-    "spoke with",
-    "spoke to",
-    "surveyed",
-    "conversations with",
-];
+pub use crate::lexicon::is_generic;
 
 /// The customer a sentence names when the idea names none a test could find.
 pub const FALLBACK_AVATAR: &str = "prospective customer";
-
-pub fn is_generic(avatar: &str) -> bool {
-    let lower = avatar.trim().to_lowercase();
-    GENERIC_AVATARS
-        .iter()
-        .any(|g| lower == *g || lower == format!("{g}s"))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
@@ -76,6 +21,8 @@ pub struct Reading {
     pub payer: String,
     /// Interviews (or survey answers, conversations) the idea reports as done.
     pub interviews_reported: Option<u32>,
+    /// The language the idea is read in.
+    pub lexicon: &'static Lexicon,
 }
 
 impl Reading {
@@ -84,7 +31,29 @@ impl Reading {
         self.user != FALLBACK_AVATAR
     }
 
+    /// A customer label as the subject of a sentence, many of them: "busy parents"; a
+    /// label in a language whose plurals the engine does not make is quoted as a segment.
+    pub fn plural(&self, label: &str) -> String {
+        match self.lexicon.plural {
+            Some(plural) => plural(label),
+            // The engine's own label is English.
+            None if label == FALLBACK_AVATAR => grammar::plural(label),
+            None => format!("people in the segment “{label}”"),
+        }
+    }
+
+    /// `n` of a customer label: "10 busy parents", "10 people in the segment “…”".
+    pub fn count(&self, n: u32, label: &str) -> String {
+        match self.lexicon.plural {
+            Some(_) => grammar::count(n, label),
+            None if label == FALLBACK_AVATAR => grammar::count(n, label),
+            None if n == 1 => format!("1 person in the segment “{label}”"),
+            None => format!("{n} people in the segment “{label}”"),
+        }
+    }
+
     pub fn of(input: &ProjectInput) -> Reading {
+        let lexicon = lexicon::detect(input);
         let specific: Vec<&String> = input
             .target_avatars
             .iter()
@@ -93,7 +62,7 @@ impl Reading {
         let user = specific.first().map(|a| a.to_string());
         let is_payer = |a: &&&String| {
             let lower = a.to_lowercase();
-            PAYER_WORDS.iter().any(|w| lower.contains(w))
+            lexicon.payer.iter().any(|w| lower.contains(w))
         };
         // The payer is another avatar than the user when the idea names one.
         let payer = specific
@@ -106,7 +75,8 @@ impl Reading {
         Reading {
             user: user.unwrap_or_else(|| FALLBACK_AVATAR.into()),
             payer: payer.unwrap_or_else(|| FALLBACK_AVATAR.into()),
-            interviews_reported: interviews_reported(&input.description),
+            interviews_reported: interviews_reported(lexicon, &input.description),
+            lexicon,
         }
     }
 }
@@ -114,12 +84,12 @@ impl Reading {
 /// The largest whole number in the first sentence of `text` that reports interviews (or
 /// a survey, conversations) and is not about the future: "We interviewed 25 bookkeepers:
 /// 19 named it" → 25. A plain scan, not a `Doc`: the coherence check reads it too.
-fn interviews_reported(text: &str) -> Option<u32> {
+fn interviews_reported(lexicon: &Lexicon, text: &str) -> Option<u32> {
     text.split(['.', '!', '?', '\n', '。'])
         .map(str::to_lowercase)
-        .filter(|s| !is_future(s))
+        .filter(|s| !lexicon.future.iter().any(|m| s.contains(m)))
         .filter(|s| {
-            INTERVIEW_WORDS.iter().any(|w| {
+            lexicon.interviews.iter().any(|w| {
                 s.match_indices(w).any(|(i, _)| {
                     s[..i]
                         .chars()
@@ -134,15 +104,6 @@ fn interviews_reported(text: &str) -> Option<u32> {
                 .filter(|n| (1..1_000_000).contains(n))
                 .max()
         })
-}
-
-/// Whether a sentence (lower-case) is about the future.
-pub fn is_future(lower: &str) -> bool {
-    FUTURE_MARKERS.iter().any(|m| lower.contains(m))
-}
-
-pub fn future_markers() -> &'static [&'static str] {
-    FUTURE_MARKERS
 }
 
 #[cfg(test)]

@@ -63,9 +63,9 @@ impl Lower {
         self.word_starts(needle).next().is_some()
     }
 
-    fn contains_word_form(&self, word: &str) -> bool {
+    fn contains_word_form(&self, word: &str, endings: &[&str]) -> bool {
         self.word_starts(word)
-            .any(|i| is_inflection(&self.text[i + word.len()..]))
+            .any(|i| is_inflection(&self.text[i + word.len()..], endings))
     }
 }
 
@@ -110,11 +110,12 @@ impl Doc {
             .map(|(original, _)| quote(original))
     }
 
-    /// Like [`Doc::quote_any`], but `words` must appear as words or their inflections.
-    pub fn quote_word_forms(&self, words: &[&str]) -> Option<String> {
+    /// Like [`Doc::quote_any`], but `words` must appear as words or followed by one of
+    /// the language's inflection `endings` (`""` for the bare word).
+    pub fn quote_word_forms(&self, words: &[&str], endings: &[&str]) -> Option<String> {
         self.sentences
             .iter()
-            .find(|(_, lower)| words.iter().any(|w| lower.contains_word_form(w)))
+            .find(|(_, lower)| words.iter().any(|w| lower.contains_word_form(w, endings)))
             .map(|(original, _)| quote(original))
     }
 
@@ -210,14 +211,15 @@ fn push_sentence(out: &mut Vec<(String, Lower)>, raw: &str) {
     }
 }
 
-/// What may follow a word for it to count as that word: nothing more of a word, or an
-/// inflection ending ("use", "uses", "used", "using"; never "users", "usefulness").
-fn is_inflection(after: &str) -> bool {
+/// What may follow a word for it to count as that word: nothing more of a word, or one
+/// of the inflection `endings` (English: "use", "uses", "used", "using"; never "users",
+/// "usefulness").
+fn is_inflection(after: &str, endings: &[&str]) -> bool {
     let end = after
         .char_indices()
         .find(|(_, c)| !c.is_alphanumeric())
         .map_or(after.len(), |(i, _)| i);
-    matches!(&after[..end], "" | "s" | "es" | "d" | "ed" | "ing")
+    endings.contains(&&after[..end])
 }
 
 /// `needle` occurs starting at a word boundary (so "pay" matches "paying", not "repay").
@@ -248,7 +250,7 @@ pub fn quote(text: &str) -> String {
 /// never as the start of another word ("users", "usefulness"). The plain definition
 /// [`Lower::contains_word_form`] must agree with (a property test).
 #[cfg(test)]
-fn contains_word_form(haystack: &str, word: &str) -> bool {
+fn contains_word_form(haystack: &str, word: &str, endings: &[&str]) -> bool {
     overlapping(haystack, word).any(|i| {
         let starts = haystack[..i]
             .chars()
@@ -258,7 +260,7 @@ fn contains_word_form(haystack: &str, word: &str) -> bool {
             .chars()
             .take_while(|c| c.is_alphanumeric())
             .collect();
-        starts && matches!(rest.as_str(), "" | "s" | "es" | "d" | "ed" | "ing")
+        starts && endings.contains(&rest.as_str())
     })
 }
 
@@ -309,7 +311,12 @@ mod tests {
         fn the_index_finds_exactly_what_the_plain_search_finds(hay in text(), needle in text()) {
             let lower = Lower::new(hay.clone());
             prop_assert_eq!(lower.contains_word_start(&needle), contains_word_start(&hay, &needle));
-            prop_assert_eq!(lower.contains_word_form(&needle), contains_word_form(&hay, &needle));
+            for endings in [crate::lexicon::ENGLISH.inflections, crate::lexicon::GERMAN.inflections] {
+                prop_assert_eq!(
+                    lower.contains_word_form(&needle, endings),
+                    contains_word_form(&hay, &needle, endings)
+                );
+            }
         }
     }
 
@@ -321,11 +328,24 @@ mod tests {
         assert!(lower.contains_word_start("€5"));
         assert!(lower.contains_word_start("customers"), "after a hyphen");
         assert!(!lower.contains_word_start("epay"));
-        assert!(lower.contains_word_form("use"));
-        assert!(lower.contains_word_form("user"), "users: user + s");
+        let english = crate::lexicon::ENGLISH.inflections;
+        assert!(lower.contains_word_form("use", english));
+        assert!(lower.contains_word_form("user", english), "users: user + s");
         assert!(
-            !lower.contains_word_form("us"),
+            !lower.contains_word_form("us", english),
             "use and users are other words"
+        );
+        let german = crate::lexicon::GERMAN.inflections;
+        let lower = Lower::new("20 % der betriebe zahlen, nutzer nutzt es".into());
+        assert!(lower.contains_word_form("zahl", german), "zahl + en");
+        assert!(lower.contains_word_form("nutz", german), "nutz + t");
+        assert!(
+            !lower.contains_word_form("zahl", english),
+            "-en is no English ending"
+        );
+        assert!(
+            !Lower::new("die nutzer".into()).contains_word_form("nutz", german),
+            "Nutzer (a user) is another word"
         );
     }
 }

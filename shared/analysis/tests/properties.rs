@@ -18,7 +18,8 @@ use zts_domain::input::limits::*;
 use zts_domain::pii::PiiPolicy;
 use zts_domain::project::StoredInput;
 
-/// Text mixing English words, numbers, punctuation, emoji, CJK and control-free Unicode.
+/// Text mixing English and German words (so some ideas are read as German), numbers,
+/// punctuation, emoji, CJK and control-free Unicode.
 fn text(max_chars: usize) -> impl Strategy<Value = String> {
     let token = prop_oneof![
         "[a-z]{1,12}",
@@ -28,6 +29,12 @@ fn text(max_chars: usize) -> impl Strategy<Value = String> {
         Just("within 2 weeks".to_string()),
         Just("unlike".to_string()),
         Just("patients".to_string()),
+        Just("zahlen".to_string()),
+        Just("mindestens".to_string()),
+        Just("innerhalb von 2 Wochen".to_string()),
+        Just("die und mit".to_string()),
+        Just("wir haben mit 12 gesprochen".to_string()),
+        Just("Zahnärzte".to_string()),
         Just("🚀".to_string()),
         Just("設計".to_string()),
         Just("a@b.co".to_string()),
@@ -52,7 +59,14 @@ fn idea() -> impl Strategy<Value = ProjectInput> {
         text(NAME_MAX_CHARS),
         text(DESCRIPTION_MAX_CHARS),
         text(HYPOTHESIS_MAX_CHARS),
-        prop::collection::vec("[A-Za-z0-9 _]{1,80}", 0..=AVATARS_MAX_COUNT),
+        prop::collection::vec(
+            prop_oneof![
+                4 => "[A-Za-z0-9 _]{1,80}",
+                1 => Just("Inhaber einer Bäckerei".to_string()),
+                1 => Just("alle".to_string()),
+            ],
+            0..=AVATARS_MAX_COUNT,
+        ),
     )
         .prop_map(
             |(name, description, hypothesis, target_avatars)| ProjectInput {
