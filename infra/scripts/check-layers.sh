@@ -40,6 +40,7 @@ check() {
   forbid zts-conformance "zts-(aws|embedded)|aws-sdk-|rusqlite" "tests every adapter alike"
   forbid zts-embedded "zts-aws|aws-sdk-|aws-config|lambda_" "is the local adapter"
   forbid zts-aws "zts-embedded|rusqlite" "is the AWS adapter"
+  forbid zts-apigw "zts-|aws-sdk-|aws-config|lambda_" "is API Gateway's behaviour for every gateway (no SDK, no adapter)" --features management
   forbid zts "$lambda" "is the local stack (its AWS commands are behind --features aws)"
   # The release profile is optimised for size (the Lambda packages); the local stack
   # builds with `local`, so its benchmarks and its users get full speed.

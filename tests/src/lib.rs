@@ -286,6 +286,22 @@ impl Ws {
         }
     }
 
+    /// The next text or binary frame as it came (text as its bytes), or `None` if the
+    /// server closed the connection.
+    pub async fn next_frame(&mut self) -> Option<(bool, Vec<u8>)> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a frame in time");
+            match message {
+                Some(Ok(Message::Text(text))) => return Some((false, text.as_bytes().to_vec())),
+                Some(Ok(Message::Binary(bytes))) => return Some((true, bytes.to_vec())),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Messages up to and including the first one `stop` accepts.
     pub async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut out = Vec::new();

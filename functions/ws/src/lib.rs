@@ -22,8 +22,8 @@ use zts_domain::ports::{
 pub const MAX_SUBSCRIPTIONS: usize = 10;
 /// The largest client message read (API Gateway's frame limit is 32 KB; ours are tiny).
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
-/// API Gateway closes a connection after 2 hours; the record lives as long.
-pub const CONNECTION_TTL_SECONDS: i64 = 2 * 3600;
+/// API Gateway closes a connection at 2 hours of age; the record lives as long.
+pub const CONNECTION_TTL_SECONDS: i64 = zts_apigw::MAX_CONNECTION_AGE.as_secs() as i64;
 const REPLAY_PAGE: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -386,8 +386,8 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
     assert_eq!(sent.status(), 200);
     assert_eq!(ws.next().await.unwrap(), json!({"hello": "there"}));
     let info: Value = client.get(&at).send().await.unwrap().json().await.unwrap();
-    assert_eq!(info["Identity"]["SourceIp"], "127.0.0.1", "{info}");
-    assert!(info["ConnectedAt"].is_string(), "{info}");
+    assert_eq!(info["identity"]["sourceIp"], "127.0.0.1", "{info}");
+    assert!(info["connectedAt"].is_string(), "{info}");
     // DELETE closes it; then the connection is gone (410).
     assert_eq!(client.delete(&at).send().await.unwrap().status(), 204);
     assert!(ws.next().await.is_none(), "closed by the Management API");

@@ -18,6 +18,10 @@ struct Target {
     globex: String,
     /// Owner "tight": a burst of 2 and a rate that refills one request a minute.
     tight: String,
+    /// The Management API's endpoint (what an SDK client is configured with).
+    management: String,
+    /// The ids of the open WebSocket connections.
+    connections: Box<dyn Fn() -> Vec<String> + Send + Sync>,
     /// Keeps the deployment alive for the test.
     _alive: Box<dyn std::any::Any + Send>,
 }
@@ -42,9 +46,16 @@ fn keys() -> [(&'static str, &'static str, Option<Limits>); 3] {
     ]
 }
 
-fn target(base: String, alive: Box<dyn std::any::Any + Send>) -> Target {
+fn target(
+    base: String,
+    management: String,
+    connections: Box<dyn Fn() -> Vec<String> + Send + Sync>,
+    alive: Box<dyn std::any::Any + Send>,
+) -> Target {
     Target {
         base,
+        management,
+        connections,
         acme: ACME.into(),
         globex: GLOBEX.into(),
         tight: TIGHT.into(),
@@ -72,7 +83,13 @@ async fn serve() -> Target {
             .await
             .unwrap();
     }
-    target(stack.http_url(), Box::new(stack))
+    let gateway = stack.gateway.clone();
+    target(
+        stack.http_url(),
+        stack.http_url(),
+        Box::new(move || gateway.connection_ids()),
+        Box::new(stack),
+    )
 }
 
 /// `zts emulate` on moto with the suite's keys; None (skip) outside CI without moto or the
@@ -98,7 +115,13 @@ async fn emulate() -> Option<Target> {
     })
     .await
     .unwrap();
-    Some(target(emulation.base_url.clone(), Box::new(emulation)))
+    let websocket = emulation.websocket.clone().unwrap();
+    Some(target(
+        emulation.base_url.clone(),
+        format!("{}/{}", emulation.base_url, emulation.stage),
+        Box::new(move || websocket.connection_ids()),
+        Box::new(emulation),
+    ))
 }
 
 /// A WebSocket opened the way a client does: a ticket, then the URL it comes with.
@@ -363,6 +386,120 @@ async fn zts_load_with_shared_sockets_sees_every_run_complete(t: &Target) {
     assert!(report.generator_cpu.is_some(), "{report}");
 }
 
+/// The Management API answers as AWS's service model says, read by the AWS SDK itself:
+/// GetConnection's fields, a text and a binary post, 413 `PayloadTooLargeException` above
+/// 128 KB, DeleteConnection, then 410 `GoneException` for every call on the closed id.
+async fn the_management_api_answers_as_aws_documents_it(t: &Target) {
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+    let before = (t.connections)();
+    let http = Http::with_key(&t.base, Some(&t.acme));
+    let mut ws = watch(&http).await;
+    ws.stop_recording();
+    let mut opened: Vec<String> = (t.connections)()
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    let id = opened.remove(0);
+    let client = aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(&zts_tests::offline_sdk_config())
+            .endpoint_url(&t.management)
+            .build(),
+    );
+
+    let described = client
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let connected = described.connected_at().expect("connectedAt");
+    let age = zts_domain::clock::now().timestamp() - connected.secs();
+    assert!((0..60).contains(&age), "connected {age} s ago");
+    assert!(described.last_active_at().is_some(), "lastActiveAt");
+    let identity = described.identity().expect("identity");
+    assert!(
+        identity.source_ip().is_some_and(|ip| !ip.is_empty()),
+        "{identity:?}"
+    );
+
+    client
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(br#"{"hello":1}"#.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next_frame().await,
+        Some((false, br#"{"hello":1}"#.to_vec()))
+    );
+    client
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(vec![0xff, 0x00, 0x7f]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.next_frame().await, Some((true, vec![0xff, 0x00, 0x7f])));
+
+    let too_large = client
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(vec![b'x'; zts_apigw::MAX_MESSAGE_BYTES + 1]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        too_large
+            .as_service_error()
+            .is_some_and(|e| e.is_payload_too_large_exception()),
+        "{too_large:?}"
+    );
+
+    client
+        .delete_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.next_frame().await, None, "the connection is closed");
+    let gone = client
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.as_service_error()
+            .is_some_and(|e| e.is_gone_exception()),
+        "{gone:?}"
+    );
+    let gone = client
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(b"late".to_vec()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.as_service_error()
+            .is_some_and(|e| e.is_gone_exception()),
+        "{gone:?}"
+    );
+    let gone = client
+        .delete_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.as_service_error()
+            .is_some_and(|e| e.is_gone_exception()),
+        "{gone:?}"
+    );
+}
+
 macro_rules! url_suite {
     ($target:ident, $setup:expr) => {
         mod $target {
@@ -396,6 +533,12 @@ macro_rules! url_suite {
             async fn each_workflow_runs_what_it_promises() {
                 let Some(t) = $setup else { return };
                 super::each_workflow_runs_what_it_promises(&t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_management_api_answers_as_aws_documents_it() {
+                let Some(t) = $setup else { return };
+                super::the_management_api_answers_as_aws_documents_it(&t).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
-use crate::gateway::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE};
-pub use crate::gateway::quotas::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
+use zts_apigw::management::{self, Frame};
+use zts_apigw::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE};
+pub use zts_apigw::quotas::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 
 /// The REQUEST authorizer of the `$connect` route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,6 +244,7 @@ struct Connection {
     connected_at: SystemTime,
     last_active: Mutex<SystemTime>,
     source_ip: String,
+    user_agent: String,
 }
 
 /// What the gateway counted, for tests and the exit summary.
@@ -529,7 +531,12 @@ impl WebSocketEmulator {
     /// Records a connection whose `$connect` succeeded, before the handshake's answer is
     /// sent: from then on the Management API can reach it, as API Gateway's can once
     /// `$connect` returned (a client that asks right after its handshake must find it).
-    fn register(&self, id: &str, ip: &str) -> (Arc<Connection>, mpsc::UnboundedReceiver<Message>) {
+    fn register(
+        &self,
+        id: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> (Arc<Connection>, mpsc::UnboundedReceiver<Message>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let now = SystemTime::now();
         let conn = Arc::new(Connection {
@@ -537,6 +544,7 @@ impl WebSocketEmulator {
             connected_at: now,
             last_active: Mutex::new(now),
             source_ip: ip.to_string(),
+            user_agent: user_agent.to_string(),
         });
         if let Ok(mut c) = self.connections.lock() {
             c.insert(id.to_string(), conn.clone());
@@ -631,7 +639,11 @@ async fn upgrade(
         return refused;
     }
     gw.counts.connects.fetch_add(1, Ordering::Relaxed);
-    let (conn, rx) = gw.register(&id, &ip);
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (conn, rx) = gw.register(&id, &ip, user_agent);
     let (failed, failed_id) = (gw.clone(), id.clone());
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -640,40 +652,24 @@ async fn upgrade(
         .on_upgrade(move |socket| gw.run(socket, id, ip, conn, rx))
 }
 
-fn gone(id: &str) -> Response {
-    (
-        StatusCode::GONE,
-        [("x-amzn-errortype", "GoneException")],
-        axum::Json(json!({ "message": format!("connection {id} is gone") })),
-    )
-        .into_response()
-}
-
 async fn post_to_connection(
     State(gw): State<Arc<WebSocketEmulator>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if body.len() > MAX_MESSAGE_BYTES {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            [("x-amzn-errortype", "PayloadTooLargeException")],
-            axum::Json(json!({ "message": "Message too long" })),
-        )
-            .into_response();
-    }
-    let units = crate::cost::units::websocket_message_units(body.len() as u64);
-    let message = match String::from_utf8(body.to_vec()) {
-        Ok(text) => Message::Text(text.into()),
-        Err(_) => Message::Binary(body),
+    let message = match management::frame(&body) {
+        Ok(Frame::Text(text)) => Message::Text(text.into()),
+        Ok(Frame::Binary(bytes)) => Message::Binary(bytes.into()),
+        Err(refused) => return refused.into_response(),
     };
+    let units = crate::cost::units::websocket_message_units(body.len() as u64);
     if gw.send(&id, message) {
         gw.counts.pushes.fetch_add(1, Ordering::Relaxed);
         gw.counts.message_units.fetch_add(units, Ordering::Relaxed);
-        StatusCode::OK.into_response()
+        management::posted()
     } else {
         gw.counts.gone.fetch_add(1, Ordering::Relaxed);
-        gone(&id)
+        management::gone()
     }
 }
 
@@ -682,19 +678,15 @@ async fn get_connection(
     Path(id): Path<String>,
 ) -> Response {
     let Some(c) = gw.connection(&id) else {
-        return gone(&id);
-    };
-    let iso = |t: SystemTime| {
-        chrono::DateTime::<chrono::Utc>::from(t)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        return management::gone();
     };
     let last = c.last_active.lock().map_or(c.connected_at, |t| *t);
-    axum::Json(json!({
-        "ConnectedAt": iso(c.connected_at),
-        "Identity": { "SourceIp": c.source_ip },
-        "LastActiveAt": iso(last),
-    }))
-    .into_response()
+    management::described(&management::Connection {
+        connected_at: c.connected_at.into(),
+        last_active_at: last.into(),
+        source_ip: c.source_ip.clone(),
+        user_agent: c.user_agent.clone(),
+    })
 }
 
 async fn delete_connection(
@@ -702,8 +694,8 @@ async fn delete_connection(
     Path(id): Path<String>,
 ) -> Response {
     if gw.send(&id, Message::Close(None)) {
-        StatusCode::NO_CONTENT.into_response()
+        management::deleted()
     } else {
-        gone(&id)
+        management::gone()
     }
 }

@@ -1,38 +1,24 @@
 //! The API Gateway Management API on the local gateway, so the AWS push adapter (and
 //! anyone) can drive real WebSocket clients: `POST` sends, `GET` describes, `DELETE`
-//! disconnects; an unknown or gone connection is 410, as on AWS.
+//! disconnects. The answers are `zts_apigw::management`'s, the emulation's too.
 
-use super::{CloseReason, Gateway};
-use axum::Json;
+use super::{CloseReason, Gateway, Outgoing};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use std::sync::Arc;
+use zts_apigw::management::{self, Frame};
 use zts_domain::clock;
 use zts_domain::ids::ConnectionId;
 
-pub use super::quotas::MAX_MESSAGE_BYTES;
-
-fn verbatim(status: StatusCode, body: serde_json::Value) -> Response {
-    let mut res = (status, Json(body)).into_response();
+/// The api's envelope leaves these answers as they are: they are API Gateway's, not ours.
+fn verbatim(mut res: Response) -> Response {
     res.extensions_mut().insert(api::envelope::Verbatim);
     res
 }
 
 fn gone() -> Response {
-    let mut res = verbatim(StatusCode::GONE, json!({"message": "GoneException"}));
-    // As API Gateway does: SDKs read the error type from this header.
-    res.headers_mut().insert(
-        "x-amzn-errortype",
-        axum::http::HeaderValue::from_static("GoneException"),
-    );
-    res
-}
-
-fn lookup(id: &str) -> Option<ConnectionId> {
-    ConnectionId::parse(id)
+    verbatim(management::gone())
 }
 
 pub async fn post(
@@ -40,47 +26,45 @@ pub async fn post(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(id) = lookup(&id) else { return gone() };
-    if body.len() > MAX_MESSAGE_BYTES {
-        return verbatim(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"message": "PayloadTooLargeException"}),
-        );
-    }
-    let Ok(text) = String::from_utf8(body.to_vec()) else {
-        return verbatim(
-            StatusCode::BAD_REQUEST,
-            json!({"message": "the local gateway sends text frames; the body must be UTF-8"}),
-        );
+    let Some(id) = ConnectionId::parse(&id) else {
+        return gone();
     };
-    match gateway.enqueue(&id, super::Outgoing::Message(text)) {
-        Ok(()) => StatusCode::OK.into_response(),
+    let outgoing = match management::frame(&body) {
+        Ok(Frame::Text(text)) => Outgoing::Message(text),
+        Ok(Frame::Binary(bytes)) => Outgoing::Binary(bytes),
+        Err(refused) => return verbatim(refused.into_response()),
+    };
+    match gateway.enqueue(&id, outgoing) {
+        Ok(()) => verbatim(management::posted()),
         Err(_) => gone(),
     }
 }
 
 pub async fn get(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
-    let Some(info) = lookup(&id).and_then(|id| gateway.info(&id)) else {
+    let Some(info) = ConnectionId::parse(&id).and_then(|id| gateway.info(&id)) else {
         return gone();
     };
-    Json(json!({
-        "ConnectedAt": clock::format(&info.connected_at),
-        "Identity": {"SourceIp": "127.0.0.1", "UserAgent": "local"},
-        "LastActiveAt": clock::format(&clock::now()),
+    verbatim(management::described(&management::Connection {
+        connected_at: info.connected_at,
+        last_active_at: clock::now(),
+        source_ip: "127.0.0.1".into(),
+        user_agent: "local".into(),
     }))
-    .into_response()
 }
 
 pub async fn delete(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
-    let Some(id) = lookup(&id) else { return gone() };
-    if gateway.close(
+    let Some(id) = ConnectionId::parse(&id) else {
+        return gone();
+    };
+    let closed = gateway.close(
         &id,
         CloseReason {
             code: 1000,
             reason: "disconnected by the server".into(),
         },
-    ) {
-        StatusCode::NO_CONTENT.into_response()
+    );
+    if closed {
+        verbatim(management::deleted())
     } else {
         gone()
     }

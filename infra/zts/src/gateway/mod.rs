@@ -4,7 +4,6 @@
 //! PostToConnection, and answers the Management API (`/@connections/{id}`).
 
 pub mod management;
-pub mod quotas;
 mod sequencer;
 pub mod socket;
 
@@ -20,6 +19,9 @@ use zts_domain::ports::{EventPusher, PushError};
 #[derive(Debug)]
 pub enum Outgoing {
     Message(String),
+    /// A Management API post that is not UTF-8: sent as a binary frame, as API Gateway
+    /// sends it, outside the sequencer (which orders the project's text events).
+    Binary(Vec<u8>),
     /// A subscription begins after this seq (see the sequencer).
     Baseline {
         project: String,
@@ -89,6 +91,16 @@ impl Gateway {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id.clone(), handle);
         Mailbox { queue, kill }
+    }
+
+    /// The ids of the open connections.
+    pub fn connection_ids(&self) -> Vec<String> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .map(|id| id.as_str().to_string())
+            .collect()
     }
 
     pub fn unregister(&self, id: &ConnectionId) {
@@ -177,5 +189,26 @@ impl Gateway {
 impl EventPusher for Gateway {
     async fn push(&self, connection: &ConnectionId, message: &str) -> Result<(), PushError> {
         self.enqueue(connection, Outgoing::Message(message.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zts_apigw::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE};
+
+    /// Both gateways hold connections to API Gateway's quotas (`zts_apigw::quotas`).
+    #[test]
+    fn both_gateways_default_to_api_gateways_quotas() {
+        let local = crate::SocketLimits::default();
+        let emulated = crate::emulate::websocket::ConnectionLimits::default();
+        assert_eq!(
+            (local.idle, local.max_age),
+            (IDLE_TIMEOUT, MAX_CONNECTION_AGE)
+        );
+        assert_eq!(
+            (emulated.idle, emulated.max_age),
+            (IDLE_TIMEOUT, MAX_CONNECTION_AGE)
+        );
+        assert_eq!(ws::CONNECTION_TTL_SECONDS, 2 * 60 * 60);
     }
 }

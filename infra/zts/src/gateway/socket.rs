@@ -26,7 +26,7 @@ use zts_embedded::{EmbeddedStore, LiveConnections};
 /// How long a closing connection may take to receive its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-use super::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE, MAX_FRAME_BYTES};
+use zts_apigw::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE, MAX_FRAME_BYTES};
 
 /// The chunk each connection reads into. tungstenite allocates it up front per connection
 /// (128 KiB by default, most of an idle connection's memory); client messages are small
@@ -298,6 +298,12 @@ async fn write_loop(
                 None => break None,
                 Some(Outgoing::Baseline { project, after_seq }) => sequencer.baseline(&project, after_seq),
                 Some(Outgoing::Forget { project }) => sequencer.forget(&project),
+                Some(Outgoing::Binary(bytes)) => {
+                    tokio::select! {
+                        sent = sink.send(Message::Binary(bytes.into())) => if sent.is_err() { break 'run None },
+                        reason = &mut mailbox.kill => break 'run reason.ok(),
+                    }
+                }
                 Some(Outgoing::Message(message)) => {
                     for text in sequencer.accept(message) {
                         // A send blocked on a consumer that does not read must not outlive a kill.
