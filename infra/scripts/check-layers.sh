@@ -41,7 +41,8 @@ check() {
   forbid zts-embedded "zts-aws|aws-sdk-|aws-config|lambda_" "is the local adapter"
   forbid zts-aws "zts-embedded|rusqlite" "is the AWS adapter"
   forbid zts-apigw "zts-|aws-sdk-|aws-config|lambda_" "is API Gateway's behaviour for every gateway (no SDK, no adapter)" --features management
-  forbid zts "$lambda" "is the local stack (its AWS commands are behind --features aws)"
+  forbid zts "$lambda|zts-emulate" "is the local stack (its AWS commands and the emulation are behind --features aws)"
+  forbid zts-cost "$io|zts-" "is arithmetic on a run's counts (no runtime, no SDK)"
   # The release profile is optimised for size (the Lambda packages); the local stack
   # builds with `local`, so its benchmarks and its users get full speed.
   local released
@@ -57,7 +58,7 @@ check() {
     echo "$failures layer violation(s); see ARCHITECTURE.md §1" >&2
     return 1
   fi
-  echo "layers: ok (domain free of I/O, adapters independent, zts without Lambda or SDK)"
+  echo "layers: ok (domain free of I/O, adapters independent, zts without Lambda, SDK or the emulation)"
 }
 
 if [ "${1:-}" = "--self-test" ]; then

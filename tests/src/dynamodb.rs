@@ -43,10 +43,10 @@ pub fn client(endpoint: &str) -> Client {
 }
 
 /// Creates the table the template's `logical_id` defines, named `name` (the emulation's
-/// own code: `zts::emulate::tables`).
+/// own code: `zts_emulate::tables`).
 pub async fn create_table(client: &Client, logical_id: &str, name: &str) {
-    let template = zts::emulate::template::Template::parse(TEMPLATE).expect("template.yaml parses");
-    zts::emulate::tables::create(client, &template, logical_id, name)
+    let template = zts_emulate::template::Template::parse(TEMPLATE).expect("template.yaml parses");
+    zts_emulate::tables::create(client, &template, logical_id, name)
         .await
         .unwrap_or_else(|e| panic!("create {name}: {e}"));
 }

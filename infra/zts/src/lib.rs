@@ -5,10 +5,8 @@
 
 pub mod client;
 pub mod compare;
-pub mod cost;
 pub mod cpu;
 pub mod definitions;
-pub mod emulate;
 pub mod faults;
 pub mod gateway;
 pub mod health;

@@ -580,16 +580,15 @@ async fn main() -> ExitCode {
             if let Some(burst) = burst {
                 parameters.push(("KeyBurst".into(), burst.to_string()));
             }
-            emulate(zts::emulate::command::EmulateArgs {
+            emulate(
                 addr,
                 functions,
-                aws_endpoint: dynamodb_endpoint,
+                dynamodb_endpoint,
                 api_key,
                 parameters,
-                max_processes: max_processes
-                    .unwrap_or_else(zts::emulate::command::default_max_processes),
+                max_processes,
                 counts,
-            })
+            )
             .await
         }
         Command::Load {
@@ -684,8 +683,26 @@ fn parse_parameter(pair: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(feature = "aws")]
-async fn emulate(args: zts::emulate::command::EmulateArgs) -> ExitCode {
-    match zts::emulate::command::run(args).await {
+async fn emulate(
+    addr: SocketAddr,
+    functions: PathBuf,
+    aws_endpoint: Option<String>,
+    api_key: Option<String>,
+    parameters: Vec<(String, String)>,
+    max_processes: Option<usize>,
+    counts: Option<PathBuf>,
+) -> ExitCode {
+    use zts_emulate::command::{EmulateArgs, default_max_processes, run};
+    let args = EmulateArgs {
+        addr,
+        functions,
+        aws_endpoint,
+        api_key,
+        parameters,
+        max_processes: max_processes.unwrap_or_else(default_max_processes),
+        counts,
+    };
+    match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zts emulate: {e}");
@@ -695,7 +712,15 @@ async fn emulate(args: zts::emulate::command::EmulateArgs) -> ExitCode {
 }
 
 #[cfg(not(feature = "aws"))]
-async fn emulate(_args: zts::emulate::command::EmulateArgs) -> ExitCode {
+async fn emulate(
+    _addr: SocketAddr,
+    _functions: PathBuf,
+    _aws_endpoint: Option<String>,
+    _api_key: Option<String>,
+    _parameters: Vec<(String, String)>,
+    _max_processes: Option<usize>,
+    _counts: Option<PathBuf>,
+) -> ExitCode {
     eprintln!(
         "zts emulate needs a zts built with the AWS SDK: \
          cargo run --profile local -p zts --features aws -- emulate ..."
@@ -708,15 +733,15 @@ fn cost(counts: &std::path::Path, prices: Option<&std::path::Path>) -> Result<St
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     };
-    let parsed: zts::cost::Counts = serde_json::from_str(&read(counts)?)
+    let parsed: zts_cost::Counts = serde_json::from_str(&read(counts)?)
         .map_err(|e| format!("{} is not a counts file: {e}", counts.display()))?;
     let prices = match prices {
         Some(p) => read(p)?,
-        None => zts::cost::PRICES.to_string(),
+        None => zts_cost::PRICES.to_string(),
     };
-    let template: serde_norway::Value = serde_norway::from_str(zts::emulate::template::TEMPLATE)
-        .map_err(|e| format!("template.yaml: {e}"))?;
-    zts::cost::render(&parsed, &zts::cost::fixed_of(&template), &prices).map_err(|e| e.to_string())
+    let template: serde_norway::Value =
+        serde_norway::from_str(zts_cost::TEMPLATE).map_err(|e| format!("template.yaml: {e}"))?;
+    zts_cost::render(&parsed, &zts_cost::fixed_of(&template), &prices).map_err(|e| e.to_string())
 }
 
 fn parse_pii_regions(list: &str) -> Result<PiiPolicy, String> {

@@ -10,7 +10,7 @@
 use crate::emulate_path::{KEY, emulate_metered};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use zts::emulate::counts::projects_created;
+use zts_emulate::counts::projects_created;
 
 /// How many projects the run counts; `ZTS_COST_PROJECTS` sets more for the README's
 /// figures (cold starts weigh less over more projects).
@@ -91,9 +91,9 @@ async fn projects_under_emulate_cost_what_the_code_must_do() {
     let per_project = writes / n as f64;
     eprintln!("counts: {}", serde_json::to_string_pretty(&counts).unwrap());
     let template: serde_norway::Value =
-        serde_norway::from_str(zts::emulate::template::TEMPLATE).unwrap();
+        serde_norway::from_str(zts_emulate::template::TEMPLATE).unwrap();
     let table =
-        zts::cost::render(&counts, &zts::cost::fixed_of(&template), zts::cost::PRICES).unwrap();
+        zts_cost::render(&counts, &zts_cost::fixed_of(&template), zts_cost::PRICES).unwrap();
     eprintln!("{table}");
     assert!(
         per_project <= WRITE_UNITS_PER_PROJECT_MAX,

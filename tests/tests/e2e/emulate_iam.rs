@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use zts::emulate::runtime::Fault;
 use zts_domain::ports::{ConnectionStore, ProjectStore};
+use zts_emulate::runtime::Fault;
 use zts_tests::Http;
 
 use super::emulate_path::{KEY, emulate, wait_for_the_end};

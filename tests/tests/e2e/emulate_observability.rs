@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use zts::emulate::runtime::Fault;
+use zts_emulate::runtime::Fault;
 
 use super::emulate_path::{KEY, emulate, wait_for_the_end};
 

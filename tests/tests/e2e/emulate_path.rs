@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use zts::emulate::runtime::Fault;
-use zts::emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
+use zts_emulate::runtime::Fault;
+use zts_emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
 
 pub(crate) const KEY: &str = "zts_emulated_path_key_000000000000000000";
 
-/// The emulated deployment of one test (`zts::emulate::stack`) on a fresh stage, with the
+/// The emulated deployment of one test (`zts_emulate::stack`) on a fresh stage, with the
 /// parameters `overrides`; `None` (skip) outside CI when moto or the binaries are missing.
 pub(crate) async fn emulate(overrides: &[(&str, &str)]) -> Option<Emulation> {
     emulate_with(overrides, 4).await
@@ -234,7 +234,7 @@ async fn a_standard_workflow_runs_the_same_path_once() {
     };
     assert_eq!(
         emulated.sfn.workflow_type(),
-        zts::emulate::states::WorkflowType::Standard
+        zts_emulate::states::WorkflowType::Standard
     );
     let (_, state, events) = create_and_wait(&emulated.base_url).await;
     assert_eq!(state, "COMPLETED");

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use zts::emulate::runtime::{Fault, FunctionPool, InvokeError, Launch};
-use zts::emulate::template::{Pseudo, TEMPLATE, Template};
+use zts_emulate::runtime::{Fault, FunctionPool, InvokeError, Launch};
+use zts_emulate::template::{Pseudo, TEMPLATE, Template};
 
 /// The validator's package (see `zts_tests::packages`). Outside CI a missing one skips.
 fn validator_binary() -> Option<PathBuf> {

@@ -7,9 +7,9 @@
 
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
-use zts::emulate::runtime::Fault;
-use zts::emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
-use zts::emulate::stream::MotoJson;
+use zts_emulate::runtime::Fault;
+use zts_emulate::stack::{EmulateConfig, Emulation, FunctionsDir, start};
+use zts_emulate::stream::MotoJson;
 use zts_tests::{Http, Ws, assert_delivered, idea, is_terminal};
 
 const KEY: &str = "zts_emulated_stream_key_00000000000000";
@@ -326,7 +326,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
         api_keys: vec![("acme".into(), KEY.into(), None)],
         max_processes: 2,
         // API Gateway's 10 minutes idle, shortened for the test.
-        connection_limits: zts::emulate::websocket::ConnectionLimits {
+        connection_limits: zts_emulate::websocket::ConnectionLimits {
             idle: std::time::Duration::from_secs(3),
             max_age: std::time::Duration::from_secs(7200),
         },
@@ -409,7 +409,7 @@ async fn the_management_api_and_connections_keep_api_gateways_limits() {
     assert_eq!(answer["error"]["code"], "message_too_large", "{answer}");
     big.send(json!({
         "action": "ping",
-        "pad": "x".repeat(zts::emulate::websocket::MAX_FRAME_BYTES)
+        "pad": "x".repeat(zts_emulate::websocket::MAX_FRAME_BYTES)
     }))
     .await;
     assert_eq!(

@@ -8,9 +8,9 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use zts::emulate::runtime::Fault;
 use zts::faults::{Fault as LocalFault, FaultRule};
 use zts_domain::project::StepName;
+use zts_emulate::runtime::Fault;
 use zts_tests::{Http, seqs_of};
 
 use super::emulate_path::{KEY, emulate};

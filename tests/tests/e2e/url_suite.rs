@@ -95,7 +95,7 @@ async fn serve() -> Target {
 /// `zts emulate` on moto with the suite's keys; None (skip) outside CI without moto or the
 /// packages.
 async fn emulate() -> Option<Target> {
-    use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
+    use zts_emulate::stack::{EmulateConfig, FunctionsDir, start};
     let dir = zts_tests::packages::dir(&zts_tests::packages::FUNCTIONS)?;
     let moto = zts_tests::dynamodb::endpoint()?;
     let stage = format!("u{}", &zts_domain::ProjectId::generate().as_str()[24..36]);

@@ -109,7 +109,7 @@ async fn zts_emulate_starts_its_own_moto_and_serves_the_deployment() {
         "{rest:?}"
     );
     // --counts: what the run did, for `zts cost` (one GET, no project: nothing to price).
-    let counts: zts::cost::Counts =
+    let counts: zts_cost::Counts =
         serde_json::from_str(&std::fs::read_to_string(&counts_file).unwrap()).unwrap();
     assert_eq!(counts.projects, 0);
     assert_eq!(counts.lambda["zts-clitest-api"].invocations, 1);

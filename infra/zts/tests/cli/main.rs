@@ -10,7 +10,6 @@ mod backup_cli;
 mod cost_cli;
 #[cfg(feature = "aws")]
 mod emulate_cli;
-mod emulate_template;
 mod keys_cli;
 mod observability;
 mod restart;

@@ -246,7 +246,7 @@ impl StepFunctionsEmulator {
             let took = (chrono::Utc::now() - ex.start_time)
                 .to_std()
                 .unwrap_or_default();
-            let (billed_ms, _) = crate::cost::units::express_billed(took, 64);
+            let (billed_ms, _) = zts_cost::units::express_billed(took, 64);
             me.counts
                 .express_billed_ms
                 .fetch_add(billed_ms, Ordering::Relaxed);

@@ -5,6 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The owner of the key the command makes when given none (the local stack's too).
+const LOCAL_OWNER: &str = "local";
+
 /// What the command line says (README: `zts emulate`).
 pub struct EmulateArgs {
     pub addr: SocketAddr,
@@ -53,16 +56,15 @@ fn mem_available(meminfo: &str) -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
-#[cfg(feature = "aws")]
 pub async fn run(args: EmulateArgs) -> Result<(), String> {
-    use super::stack::{EmulateConfig, FunctionsDir, start};
+    use crate::stack::{EmulateConfig, FunctionsDir, start};
     build_missing_packages(&args.functions)?;
     // Kept alive (and stopped on drop) for as long as the emulation runs.
     let mut _moto = None;
     let aws_endpoint = match args.aws_endpoint {
         Some(url) => url,
         None => {
-            let server = super::moto::MotoServer::start(&super::moto::find()?).await?;
+            let server = crate::moto::MotoServer::start(&crate::moto::find()?).await?;
             println!("zts emulate: moto at {}", server.url);
             let url = server.url.clone();
             _moto = Some(server);
@@ -75,7 +77,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
         functions: FunctionsDir::Packages(args.functions),
         aws_endpoint,
         parameters: args.parameters.into_iter().collect(),
-        api_keys: vec![(crate::local_owner().to_string(), key.clone(), None)],
+        api_keys: vec![(LOCAL_OWNER.to_string(), key.clone(), None)],
         max_processes: args.max_processes,
         connection_limits: Default::default(),
         schedule_every: None,
@@ -114,7 +116,6 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
 
 /// A checkout's default package directory lacking a function's `bootstrap` is built
 /// with the project's own packaging script; any other directory is used as it is.
-#[cfg(feature = "aws")]
 fn build_missing_packages(functions: &std::path::Path) -> Result<(), String> {
     let script = std::path::Path::new("infra/scripts/package.sh");
     let missing = super::template::Template::parse(super::template::TEMPLATE)

@@ -1,16 +1,16 @@
 //! DynamoDB's billing, metered at the emulated IAM gate every function's DynamoDB calls
 //! pass (`iam.rs`): each call's read and write request units by AWS's rules
-//! (`crate::cost::units`), from the real items. A write is billed by the larger of the
+//! (`zts_cost::units`), from the real items. A write is billed by the larger of the
 //! item before and after it (read from the store around the call, never through the
 //! function), a delete by the item it deletes, a transaction twice; every index the
 //! item is in, or leaves, or moves within, is billed its own write. A conditional write
 //! that fails is billed the existing item's units (or the minimum), as DynamoDB bills it.
 
-use crate::cost::report::TableUnits;
-use crate::cost::units::{Read, item_size, read_units, write_units};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
+use zts_cost::report::TableUnits;
+use zts_cost::units::{Read, item_size, read_units, write_units};
 
 pub type Item = Map<String, Value>;
 
@@ -524,8 +524,7 @@ mod tests {
 
     #[test]
     fn the_projects_table_has_its_key_and_two_keys_only_indexes() {
-        let template =
-            crate::emulate::template::Template::parse(crate::emulate::template::TEMPLATE).unwrap();
+        let template = crate::template::Template::parse(crate::template::TEMPLATE).unwrap();
         let shape = shape_of(&template, "ProjectsTable").unwrap();
         assert_eq!(shape.key, ["pk", "sk"]);
         let names: Vec<&str> = shape.indexes.iter().map(|i| i.name.as_str()).collect();

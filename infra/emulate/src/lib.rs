@@ -5,7 +5,6 @@
 //! and the Projects table's stream mapping.
 
 pub mod command;
-#[cfg(feature = "aws")]
 pub mod counts;
 pub mod http_api;
 pub mod iam;
@@ -14,12 +13,9 @@ pub mod meter;
 pub mod moto;
 pub mod runtime;
 pub mod schedule;
-#[cfg(feature = "aws")]
 pub mod stack;
 pub mod states;
-#[cfg(feature = "aws")]
 pub mod stream;
-#[cfg(feature = "aws")]
 pub mod tables;
 pub mod template;
 pub mod websocket;

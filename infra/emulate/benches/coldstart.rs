@@ -1,5 +1,5 @@
 //! Cold-start figures for the packaged functions (`infra/scripts/package.sh` first), run
-//! by the emulation's own machinery (`zts::emulate`): each `bootstrap` starts as its own
+//! by the emulation's own machinery (`zts_emulate`): each `bootstrap` starts as its own
 //! process against the emulation's Lambda Runtime API, with exactly the environment
 //! `template.yaml` gives it (resolved against tables, a cursor secret and a key created on
 //! moto), and answers a real event that reaches the store. For every function, the median
@@ -12,7 +12,7 @@
 //! and the first answer, checked (a smoke test of every package). Not shown: Lambda's own
 //! sandbox start, the TLS handshake to a real AWS endpoint (moto is plain HTTP).
 //!
-//! `cargo bench -p zts --features aws --bench coldstart -- MOTO_URL [RUNS]`
+//! `cargo bench -p zts-emulate --bench coldstart -- MOTO_URL [RUNS]`
 
 #![allow(
     clippy::unwrap_used,
@@ -23,8 +23,8 @@
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use zts::emulate::runtime::{FunctionPool, InvokeError};
-use zts::emulate::stack::{EmulateConfig, FunctionsDir, start};
+use zts_emulate::runtime::{FunctionPool, InvokeError};
+use zts_emulate::stack::{EmulateConfig, FunctionsDir, start};
 
 fn fixture(path: &str) -> Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -1,11 +1,17 @@
 //! The emulation reads template.yaml's functions as CloudFormation would deploy them, and
 //! refuses what it cannot honour, naming the resource and property.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
-use zts::emulate::template::{Pseudo, TEMPLATE, Template, TemplateError};
+use zts_emulate::template::{Pseudo, TEMPLATE, Template, TemplateError};
 
-fn functions() -> BTreeMap<String, zts::emulate::template::FunctionSpec> {
+fn functions() -> BTreeMap<String, zts_emulate::template::FunctionSpec> {
     let template = Template::parse(TEMPLATE).unwrap();
     let resolver = template
         .resolver(&BTreeMap::new(), Pseudo::default())
@@ -73,7 +79,7 @@ fn every_packaged_function_is_read_with_its_timeout_memory_and_environment() {
         api.environment["ZTS_WS_URL"],
         format!(
             "wss://{}.execute-api.us-east-1.amazonaws.com/dev",
-            zts::emulate::template::api_id("WebSocketApi")
+            zts_emulate::template::api_id("WebSocketApi")
         )
     );
     assert_eq!(fns["authorizer"].memory_mb, 128);
@@ -190,7 +196,7 @@ fn edited(from: &str, to: &str) -> Template {
 
 #[test]
 fn the_websocket_api_is_read_with_its_routes_authorizer_and_route_selection() {
-    use zts::emulate::websocket::WebSocketSpec;
+    use zts_emulate::websocket::WebSocketSpec;
     let template = Template::parse(TEMPLATE).unwrap();
     let spec = WebSocketSpec::from_template(&template).unwrap().unwrap();
     assert_eq!(spec.logical_id, "WebSocketApi");
@@ -228,7 +234,7 @@ fn the_websocket_api_is_read_with_its_routes_authorizer_and_route_selection() {
 
 #[test]
 fn a_websocket_api_it_cannot_honour_is_refused_naming_resource_and_property() {
-    use zts::emulate::websocket::WebSocketSpec;
+    use zts_emulate::websocket::WebSocketSpec;
     let refused = |template: Template| match WebSocketSpec::from_template(&template) {
         Err(TemplateError::Unsupported {
             resource, property, ..
@@ -264,11 +270,10 @@ fn a_websocket_api_it_cannot_honour_is_refused_naming_resource_and_property() {
     );
 }
 
-#[cfg(feature = "aws")]
 #[test]
 fn the_stream_mapping_is_read_as_the_template_configures_it() {
     use serde_json::json;
-    use zts::emulate::stream::StreamMapping;
+    use zts_emulate::stream::StreamMapping;
     let mappings = StreamMapping::from_template(&Template::parse(TEMPLATE).unwrap()).unwrap();
     assert_eq!(mappings.len(), 1);
     let m = &mappings[0];
@@ -290,10 +295,9 @@ fn the_stream_mapping_is_read_as_the_template_configures_it() {
     assert!(!m.accepts(&json!({"eventName": "INSERT"})));
 }
 
-#[cfg(feature = "aws")]
 #[test]
 fn a_filter_operator_it_cannot_match_is_refused_naming_the_mapping() {
-    use zts::emulate::stream::StreamMapping;
+    use zts_emulate::stream::StreamMapping;
     let template = edited(r#"[{"prefix": "EVENT#"}]"#, r#"[{"anything-but": "META"}]"#);
     match StreamMapping::from_template(&template) {
         Err(TemplateError::Unsupported {
@@ -311,7 +315,7 @@ fn a_filter_operator_it_cannot_match_is_refused_naming_the_mapping() {
 
 #[test]
 fn scheduled_functions_are_read_with_their_rate_and_a_cron_or_bad_unit_is_refused() {
-    use zts::emulate::schedule::{Schedule, parse_rate};
+    use zts_emulate::schedule::{Schedule, parse_rate};
     let schedules = Schedule::from_template(&Template::parse(TEMPLATE).unwrap()).unwrap();
     assert_eq!(
         schedules,

@@ -486,7 +486,7 @@ impl WebSocketEmulator {
     async fn on_message(self: Arc<Self>, id: String, ip: String, body: String) {
         self.counts.messages.fetch_add(1, Ordering::Relaxed);
         self.counts.message_units.fetch_add(
-            crate::cost::units::websocket_message_units(body.len() as u64),
+            zts_cost::units::websocket_message_units(body.len() as u64),
             Ordering::Relaxed,
         );
         let Some(route) = self.spec.route_for(&body).map(str::to_string) else {
@@ -662,7 +662,7 @@ async fn post_to_connection(
         Ok(Frame::Binary(bytes)) => Message::Binary(bytes.into()),
         Err(refused) => return refused.into_response(),
     };
-    let units = crate::cost::units::websocket_message_units(body.len() as u64);
+    let units = zts_cost::units::websocket_message_units(body.len() as u64);
     if gw.send(&id, message) {
         gw.counts.pushes.fetch_add(1, Ordering::Relaxed);
         gw.counts.message_units.fetch_add(units, Ordering::Relaxed);
@@ -697,5 +697,21 @@ async fn delete_connection(
         management::deleted()
     } else {
         management::gone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The emulated WebSocket API holds connections to API Gateway's quotas, as the
+    /// local gateway does (`zts_apigw::quotas`).
+    #[test]
+    fn connections_default_to_api_gateways_quotas() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(
+            (limits.idle, limits.max_age),
+            (IDLE_TIMEOUT, MAX_CONNECTION_AGE)
+        );
     }
 }

@@ -5,3 +5,7 @@ pub mod report;
 pub mod units;
 
 pub use report::{Counts, Fixed, PRICES, fixed_of, render};
+
+/// `template.yaml`, the deployment this repository ships: `zts cost` prices its idle
+/// month, and `zts emulate` runs it.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");

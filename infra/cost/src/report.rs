@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The built-in price table (`infra/cost/prices-us-east-1.json`).
-pub const PRICES: &str = include_str!("../../../cost/prices-us-east-1.json");
+pub const PRICES: &str = include_str!("../prices-us-east-1.json");
 
 /// One function's work in the run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -348,8 +348,7 @@ mod tests {
 
     #[test]
     fn the_template_has_one_key_one_secret_one_dashboard_and_its_alarms() {
-        let template: serde_norway::Value =
-            serde_norway::from_str(crate::emulate::template::TEMPLATE).unwrap();
+        let template: serde_norway::Value = serde_norway::from_str(crate::TEMPLATE).unwrap();
         let fixed = fixed_of(&template);
         assert_eq!((fixed.kms_keys, fixed.secrets, fixed.dashboards), (1, 1, 1));
         // Each workflow's failure alarm reads three metrics.

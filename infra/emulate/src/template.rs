@@ -9,8 +9,7 @@ use serde_norway::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The template the packages were built from.
-pub const TEMPLATE: &str = include_str!("../../../../template.yaml");
+pub use zts_cost::TEMPLATE;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {

@@ -6,9 +6,9 @@
 //! log groups.
 
 use super::stack::Emulation;
-use crate::cost::report::{Counts, FunctionCounts};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
+use zts_cost::report::{Counts, FunctionCounts};
 
 /// The template as counting reads it, parsed once per count.
 fn template() -> serde_norway::Value {
@@ -110,7 +110,7 @@ impl Emulation {
             counts.state_transitions += c.transitions.load(Ordering::Relaxed);
             counts.executions += c.started.load(Ordering::Relaxed);
             counts.express_gb_seconds +=
-                crate::cost::units::gb_seconds(c.express_billed_ms.load(Ordering::Relaxed), 64);
+                zts_cost::units::gb_seconds(c.express_billed_ms.load(Ordering::Relaxed), 64);
         }
         // A traced workflow's every execution is one trace (the upper bound: Lambda's own
         // sampling keeps 1 a second and 5% beyond); with the template's default

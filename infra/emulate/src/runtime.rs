@@ -271,7 +271,7 @@ impl FunctionPool {
             Ordering::Relaxed,
         );
         self.stats.billed_ms.fetch_add(
-            crate::cost::units::lambda_billed_ms(run_started.elapsed()),
+            zts_cost::units::lambda_billed_ms(run_started.elapsed()),
             Ordering::Relaxed,
         );
         match &result {
@@ -355,7 +355,7 @@ impl FunctionPool {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         // Lambda bills the init phase too.
         self.stats.billed_ms.fetch_add(
-            crate::cost::units::lambda_billed_ms(started.elapsed()),
+            zts_cost::units::lambda_billed_ms(started.elapsed()),
             Ordering::Relaxed,
         );
         tracing::debug!(function = %spec.binary, init_ms = started.elapsed().as_millis() as u64, "init");
