@@ -2,6 +2,7 @@
 //! the project's partition (found by the broadcaster with a strongly consistent Query).
 
 use super::DynamoStore;
+use crate::optimistic::Rounds;
 
 use super::errors::{self, Built, Reason};
 use super::item::{self, Item, key, keyed, n, s};
@@ -13,8 +14,6 @@ use zts_domain::clock::{self, Timestamp};
 use zts_domain::ids::{ConnectionId, ProjectId};
 use zts_domain::items::{self, SubscriptionRecord};
 use zts_domain::ports::{ConnectionRecord, ConnectionStore, OpenTotals, StoreError};
-
-const ATTEMPTS: u32 = 16;
 
 impl DynamoStore {
     fn connection_key(id: &ConnectionId) -> Item {
@@ -108,7 +107,9 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
-        for _ in 0..ATTEMPTS {
+        let mut rounds = Rounds::new("the connection kept changing while being deleted; retry");
+        loop {
+            rounds.next().await?;
             let Some(record) = self.get_connection(id).await? else {
                 return Ok(());
             };
@@ -129,13 +130,12 @@ impl ConnectionStore for DynamoStore {
                 return Ok(());
             }
         }
-        Err(StoreError::Unavailable(
-            "the connection kept changing while being deleted; retry".into(),
-        ))
     }
 
     async fn subscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<usize, StoreError> {
-        for _ in 0..ATTEMPTS {
+        let mut rounds = Rounds::new("the connection kept changing; retry");
+        loop {
+            rounds.next().await?;
             let Some(mut record) = self.get_connection(id).await? else {
                 return Err(StoreError::NotFound);
             };
@@ -167,13 +167,12 @@ impl ConnectionStore for DynamoStore {
                 return Ok(record.subscriptions.len());
             }
         }
-        Err(StoreError::Unavailable(
-            "the connection kept changing; retry".into(),
-        ))
     }
 
     async fn unsubscribe(&self, id: &ConnectionId, project: &ProjectId) -> Result<(), StoreError> {
-        for _ in 0..ATTEMPTS {
+        let mut rounds = Rounds::new("the connection kept changing; retry");
+        loop {
+            rounds.next().await?;
             let mut actions = vec![self.delete_sub(project, id)?];
             if let Some(mut record) = self.get_connection(id).await?
                 && record.subscriptions.contains(project)
@@ -186,9 +185,6 @@ impl ConnectionStore for DynamoStore {
                 return Ok(());
             }
         }
-        Err(StoreError::Unavailable(
-            "the connection kept changing; retry".into(),
-        ))
     }
 
     async fn subscribers(

@@ -12,7 +12,7 @@ use zts_domain::clock::Timestamp;
 use zts_domain::items::{API_KEY_SK as KEY_SK, RATE_SK, RateWindow, TICKET_SK, ticket_pk};
 use zts_domain::ports::{KeyStore, StoreError};
 
-pub(crate) const ATTEMPTS: u32 = 16;
+use crate::optimistic::Rounds;
 
 /// The ApiKeys table.
 #[derive(Debug, Clone)]
@@ -119,7 +119,9 @@ impl KeyStore for DynamoKeyStore {
         now: Timestamp,
     ) -> Result<RateDecision, StoreError> {
         let now_ns = auth::epoch_nanos(now);
-        for _ in 0..ATTEMPTS {
+        let mut rounds = Rounds::new("the rate window kept changing; retry");
+        loop {
+            rounds.next().await?;
             let window: Option<RateWindow> = self
                 .key_get(key_hash, RATE_SK)
                 .await?
@@ -149,9 +151,6 @@ impl KeyStore for DynamoKeyStore {
                 return Ok(decision);
             }
         }
-        Err(StoreError::Unavailable(
-            "the rate window kept changing; retry".into(),
-        ))
     }
 
     async fn put_ticket(&self, ticket: TicketRecord) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ mod errors;
 pub mod http;
 mod item;
 mod keys;
+mod optimistic;
 mod projects;
 mod push;
 mod retention;

@@ -13,7 +13,6 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
 };
 use std::collections::HashMap;
-use std::time::Duration;
 use zts_domain::clock::{self, Timestamp};
 use zts_domain::events::Event;
 use zts_domain::idempotency::{IdempotencyClaim, IdempotencyRecord};
@@ -26,8 +25,7 @@ use zts_domain::ports::{
 use zts_domain::project::{Artifact, ProjectMeta, ProjectView, State, StepName, StoredInput};
 use zts_domain::transition::{self, Applied, StepCommit};
 
-/// How often a step commit re-reads META after losing a race, or retries a conflict.
-const COMMIT_ATTEMPTS: u32 = 64;
+use crate::optimistic::Rounds;
 
 // Each transaction's actions by position: DynamoDB answers a cancellation with one reason
 // per action, in the order the actions were sent.
@@ -234,7 +232,9 @@ impl DynamoStore {
                 ))
             })
             .transpose()?;
-        for attempt in 0..COMMIT_ATTEMPTS {
+        let mut rounds = Rounds::new("the step commit kept conflicting; retry");
+        loop {
+            rounds.next().await?;
             let meta: ProjectMeta = self
                 .get_as(&pk, items::META)
                 .await?
@@ -274,10 +274,7 @@ impl DynamoStore {
             let outcome = match self.transact(actions).await {
                 Ok(outcome) => outcome,
                 // Throttled or a server hiccup: another round, like a lost race.
-                Err(e) if e.is_retryable() => {
-                    backoff(attempt).await;
-                    continue;
-                }
+                Err(e) if e.is_retryable() => continue,
                 Err(e) => return Err(e),
             };
             match outcome {
@@ -301,13 +298,9 @@ impl DynamoStore {
                             "step commit cancelled: {reasons:?}"
                         )));
                     }
-                    backoff(attempt).await;
                 }
             }
         }
-        Err(StoreError::Unavailable(
-            "the step commit kept conflicting; retry".into(),
-        ))
     }
 
     async fn delete_key(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
@@ -320,13 +313,6 @@ impl DynamoStore {
             .map_err(errors::sdk)?;
         Ok(())
     }
-}
-
-/// Exponential back-off with full jitter (5 ms doubling, capped at 320 ms), so writers
-/// that collided spread out instead of colliding again.
-async fn backoff(attempt: u32) {
-    let cap = 5u64 << attempt.min(6);
-    tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % (cap + 1))).await;
 }
 
 #[async_trait]
@@ -371,7 +357,9 @@ impl ProjectStore for DynamoStore {
                     .build(),
             );
         }
-        for attempt in 0..COMMIT_ATTEMPTS {
+        let mut rounds = Rounds::new("the create kept conflicting; retry");
+        loop {
+            rounds.next().await?;
             match self.transact(actions.clone()).await? {
                 Transact::Done => return Ok(CreateOutcome::Created(meta)),
                 Transact::Cancelled(reasons) => {
@@ -390,7 +378,6 @@ impl ProjectStore for DynamoStore {
                         };
                     }
                     if reasons.contains(&Reason::Conflict) {
-                        backoff(attempt).await;
                         continue;
                     }
                     return Err(StoreError::Backend(format!(
@@ -399,9 +386,6 @@ impl ProjectStore for DynamoStore {
                 }
             }
         }
-        Err(StoreError::Unavailable(
-            "the create kept conflicting; retry".into(),
-        ))
     }
 
     async fn get_meta(&self, id: &ProjectId) -> Result<Option<ProjectMeta>, StoreError> {
@@ -475,7 +459,9 @@ impl ProjectStore for DynamoStore {
                 Some("attribute_not_exists(pk)"),
             )?,
         ];
-        for attempt in 0..COMMIT_ATTEMPTS {
+        let mut rounds = Rounds::new("the artifact put kept conflicting; retry");
+        loop {
+            rounds.next().await?;
             match self.transact(actions.clone()).await? {
                 Transact::Done => return Ok(PutArtifactOutcome::Stored),
                 Transact::Cancelled(reasons) => match (
@@ -501,7 +487,7 @@ impl ProjectStore for DynamoStore {
                             .ok_or_else(|| StoreError::Corrupt("an artifact vanished".into()))?;
                         return Ok(PutArtifactOutcome::AlreadyStored(Box::new(existing)));
                     }
-                    _ if reasons.contains(&Reason::Conflict) => backoff(attempt).await,
+                    _ if reasons.contains(&Reason::Conflict) => continue,
                     _ => {
                         return Err(StoreError::Backend(format!(
                             "artifact put cancelled: {reasons:?}"
@@ -510,9 +496,6 @@ impl ProjectStore for DynamoStore {
                 },
             }
         }
-        Err(StoreError::Unavailable(
-            "the artifact put kept conflicting; retry".into(),
-        ))
     }
 
     async fn get_artifact(
@@ -749,10 +732,10 @@ impl ProjectStore for DynamoStore {
                     .map(|d| WriteRequest::builder().delete_request(d).build())
             })
             .collect::<Result<_, _>>()?;
-        for attempt in 0..COMMIT_ATTEMPTS {
-            if requests.is_empty() {
-                break;
-            }
+        // Unprocessed items are retried on the same rounds as a lost race.
+        let mut rounds = Rounds::new("a purge's batch kept coming back unprocessed; retry");
+        while !requests.is_empty() {
+            rounds.next().await?;
             let out = self
                 .client
                 .batch_write_item()
@@ -765,9 +748,6 @@ impl ProjectStore for DynamoStore {
                 .unwrap_or_default()
                 .remove(&self.tables.projects)
                 .unwrap_or_default();
-            if !requests.is_empty() {
-                backoff(attempt).await;
-            }
         }
         Ok(false)
     }
@@ -842,10 +822,11 @@ impl DynamoStore {
             .collect();
         let mut found: HashMap<String, ProjectMeta> = HashMap::new();
         let mut pending = wanted.clone();
-        for attempt in 0..COMMIT_ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
+        // Unprocessed keys are read again on the same rounds as a lost race; a list never
+        // silently leaves out a project it could not read.
+        let mut rounds = Rounds::new("a batch read kept coming back unprocessed; retry");
+        while !pending.is_empty() {
+            rounds.next().await?;
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(pending.clone()))
                 .consistent_read(true)
@@ -877,9 +858,6 @@ impl DynamoStore {
                 .remove(&self.tables.projects)
                 .and_then(|k| k.keys().to_vec().into())
                 .unwrap_or_default();
-            if !pending.is_empty() {
-                backoff(attempt).await;
-            }
         }
         Ok(wanted
             .iter()

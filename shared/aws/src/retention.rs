@@ -6,6 +6,7 @@
 use super::DynamoStore;
 use super::errors::{self, Built, Reason};
 use super::item::{Item, key, keyed, n, s};
+use crate::optimistic::Rounds;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Serialize;
@@ -117,7 +118,9 @@ impl DynamoStore {
                 Ok(TransactWriteItem::builder().update(update).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for attempt in 0..REFRESH_ATTEMPTS {
+        let mut rounds = Rounds::new("the TTL refresh kept conflicting; retry");
+        loop {
+            rounds.next().await?;
             let sent = self
                 .client
                 .transact_write_items()
@@ -139,14 +142,9 @@ impl DynamoStore {
                     "TTL refresh cancelled: {reasons:?}"
                 )));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(6))).await;
         }
-        Err(StoreError::Unavailable(
-            "the TTL refresh kept conflicting; retry".into(),
-        ))
     }
 }
 
 /// DynamoDB's limit on the actions of one transaction.
 const UPDATES_PER_TRANSACTION: usize = 100;
-const REFRESH_ATTEMPTS: u32 = 8;

@@ -5,7 +5,7 @@
 use super::DynamoKeyStore;
 use super::errors;
 use super::item::{self, keyed, n};
-use super::keys::ATTEMPTS;
+use crate::optimistic::Rounds;
 use async_trait::async_trait;
 use zts_domain::clock::Timestamp;
 use zts_domain::ids::{ConnectionId, Owner};
@@ -53,7 +53,9 @@ impl DynamoKeyStore {
         owner: &Owner,
         mut change: impl FnMut(&mut SlotsRecord) -> bool + Send,
     ) -> Result<bool, StoreError> {
-        for _ in 0..ATTEMPTS {
+        let mut rounds = Rounds::new("the owner's connection slots kept changing; retry");
+        loop {
+            rounds.next().await?;
             let read = self.slots(owner).await?;
             let read_version = read.as_ref().map(|r| r.version);
             let mut record = read.unwrap_or_default();
@@ -67,9 +69,6 @@ impl DynamoKeyStore {
                 return Ok(true);
             }
         }
-        Err(StoreError::Unavailable(
-            "the owner's connection slots kept changing; retry".into(),
-        ))
     }
 }
 
