@@ -4,7 +4,7 @@
 pub mod report;
 pub mod units;
 
-pub use report::{Counts, Fixed, PRICES, fixed_of, render};
+pub use report::{CostError, Counts, Fixed, PRICES, fixed_of, render};
 
 /// `template.yaml`, the deployment this repository ships: `zts cost` prices its idle
 /// month, and `zts emulate` runs it.

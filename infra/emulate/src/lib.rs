@@ -11,6 +11,7 @@ pub mod iam;
 pub mod logs;
 pub mod meter;
 pub mod moto;
+mod provision;
 pub mod runtime;
 pub mod schedule;
 pub mod stack;

@@ -8,7 +8,7 @@ use super::iam::Gate;
 use super::runtime::{FunctionPool, Launch};
 use super::schedule::Schedule;
 use super::states::{EmulatedFunctions, StepFunctionsEmulator};
-use super::stream::{MotoJson, StreamMapping, StreamPoller};
+use super::stream::{StreamMapping, StreamPoller};
 use super::template::{Pseudo, TEMPLATE, Template, TemplateError, api_id};
 use super::websocket::{ConnectionLimits, WebSocketEmulator, WebSocketSpec};
 use std::collections::BTreeMap;
@@ -17,8 +17,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use zts_domain::auth::{self, ApiKeyRecord, KeyStatus};
-use zts_domain::ports::KeyStore;
 
 #[derive(Debug, Clone)]
 pub struct EmulateConfig {
@@ -185,7 +183,11 @@ impl Emulation {
     }
 }
 
-fn provision(what: &str, endpoint: &str, e: impl std::fmt::Display) -> EmulateError {
+pub(crate) fn provision_failed(
+    what: &str,
+    endpoint: &str,
+    e: impl std::fmt::Display,
+) -> EmulateError {
     EmulateError::Provision {
         what: what.to_string(),
         endpoint: endpoint.to_string(),
@@ -193,14 +195,104 @@ fn provision(what: &str, endpoint: &str, e: impl std::fmt::Display) -> EmulateEr
     }
 }
 
+/// Starts the emulated deployment: creates what CloudFormation would (`provision.rs`),
+/// then the functions, the state machines, the stream mappings, the schedules and the two
+/// APIs on one address.
 pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
     let template = Template::parse(TEMPLATE)?;
     let pseudo = Pseudo::default();
     let endpoint = config.aws_endpoint.clone();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = sdk_config(&endpoint, &pseudo.region).await;
+    let made = super::provision::provision(&config, &template, &pseudo, &sdk).await?;
+    let listeners = Listeners::bind(config.addr).await?;
+    let functions = launch_functions(&config, &template, &pseudo, &made, &listeners).await?;
+    let by_function_arn = Arc::new(EmulatedFunctions::new(functions.by_arn));
+    let state_machines = template
+        .resources_of("AWS::Serverless::StateMachine")
+        .into_iter()
+        .map(|id| {
+            StepFunctionsEmulator::from_template(&made.resolver, &id, by_function_arn.clone())
+                .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The default workflow's machine: the one whose counts the summary and tests read.
+    let default = zts_domain::workflows::Workflow::default_workflow();
+    let sfn = state_machines
+        .iter()
+        .find(|m| m.workflow() == default.name)
+        .cloned()
+        .ok_or_else(|| TemplateError::Parse("no state machine for the default workflow".into()))?;
+    let mut tasks = Vec::new();
+    let router = super::states::router(state_machines.clone());
+    let sfn_listener = listeners.sfn;
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(sfn_listener, router).await;
+    }));
+    let http_api = template
+        .resources_of("AWS::Serverless::HttpApi")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "HttpApi".to_string());
+    let pools = functions.by_logical_id;
+    let http = HttpApiEmulator::new(routes(&template), pools.clone(), api_id(&http_api));
+    let websocket = WebSocketSpec::from_template(&template)?.map(|spec| {
+        WebSocketEmulator::new(
+            api_id(&spec.logical_id),
+            made.stage.clone(),
+            spec,
+            pools.clone(),
+            config.connection_limits,
+        )
+    });
+    let streams = start_streams(&template, &pseudo, &made, &pools, &mut tasks).await?;
+    for schedule in Schedule::from_template(&template)? {
+        if let Some(function) = pools.get(&schedule.function).cloned() {
+            tasks.push(schedule.run(
+                function,
+                config.schedule_every,
+                pseudo.region.clone(),
+                pseudo.account.clone(),
+            ));
+        }
+    }
+    let app = match &websocket {
+        Some(ws) => ws.clone().router().merge(http.clone().router()),
+        None => http.clone().router(),
+    };
+    let listener = listeners.api;
+    tasks.push(tokio::spawn(async move {
+        // Small WebSocket frames must not wait on Nagle's algorithm (see server.rs).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    }));
+    Ok(Emulation {
+        base_url: format!("http://{}", listeners.addr),
+        stage: made.stage,
+        functions: pools,
+        sfn,
+        state_machines,
+        http,
+        dynamodb: made.meter,
+        websocket,
+        streams,
+        iam: functions.iam,
+        tasks,
+    })
+}
+
+/// The emulation's own SDK configuration: the endpoint (moto), the template's region and
+/// dummy credentials.
+async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(zts_aws::http::https_client())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new(pseudo.region.clone()))
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "emulated",
             "emulated",
@@ -209,131 +301,63 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
             "zts-emulate",
         ))
         .load()
-        .await;
+        .await
+}
 
-    // What CloudFormation would create before the functions exist.
-    let probe = template.resolver(&config.parameters, pseudo.clone())?;
-    let stage = probe.parameter("Stage").unwrap_or("dev").to_string();
-    let secret_name = probe.resolve_property("CursorSecret", "Name")?;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let secret_value = format!(
-        "{}{}",
-        zts_domain::ProjectId::generate().as_str().replace('-', ""),
-        zts_domain::ProjectId::generate().as_str().replace('-', "")
-    );
-    let secret_arn = match secrets
-        .create_secret()
-        .name(&secret_name)
-        .secret_string(secret_value)
-        .send()
-        .await
-    {
-        Ok(out) => out.arn.unwrap_or_default(),
-        // A second emulation on the same endpoint reuses the stage's secret.
-        Err(_) => secrets
-            .describe_secret()
-            .secret_id(&secret_name)
-            .send()
-            .await
-            .map_err(|e| provision("the cursor secret", &endpoint, e))?
-            .arn
-            .unwrap_or_default(),
-    };
-    let resolver = template
-        .resolver(&config.parameters, pseudo.clone())?
-        .with_physical("CursorSecret", &secret_arn);
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let mut shapes = BTreeMap::new();
-    for table in template.resources_of("AWS::DynamoDB::Table") {
-        let name = resolver.resolve_property(&table, "TableName")?;
-        if let Some(shape) = super::meter::shape_of(&template, &table) {
-            shapes.insert(name.clone(), shape);
-        }
-        super::tables::create(&ddb, &template, &table, &name)
-            .await
-            .map_err(|e| provision(&format!("table {name}"), &endpoint, e))?;
-    }
-    // Every function's DynamoDB units, metered at its IAM gate (meter.rs).
-    let dynamodb_meter = Arc::new(super::meter::DynamoMeter::new(shapes));
-    let moto = MotoJson::new(&endpoint, &pseudo.region);
-    let mut queue_urls = BTreeMap::new();
-    for queue in template.resources_of("AWS::SQS::Queue") {
-        let name = resolver.resolve_property(&queue, "QueueName")?;
-        let created = moto
-            .call(
-                "sqs",
-                "AmazonSQS.CreateQueue",
-                serde_json::json!({ "QueueName": name }),
-            )
-            .await
-            .map_err(|e| provision(&format!("queue {name}"), &endpoint, e))?;
-        let url = created["QueueUrl"].as_str().unwrap_or_default().to_string();
-        queue_urls.insert(queue, url);
-    }
-    let mut resolver = resolver;
-    for (queue, url) in &queue_urls {
-        resolver = resolver.with_physical(queue, url);
-    }
-    if !config.api_keys.is_empty() {
-        let keys = zts_aws::DynamoKeyStore::new(
-            ddb.clone(),
-            resolver.resolve_property("ApiKeysTable", "TableName")?,
-        );
-        for (owner, key, limits) in &config.api_keys {
-            let owner = zts_domain::Owner::parse(owner).ok_or_else(|| {
-                provision("an API key", &endpoint, format!("invalid owner {owner:?}"))
-            })?;
-            keys.put_key(ApiKeyRecord {
-                key_hash: auth::hash(key),
-                owner,
-                status: KeyStatus::Active,
-                limits: *limits,
-                created_at: zts_domain::clock::now(),
-                expires_at: None,
-                revoked_at: None,
-            })
-            .await
-            .map_err(|e| provision("an API key", &endpoint, e))?;
-        }
-    }
+/// The two APIs' address and Step Functions' own (the functions' SDK is pointed at it).
+struct Listeners {
+    api: tokio::net::TcpListener,
+    addr: SocketAddr,
+    sfn: tokio::net::TcpListener,
+    sfn_url: String,
+}
 
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| EmulateError::Listen {
-            addr: config.addr,
+impl Listeners {
+    async fn bind(at: SocketAddr) -> Result<Self, EmulateError> {
+        let failed = |e: std::io::Error| EmulateError::Listen {
+            addr: at,
             reason: e.to_string(),
-        })?;
-    let addr = listener.local_addr().map_err(|e| EmulateError::Listen {
-        addr: config.addr,
-        reason: e.to_string(),
-    })?;
-    // Step Functions' endpoint first: the functions' SDK is pointed at it.
-    let sfn_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| EmulateError::Listen {
-            addr: config.addr,
-            reason: e.to_string(),
-        })?;
-    let sfn_url = format!(
-        "http://{}",
-        sfn_listener
-            .local_addr()
-            .map_err(|e| EmulateError::Listen {
-                addr: config.addr,
-                reason: e.to_string(),
-            })?
-    );
+        };
+        let api = tokio::net::TcpListener::bind(at).await.map_err(failed)?;
+        let addr = api.local_addr().map_err(failed)?;
+        let sfn = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(failed)?;
+        let sfn_url = format!("http://{}", sfn.local_addr().map_err(failed)?);
+        Ok(Listeners {
+            api,
+            addr,
+            sfn,
+            sfn_url,
+        })
+    }
+}
+
+/// Every function of the template as a pool of its package, each behind its IAM gate.
+struct Launched {
+    by_logical_id: BTreeMap<String, Arc<FunctionPool>>,
+    by_arn: BTreeMap<String, Arc<FunctionPool>>,
+    iam: BTreeMap<String, Arc<Gate>>,
+}
+
+async fn launch_functions(
+    config: &EmulateConfig,
+    template: &Template,
+    pseudo: &Pseudo,
+    made: &super::provision::Provisioned<'_>,
+    listeners: &Listeners,
+) -> Result<Launched, EmulateError> {
+    let endpoint = &config.aws_endpoint;
     // The documented overrides (README: zts emulate): endpoints, dummy credentials.
     let extra_env = BTreeMap::from([
         ("AWS_ENDPOINT_URL".to_string(), endpoint.clone()),
-        ("AWS_ENDPOINT_URL_SFN".into(), sfn_url),
+        ("AWS_ENDPOINT_URL_SFN".into(), listeners.sfn_url.clone()),
         ("AWS_ACCESS_KEY_ID".into(), "emulated".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "emulated".into()),
         ("AWS_REGION".into(), pseudo.region.clone()),
         ("AWS_DEFAULT_REGION".into(), pseudo.region.clone()),
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
     ]);
-    let websocket_spec = WebSocketSpec::from_template(&template)?;
     // The APIs' URLs (`https://{api id}.execute-api.{region}.amazonaws.com/…`, as the
     // template builds them) point at this address: the one documented rewrite of a value
     // the template gives (README: zts emulate).
@@ -349,6 +373,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
             )
         })
         .collect();
+    let addr = listeners.addr;
     let local = |value: &str| -> String {
         for host in &api_hosts {
             for (scheme, local_scheme) in [("wss://", "ws://"), ("https://", "http://")] {
@@ -359,10 +384,12 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         }
         value.to_string()
     };
-    let mut functions = BTreeMap::new();
-    let mut iam = BTreeMap::new();
-    let mut by_arn = BTreeMap::new();
-    for mut spec in resolver.functions()? {
+    let mut launched = Launched {
+        by_logical_id: BTreeMap::new(),
+        by_arn: BTreeMap::new(),
+        iam: BTreeMap::new(),
+    };
+    for mut spec in made.resolver.functions()? {
         for value in spec.environment.values_mut() {
             *value = local(value);
         }
@@ -381,10 +408,10 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         let gate = Gate::new(
             &spec.name,
             spec.dynamodb_grants.clone(),
-            &endpoint,
+            endpoint,
             &pseudo.region,
             &pseudo.account,
-            config.meter_dynamodb.then(|| dynamodb_meter.clone()),
+            config.meter_dynamodb.then(|| made.meter.clone()),
         );
         let gate_url = gate.serve().await.map_err(|e| EmulateError::Listen {
             addr: config.addr,
@@ -392,7 +419,7 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         })?;
         let mut function_env = extra_env.clone();
         function_env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), gate_url);
-        iam.insert(logical.clone(), gate);
+        launched.iam.insert(logical.clone(), gate);
         let pool = FunctionPool::new(
             spec,
             Launch {
@@ -401,59 +428,39 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
                 max_processes: config.max_processes,
             },
         );
-        by_arn.insert(arn, pool.clone());
-        functions.insert(logical, pool);
+        launched.by_arn.insert(arn, pool.clone());
+        launched.by_logical_id.insert(logical, pool);
     }
-    let by_function_arn = Arc::new(EmulatedFunctions::new(by_arn));
-    let state_machines = template
-        .resources_of("AWS::Serverless::StateMachine")
-        .into_iter()
-        .map(|id| {
-            StepFunctionsEmulator::from_template(&resolver, &id, by_function_arn.clone())
-                .map(Arc::new)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // The default workflow's machine: the one whose counts the summary and tests read.
-    let default = zts_domain::workflows::Workflow::default_workflow();
-    let sfn = state_machines
-        .iter()
-        .find(|m| m.workflow() == default.name)
-        .cloned()
-        .ok_or_else(|| TemplateError::Parse("no state machine for the default workflow".into()))?;
-    let mut tasks = Vec::new();
-    let router = super::states::router(state_machines.clone());
-    tasks.push(tokio::spawn(async move {
-        let _ = axum::serve(sfn_listener, router).await;
-    }));
-    let http_api = template
-        .resources_of("AWS::Serverless::HttpApi")
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "HttpApi".to_string());
-    let http = HttpApiEmulator::new(routes(&template), functions.clone(), api_id(&http_api));
-    let websocket = match websocket_spec {
-        Some(spec) => Some(WebSocketEmulator::new(
-            api_id(&spec.logical_id),
-            stage.clone(),
-            spec,
-            functions.clone(),
-            config.connection_limits,
-        )),
-        None => None,
-    };
+    Ok(launched)
+}
+
+/// Each stream event source mapping's poller, started.
+async fn start_streams(
+    template: &Template,
+    pseudo: &Pseudo,
+    made: &super::provision::Provisioned<'_>,
+    pools: &BTreeMap<String, Arc<FunctionPool>>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Vec<Arc<StreamPoller>>, EmulateError> {
+    let endpoint = &made.endpoint;
     let mut streams = Vec::new();
-    for mapping in StreamMapping::from_template(&template)? {
-        let table = resolver.resolve_property(&mapping.table, "TableName")?;
-        let stream_arn = ddb
+    for mapping in StreamMapping::from_template(template)? {
+        let table = made
+            .resolver
+            .resolve_property(&mapping.table, "TableName")?;
+        let stream_arn = made
+            .ddb
             .describe_table()
             .table_name(&table)
             .send()
             .await
-            .map_err(|e| provision(&format!("the stream of {table}"), &endpoint, e))?
+            .map_err(|e| provision_failed(&format!("the stream of {table}"), endpoint, e))?
             .table
             .and_then(|t| t.latest_stream_arn)
-            .ok_or_else(|| provision(&format!("the stream of {table}"), &endpoint, "no stream"))?;
-        let Some(function) = functions.get(&mapping.function).cloned() else {
+            .ok_or_else(|| {
+                provision_failed(&format!("the stream of {table}"), endpoint, "no stream")
+            })?;
+        let Some(function) = pools.get(&mapping.function).cloned() else {
             continue;
         };
         let function_arn = format!(
@@ -463,54 +470,17 @@ pub async fn start(config: EmulateConfig) -> Result<Emulation, EmulateError> {
         let queue = mapping
             .on_failure
             .as_ref()
-            .and_then(|q| queue_urls.get(q).cloned());
+            .and_then(|q| made.queue_urls.get(q).cloned());
         let poller = StreamPoller::new(
             mapping,
             function,
             function_arn,
             stream_arn,
             queue,
-            moto.clone(),
+            made.moto.clone(),
         );
         tasks.push(poller.clone().start().await);
         streams.push(poller);
     }
-    for schedule in Schedule::from_template(&template)? {
-        if let Some(function) = functions.get(&schedule.function).cloned() {
-            tasks.push(schedule.run(
-                function,
-                config.schedule_every,
-                pseudo.region.clone(),
-                pseudo.account.clone(),
-            ));
-        }
-    }
-    let app = match &websocket {
-        Some(ws) => ws.clone().router().merge(http.clone().router()),
-        None => http.clone().router(),
-    };
-    tasks.push(tokio::spawn(async move {
-        // Small WebSocket frames must not wait on Nagle's algorithm (see server.rs).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    }));
-    Ok(Emulation {
-        base_url: format!("http://{addr}"),
-        stage,
-        functions,
-        sfn,
-        state_machines,
-        http,
-        dynamodb: dynamodb_meter,
-        websocket,
-        streams,
-        iam,
-        tasks,
-    })
+    Ok(streams)
 }

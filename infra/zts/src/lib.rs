@@ -4,19 +4,14 @@
 //! embedded store plays DynamoDB, its committed events feeding the broadcaster.
 
 pub mod client;
-pub mod compare;
-pub mod cpu;
 pub mod definitions;
 pub mod faults;
 pub mod gateway;
 pub mod health;
 pub mod keys_view;
 pub mod load;
-pub mod memory;
-pub mod proc_io;
 pub mod prometheus;
 pub mod server;
-pub mod soak;
 mod stack;
 pub mod stats;
 pub mod store_copy;

@@ -124,7 +124,7 @@ async fn the_store_cost_per_project_comes_from_the_servers_own_counters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_soak_repeats_rounds_until_its_time_is_up_and_reads_memory_after_each() {
     let stack = zts_tests::stack().await;
-    let soak = zts::soak::run(
+    let soak = zts::load::soak::run(
         &stack.http_url(),
         zts_tests::TEST_KEY,
         3,

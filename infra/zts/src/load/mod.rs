@@ -7,6 +7,12 @@
 //! both side by side. Given the server's pid, it prints the server's CPU time per project
 //! beside its own, so a reader sees which of the two was the limit.
 
+pub mod compare;
+pub mod cpu;
+pub mod memory;
+pub mod proc_io;
+pub mod soak;
+
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::fmt;
@@ -214,7 +220,7 @@ pub async fn run_measured(
     server_pid: Option<u32>,
 ) -> Result<Report, String> {
     if let Some(pid) = server_pid
-        && crate::cpu::cpu_time(Some(pid)).is_none()
+        && self::cpu::cpu_time(Some(pid)).is_none()
     {
         return Err(format!("no process {pid} to measure (--server-pid)"));
     }
@@ -238,9 +244,9 @@ pub async fn run_measured(
     }
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
     let store_before = store_stats(&client, url).await;
-    let bytes_before = server_pid.and_then(|pid| crate::proc_io::storage_write_bytes(Some(pid)));
-    let server_before = server_pid.and_then(|pid| crate::cpu::cpu_time(Some(pid)));
-    let generator_before = crate::cpu::cpu_time(None);
+    let bytes_before = server_pid.and_then(|pid| self::proc_io::storage_write_bytes(Some(pid)));
+    let server_before = server_pid.and_then(|pid| self::cpu::cpu_time(Some(pid)));
+    let generator_before = self::cpu::cpu_time(None);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let per_task = match watch {
@@ -311,12 +317,12 @@ pub async fn run_measured(
     // The last clients' disconnects are still being recorded: part of their cost.
     tokio::time::sleep(SETTLE).await;
     let spent = |before: Option<Duration>, pid: Option<u32>| {
-        Some(crate::cpu::cpu_time(pid)?.saturating_sub(before?))
+        Some(self::cpu::cpu_time(pid)?.saturating_sub(before?))
     };
     report.server_cpu = server_pid.and_then(|pid| spent(server_before, Some(pid)));
     report.generator_cpu = spent(generator_before, None);
     report.server_storage_bytes = server_pid.and_then(|pid| {
-        Some(crate::proc_io::storage_write_bytes(Some(pid))?.saturating_sub(bytes_before?))
+        Some(self::proc_io::storage_write_bytes(Some(pid))?.saturating_sub(bytes_before?))
     });
     if let Some(before) = store_before {
         report.store = store_stats(&client, url)

@@ -57,7 +57,7 @@ pub async fn run(
         let report =
             load::run_measured(url, api_key, projects, concurrency, watch, Some(server_pid))
                 .await?;
-        let resident_bytes = crate::memory::resident_bytes(server_pid)
+        let resident_bytes = super::memory::resident_bytes(server_pid)
             .ok_or_else(|| format!("cannot read process {server_pid}'s memory"))?;
         println!(
             "round {:>3} at {:>4.0} s: {:.0} projects/s, p99 {:.0} ms, {} failed, {} lost, {} duplicated, server {:.3} ms CPU/project, resident {:.1} MiB",
@@ -79,7 +79,7 @@ pub async fn run(
     // The kernel updates VmHWM lazily (its RSS counters are cached per CPU), so it can read
     // a few pages below a VmRSS read earlier: the peak is the larger of the two.
     let seen = rounds.iter().map(|r| r.resident_bytes).max().unwrap_or(0);
-    let peak_resident_bytes = crate::memory::peak_resident_bytes(server_pid)
+    let peak_resident_bytes = super::memory::peak_resident_bytes(server_pid)
         .unwrap_or(0)
         .max(seen);
     Ok(Soak {
