@@ -5,7 +5,7 @@
 //! or issued to someone else is refused as `invalid_cursor` instead of being trusted.
 
 use crate::ids::Owner;
-use crate::ports::StoreError;
+use crate::store_error::StoreError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};

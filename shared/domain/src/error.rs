@@ -5,7 +5,7 @@
 //! code in one place, the api's `envelope::status_of`: the domain names what went wrong
 //! and speaks no protocol.
 
-use crate::ports::StoreError;
+use crate::store_error::StoreError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -24,6 +24,7 @@ pub mod reconcile;
 pub mod retention;
 pub mod slots;
 pub mod step;
+pub mod store_error;
 pub mod transition;
 pub mod workflows;
 

@@ -169,223 +169,283 @@ pub enum Applied {
 
 /// Applies `commit` to `meta`. Pure: the same inputs always give the same result.
 pub fn apply(meta: &ProjectMeta, commit: &StepCommit) -> Result<Applied, TransitionError> {
-    let at = commit.at;
-    let mut next = meta.clone();
-    let wrong_state = |step: &str| TransitionError::WrongState {
-        transition: commit.transition.kind(),
-        step: step.to_string(),
-        state: meta.state,
-    };
-    match commit.transition {
+    match &commit.transition {
         Transition::RunClaimed => return claim_run(meta, commit),
         Transition::Retried => return retry(meta, commit),
         Transition::Deleted => return delete(meta, commit),
+        // A run that is no longer current changes nothing (ARCHITECTURE.md §7).
+        _ if commit.run != meta.run => {
+            return Err(TransitionError::NotCurrentRun {
+                run: commit.run,
+                current: meta.run,
+            });
+        }
         _ => {}
     }
-    // A run that is no longer current changes nothing (ARCHITECTURE.md §7).
-    if commit.run != meta.run {
-        return Err(TransitionError::NotCurrentRun {
-            run: commit.run,
-            current: meta.run,
-        });
-    }
-    let body = match &commit.transition {
-        Transition::RunClaimed => return claim_run(meta, commit),
-        Transition::Retried => return retry(meta, commit),
-        Transition::Deleted => return delete(meta, commit),
-        Transition::Cancelled => {
-            match meta.state {
-                State::Cancelled => return Ok(Applied::AlreadyDone),
-                s if s.is_terminal() => return Err(TransitionError::Terminal { state: s }),
-                _ => {}
-            }
-            next.state = State::Cancelled;
-            next.current_step = None;
-            Some(EventBody::StatusUpdate {
-                state: State::Cancelled,
-                progress: next.progress,
-                current_step: None,
-                error: None,
-                workflow: None,
-            })
-        }
+    let mut next = meta.clone();
+    let at = commit.at;
+    let effect = match &commit.transition {
+        Transition::Cancelled => cancel(meta, &mut next)?,
         Transition::StepStarted { step, attempt } => {
-            let step = *step;
-            if meta.step_succeeded(step) {
-                return Ok(Applied::AlreadyDone);
-            }
-            refuse_terminal(meta)?;
-            if meta.state == step.state() {
-                let run = next
-                    .runs
-                    .get_mut(&step)
-                    .ok_or_else(|| wrong_state(step.as_str()))?;
-                // This attempt (or a later one) has started: a repeat of its start.
-                if *attempt <= run.attempts {
-                    return Ok(Applied::AlreadyDone);
-                }
-                // A retry: the status is not repeated (ARCHITECTURE.md §4), only the history grows.
-                run.attempts = *attempt;
-                run.status = StepStatus::Running;
-                None
-            } else if may_start(meta, step) {
-                next.state = step.state();
-                next.progress = step.progress().0;
-                next.current_step = Some(step);
-                next.runs.insert(
-                    step,
-                    StepRun {
-                        status: StepStatus::Running,
-                        attempts: *attempt,
-                        started_at: at,
-                        finished_at: None,
-                        duration_ms: None,
-                        artifact_type: None,
-                        errors: Vec::new(),
-                        failed_attempts: Vec::new(),
-                    },
-                );
-                Some(EventBody::StatusUpdate {
-                    state: next.state,
-                    progress: next.progress,
-                    current_step: Some(step),
-                    error: None,
-                    workflow: None,
-                })
-            } else {
-                return Err(wrong_state(step.as_str()));
-            }
+            step_started(meta, &mut next, *step, *attempt, at)?
         }
         Transition::StepSucceeded {
             step,
             attempt,
             duration_ms,
             artifact_type,
-        } => {
-            let step = *step;
-            if meta.step_succeeded(step) {
-                return Ok(Applied::AlreadyDone);
-            }
-            refuse_terminal(meta)?;
-            if meta.state != step.state() {
-                return Err(wrong_state(step.as_str()));
-            }
-            let run = next
-                .runs
-                .get_mut(&step)
-                .ok_or_else(|| wrong_state(step.as_str()))?;
-            run.status = StepStatus::Succeeded;
-            run.attempts = run.attempts.max(*attempt);
-            run.finished_at = Some(at);
-            run.duration_ms = Some(*duration_ms);
-            run.artifact_type = Some(artifact_type.clone());
-            next.progress = step.progress().1;
-            Some(EventBody::StepComplete {
-                agent: step,
-                attempt: *attempt,
-                duration_s: (*duration_ms as f64) / 1000.0,
-                artifact_type: artifact_type.clone(),
-                progress: next.progress,
-            })
-        }
+        } => step_succeeded(
+            meta,
+            &mut next,
+            *step,
+            *attempt,
+            *duration_ms,
+            artifact_type,
+            at,
+        )?,
         Transition::StepFailed {
             step,
             attempt,
             error,
             retryable,
-        } => {
-            let step = *step;
-            if meta.step_succeeded(step) {
-                // A late report from an attempt that lost the race to a successful one.
-                return Ok(Applied::AlreadyDone);
-            }
-            refuse_terminal(meta)?;
-            if meta.state != step.state() {
-                return Err(wrong_state(step.as_str()));
-            }
-            let run = next
-                .runs
-                .get_mut(&step)
-                .ok_or_else(|| wrong_state(step.as_str()))?;
-            // This attempt's failure is recorded already: a repeat of its report.
-            match run.failed_attempts.binary_search(attempt) {
-                Ok(_) => return Ok(Applied::AlreadyDone),
-                Err(at) => run.failed_attempts.insert(at, *attempt),
-            }
-            run.attempts = run.attempts.max(*attempt);
-            run.status = StepStatus::Failed;
-            run.errors.push(AttemptError {
-                attempt: *attempt,
-                error: error.clone(),
-                retryable: *retryable,
-                at,
-            });
-            if run.errors.len() > StepRun::ERRORS_KEPT {
-                run.errors.remove(0);
-            }
-            Some(EventBody::StepFailed {
-                agent: step,
-                attempt: *attempt,
-                error: error.clone(),
-                retryable: *retryable,
-                progress: next.progress,
-            })
-        }
-        Transition::Completed => {
-            match meta.state {
-                State::Completed => return Ok(Applied::AlreadyDone),
-                _ if may_complete(meta) => {}
-                State::Failed | State::Cancelled | State::Deleted => {
-                    return Err(TransitionError::Terminal { state: meta.state });
-                }
-                _ => return Err(wrong_state("finalize")),
-            }
-            next.state = State::Completed;
-            next.progress = 100;
-            next.current_step = None;
-            Some(EventBody::StatusUpdate {
-                state: State::Completed,
-                progress: 100,
-                current_step: None,
-                error: None,
-                workflow: None,
-            })
-        }
-        Transition::Failed { error } => {
-            match meta.state {
-                State::Failed => return Ok(Applied::AlreadyDone),
-                State::Completed | State::Cancelled | State::Deleted => {
-                    return Err(TransitionError::Terminal { state: meta.state });
-                }
-                _ => {}
-            }
-            next.state = State::Failed;
-            next.error = Some(error.clone());
-            Some(EventBody::StatusUpdate {
-                state: State::Failed,
-                progress: next.progress,
-                current_step: next.current_step,
-                error: Some(error.clone()),
-                workflow: None,
-            })
-        }
+        } => step_failed(meta, &mut next, *step, *attempt, error, *retryable, at)?,
+        Transition::Completed => complete(meta, &mut next)?,
+        Transition::Failed { error } => fail(meta, &mut next, error)?,
+        // Applied above, on their own terms.
+        Transition::RunClaimed | Transition::Retried | Transition::Deleted => Effect::Repeat,
     };
+    match effect {
+        Effect::Repeat => Ok(Applied::AlreadyDone),
+        Effect::Change(body) => Ok(publish(meta, next, body, commit)),
+    }
+}
+
+/// What a transition within the current run does to META's copy.
+enum Effect {
+    /// META shows it already: a repeat.
+    Repeat,
+    /// The copy was changed; the event to publish, if any.
+    Change(Option<EventBody>),
+}
+
+/// The changed META (version bumped) and its event, numbered after META's last.
+fn publish(
+    meta: &ProjectMeta,
+    mut next: ProjectMeta,
+    body: Option<EventBody>,
+    commit: &StepCommit,
+) -> Applied {
     next.version += 1;
-    next.updated_at = at;
+    next.updated_at = commit.at;
     let event = body.map(|body| {
         next.last_seq += 1;
         Event {
             body,
             project_id: meta.project_id.clone(),
             seq: next.last_seq,
-            ts: at,
+            ts: commit.at,
             correlation_id: commit.correlation_id.clone(),
         }
     });
-    Ok(Applied::Change {
+    Applied::Change {
         meta: Box::new(next),
         event,
+    }
+}
+
+fn wrong_state(meta: &ProjectMeta, transition: &'static str, step: &str) -> TransitionError {
+    TransitionError::WrongState {
+        transition,
+        step: step.to_string(),
+        state: meta.state,
+    }
+}
+
+fn status(state: State, next: &ProjectMeta, error: Option<ErrorInfo>) -> Option<EventBody> {
+    Some(EventBody::StatusUpdate {
+        state,
+        progress: next.progress,
+        current_step: next.current_step,
+        error,
+        workflow: None,
     })
+}
+
+fn cancel(meta: &ProjectMeta, next: &mut ProjectMeta) -> Result<Effect, TransitionError> {
+    match meta.state {
+        State::Cancelled => return Ok(Effect::Repeat),
+        s if s.is_terminal() => return Err(TransitionError::Terminal { state: s }),
+        _ => {}
+    }
+    next.state = State::Cancelled;
+    next.current_step = None;
+    Ok(Effect::Change(status(State::Cancelled, next, None)))
+}
+
+fn step_started(
+    meta: &ProjectMeta,
+    next: &mut ProjectMeta,
+    step: StepName,
+    attempt: u32,
+    at: Timestamp,
+) -> Result<Effect, TransitionError> {
+    let wrong = || wrong_state(meta, "step_started", step.as_str());
+    if meta.step_succeeded(step) {
+        return Ok(Effect::Repeat);
+    }
+    refuse_terminal(meta)?;
+    if meta.state == step.state() {
+        let run = next.runs.get_mut(&step).ok_or_else(wrong)?;
+        // This attempt (or a later one) has started: a repeat of its start.
+        if attempt <= run.attempts {
+            return Ok(Effect::Repeat);
+        }
+        // A retry: the status is not repeated (ARCHITECTURE.md §4), only the history grows.
+        run.attempts = attempt;
+        run.status = StepStatus::Running;
+        return Ok(Effect::Change(None));
+    }
+    if !may_start(meta, step) {
+        return Err(wrong());
+    }
+    next.state = step.state();
+    next.progress = step.progress().0;
+    next.current_step = Some(step);
+    next.runs.insert(
+        step,
+        StepRun {
+            status: StepStatus::Running,
+            attempts: attempt,
+            started_at: at,
+            finished_at: None,
+            duration_ms: None,
+            artifact_type: None,
+            errors: Vec::new(),
+            failed_attempts: Vec::new(),
+        },
+    );
+    Ok(Effect::Change(status(next.state, next, None)))
+}
+
+fn step_succeeded(
+    meta: &ProjectMeta,
+    next: &mut ProjectMeta,
+    step: StepName,
+    attempt: u32,
+    duration_ms: u64,
+    artifact_type: &str,
+    at: Timestamp,
+) -> Result<Effect, TransitionError> {
+    if meta.step_succeeded(step) {
+        return Ok(Effect::Repeat);
+    }
+    let run = running(meta, next, step, "step_succeeded")?;
+    run.status = StepStatus::Succeeded;
+    run.attempts = run.attempts.max(attempt);
+    run.finished_at = Some(at);
+    run.duration_ms = Some(duration_ms);
+    run.artifact_type = Some(artifact_type.to_string());
+    next.progress = step.progress().1;
+    Ok(Effect::Change(Some(EventBody::StepComplete {
+        agent: step,
+        attempt,
+        duration_s: (duration_ms as f64) / 1000.0,
+        artifact_type: artifact_type.to_string(),
+        progress: next.progress,
+    })))
+}
+
+fn step_failed(
+    meta: &ProjectMeta,
+    next: &mut ProjectMeta,
+    step: StepName,
+    attempt: u32,
+    error: &ErrorInfo,
+    retryable: bool,
+    at: Timestamp,
+) -> Result<Effect, TransitionError> {
+    if meta.step_succeeded(step) {
+        // A late report from an attempt that lost the race to a successful one.
+        return Ok(Effect::Repeat);
+    }
+    let run = running(meta, next, step, "step_failed")?;
+    // This attempt's failure is recorded already: a repeat of its report.
+    match run.failed_attempts.binary_search(&attempt) {
+        Ok(_) => return Ok(Effect::Repeat),
+        Err(i) => run.failed_attempts.insert(i, attempt),
+    }
+    run.attempts = run.attempts.max(attempt);
+    run.status = StepStatus::Failed;
+    run.errors.push(AttemptError {
+        attempt,
+        error: error.clone(),
+        retryable,
+        at,
+    });
+    if run.errors.len() > StepRun::ERRORS_KEPT {
+        run.errors.remove(0);
+    }
+    let progress = next.progress;
+    Ok(Effect::Change(Some(EventBody::StepFailed {
+        agent: step,
+        attempt,
+        error: error.clone(),
+        retryable,
+        progress,
+    })))
+}
+
+/// The run of `step`, which must be the step in progress (a succeeded or failed attempt
+/// reports on it).
+fn running<'a>(
+    meta: &ProjectMeta,
+    next: &'a mut ProjectMeta,
+    step: StepName,
+    transition: &'static str,
+) -> Result<&'a mut StepRun, TransitionError> {
+    refuse_terminal(meta)?;
+    if meta.state != step.state() {
+        return Err(wrong_state(meta, transition, step.as_str()));
+    }
+    next.runs
+        .get_mut(&step)
+        .ok_or_else(|| wrong_state(meta, transition, step.as_str()))
+}
+
+fn complete(meta: &ProjectMeta, next: &mut ProjectMeta) -> Result<Effect, TransitionError> {
+    match meta.state {
+        State::Completed => return Ok(Effect::Repeat),
+        _ if may_complete(meta) => {}
+        State::Failed | State::Cancelled | State::Deleted => {
+            return Err(TransitionError::Terminal { state: meta.state });
+        }
+        _ => return Err(wrong_state(meta, "completed", "finalize")),
+    }
+    next.state = State::Completed;
+    next.progress = 100;
+    next.current_step = None;
+    Ok(Effect::Change(status(State::Completed, next, None)))
+}
+
+fn fail(
+    meta: &ProjectMeta,
+    next: &mut ProjectMeta,
+    error: &ErrorInfo,
+) -> Result<Effect, TransitionError> {
+    match meta.state {
+        State::Failed => return Ok(Effect::Repeat),
+        State::Completed | State::Cancelled | State::Deleted => {
+            return Err(TransitionError::Terminal { state: meta.state });
+        }
+        _ => {}
+    }
+    next.state = State::Failed;
+    next.error = Some(error.clone());
+    Ok(Effect::Change(status(
+        State::Failed,
+        next,
+        Some(error.clone()),
+    )))
 }
 
 /// The reconciler's claim: only the next run, only of a project that is still CREATED
