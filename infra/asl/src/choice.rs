@@ -1,5 +1,6 @@
 //! Choice rules: comparisons (and their `…Path` variants), type tests, And / Or / Not.
 
+use crate::error::ExprError;
 use crate::path::Path;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -107,30 +108,28 @@ pub fn parse_rule(
     value: &Value,
     top_level: bool,
     at: &str,
-) -> Result<(ChoiceRule, Option<String>), String> {
+) -> Result<(ChoiceRule, Option<String>), ExprError> {
     let Value::Object(map) = value else {
-        return Err(format!("{at}: a choice rule must be an object"));
+        return Err(bad(at, "a choice rule must be an object"));
     };
     let mut map: Map<String, Value> = map.clone();
     let next = match map.remove("Next") {
         Some(Value::String(next)) if top_level => Some(next),
-        Some(_) if top_level => return Err(format!("{at}: Next must be a string")),
+        Some(_) if top_level => return Err(bad(at, "Next must be a string")),
         Some(_) => {
-            return Err(format!(
-                "{at}: Next is only allowed on top-level choice rules"
-            ));
+            return Err(bad(at, "Next is only allowed on top-level choice rules"));
         }
-        None if top_level => return Err(format!("{at}: a top-level choice rule needs Next")),
+        None if top_level => return Err(bad(at, "a top-level choice rule needs Next")),
         None => None,
     };
     map.remove("Comment");
     let rule = if let Some(v) = map.remove("And").or_else(|| map.remove("Or")) {
         let is_and = value.get("And").is_some();
         let Value::Array(items) = v else {
-            return Err(format!("{at}: And/Or takes a non-empty array of rules"));
+            return Err(bad(at, "And/Or takes a non-empty array of rules"));
         };
         if items.is_empty() {
-            return Err(format!("{at}: And/Or takes a non-empty array of rules"));
+            return Err(bad(at, "And/Or takes a non-empty array of rules"));
         }
         let rules = items
             .iter()
@@ -153,23 +152,26 @@ pub fn parse_rule(
         ChoiceRule::Not(Box::new(parse_rule(&v, false, &format!("{at}.Not"))?.0))
     } else {
         let variable = match map.remove("Variable") {
-            Some(Value::String(p)) => Path::parse(&p).map_err(|e| format!("{at}.Variable: {e}"))?,
-            _ => return Err(format!("{at}: a comparison needs a Variable path")),
+            Some(Value::String(p)) => {
+                Path::parse(&p).map_err(|e| ExprError::inside(format!("{at}.Variable"), e))?
+            }
+            _ => return Err(bad(at, "a comparison needs a Variable path")),
         };
         let mut ops = map.iter();
         let (name, operand) = match (ops.next(), ops.next()) {
             (Some((name, operand)), None) => (name.clone(), operand.clone()),
-            (None, _) => return Err(format!("{at}: a comparison needs exactly one operator")),
+            (None, _) => return Err(bad(at, "a comparison needs exactly one operator")),
             (Some((a, _)), Some((b, _))) => {
-                return Err(format!(
-                    "{at}: {a} and {b}: a comparison takes exactly one operator"
+                return Err(bad(
+                    at,
+                    format!("{a} and {b}: a comparison takes exactly one operator"),
                 ));
             }
         };
         map.clear();
         if let Some(test) = type_test(&name) {
             let Value::Bool(expected) = operand else {
-                return Err(format!("{at}.{name}: must be true or false"));
+                return Err(bad(format!("{at}.{name}"), "must be true or false"));
             };
             ChoiceRule::Test {
                 variable,
@@ -179,9 +181,11 @@ pub fn parse_rule(
         } else if let Some((op, is_path)) = operator(&name) {
             let operand = if is_path {
                 let Value::String(p) = &operand else {
-                    return Err(format!("{at}.{name}: must be a path string"));
+                    return Err(bad(format!("{at}.{name}"), "must be a path string"));
                 };
-                Operand::Path(Path::parse(p).map_err(|e| format!("{at}.{name}: {e}"))?)
+                Operand::Path(
+                    Path::parse(p).map_err(|e| ExprError::inside(format!("{at}.{name}"), e))?,
+                )
             } else {
                 let ok = match op.family {
                     Family::String => operand.is_string(),
@@ -190,8 +194,9 @@ pub fn parse_rule(
                     Family::Timestamp => operand.as_str().is_some_and(|s| timestamp(s).is_some()),
                 };
                 if !ok {
-                    return Err(format!(
-                        "{at}.{name}: {operand} is not a valid operand for this operator"
+                    return Err(bad(
+                        format!("{at}.{name}"),
+                        format!("{operand} is not a valid operand for this operator"),
                     ));
                 }
                 Operand::Value(operand)
@@ -202,13 +207,17 @@ pub fn parse_rule(
                 operand,
             }
         } else {
-            return Err(format!("{at}: the operator {name:?} is not supported"));
+            return Err(bad(at, format!("the operator {name:?} is not supported")));
         }
     };
     if let Some(extra) = map.keys().next() {
-        return Err(format!("{at}: field {extra:?} is not supported here"));
+        return Err(bad(at, format!("field {extra:?} is not supported here")));
     }
     Ok((rule, next))
+}
+
+fn bad(at: impl Into<String>, problem: impl Into<String>) -> ExprError {
+    ExprError::malformed(at, problem)
 }
 
 fn timestamp(s: &str) -> Option<DateTime<Utc>> {
@@ -274,7 +283,7 @@ fn ordering_holds(relation: Relation, ord: Ordering) -> bool {
 impl ChoiceRule {
     /// Evaluates against the state's effective input (`$`) and the context (`$$`).
     /// A comparison whose Variable matches nothing is a runtime error, as on AWS.
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<bool, String> {
+    pub fn eval(&self, input: &Value, context: &Value) -> Result<bool, ExprError> {
         let read = |p: &Path| p.get(if p.context { context } else { input }).cloned();
         match self {
             ChoiceRule::And(rules) => {
@@ -318,12 +327,14 @@ impl ChoiceRule {
                 op,
                 operand,
             } => {
-                let left = read(variable)
-                    .ok_or_else(|| format!("the choice Variable {variable} matched nothing"))?;
+                let left = read(variable).ok_or_else(|| {
+                    ExprError::no_match("choice Variable", variable, String::new())
+                })?;
                 let right = match operand {
                     Operand::Value(v) => v.clone(),
-                    Operand::Path(p) => read(p)
-                        .ok_or_else(|| format!("the choice operand path {p} matched nothing"))?,
+                    Operand::Path(p) => read(p).ok_or_else(|| {
+                        ExprError::no_match("choice operand path", p, String::new())
+                    })?,
                 };
                 // A type mismatch is simply false, as on AWS.
                 Ok(match op.family {

@@ -3,6 +3,7 @@
 //! run resumes after a restart exactly where it stopped.
 
 use crate::definition::*;
+use crate::error::ExprError;
 use crate::path::Path;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -187,8 +188,8 @@ enum Outcome {
     Stay,
 }
 
-fn runtime(cause: impl Into<String>) -> Outcome {
-    Outcome::Abort(TaskError::new("States.Runtime", cause))
+fn runtime(cause: impl std::fmt::Display) -> Outcome {
+    Outcome::Abort(TaskError::new("States.Runtime", cause.to_string()))
 }
 
 /// Does an `ErrorEquals` list match `error`, by AWS's rules?
@@ -776,7 +777,7 @@ impl Machine {
                     ex,
                     Status::Failed {
                         error: "States.Runtime".into(),
-                        cause,
+                        cause: cause.to_string(),
                     },
                     observer,
                 ),
@@ -801,14 +802,14 @@ async fn sleep_until(clock: &dyn Clock, until: DateTime<Utc>) {
 }
 
 /// InputPath / OutputPath: absent = whole value; null = `{}`; a path must match.
-fn io_path(path: Option<&Option<Path>>, value: &Value) -> Result<Value, String> {
+fn io_path(path: Option<&Option<Path>>, value: &Value) -> Result<Value, ExprError> {
     match path {
         None => Ok(value.clone()),
         Some(None) => Ok(json!({})),
         Some(Some(p)) => p
             .get(value)
             .cloned()
-            .ok_or_else(|| format!("the path {p} matched nothing in {}", truncate(value))),
+            .ok_or_else(|| ExprError::no_match("path", p, format!(" in {}", truncate(value)))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Intrinsic functions (`States.Format(...)` and friends) in `.$` values: parsed when the
 //! definition loads, so an unknown function or a malformed call is refused up front.
 
+use crate::error::ExprError;
 use crate::path::Path;
 use serde_json::Value;
 
@@ -63,7 +64,7 @@ struct Parser<'a> {
 }
 
 /// Parses an intrinsic call such as `States.Format('Hello {}', $.name)`.
-pub fn parse(source: &str) -> Result<Call, String> {
+pub fn parse(source: &str) -> Result<Call, ExprError> {
     let mut p = Parser {
         chars: source.chars().collect(),
         pos: 0,
@@ -78,8 +79,11 @@ pub fn parse(source: &str) -> Result<Call, String> {
 }
 
 impl Parser<'_> {
-    fn error(&self, what: &str) -> String {
-        format!("{:?}: {what} at character {}", self.source, self.pos + 1)
+    fn error(&self, what: &str) -> ExprError {
+        ExprError::malformed(
+            format!("{:?}", self.source),
+            format!("{what} at character {}", self.pos + 1),
+        )
     }
 
     fn skip_ws(&mut self) {
@@ -88,7 +92,7 @@ impl Parser<'_> {
         }
     }
 
-    fn call(&mut self) -> Result<Call, String> {
+    fn call(&mut self) -> Result<Call, ExprError> {
         self.skip_ws();
         let start = self.pos;
         while self
@@ -100,9 +104,9 @@ impl Parser<'_> {
         }
         let name: String = self.chars[start..self.pos].iter().collect();
         let function = Function::by_name(&name).ok_or_else(|| {
-            format!(
-                "{:?}: the intrinsic function {name:?} is not supported",
-                self.source
+            ExprError::malformed(
+                format!("{:?}", self.source),
+                format!("the intrinsic function {name:?} is not supported"),
             )
         })?;
         self.skip_ws();
@@ -130,20 +134,19 @@ impl Parser<'_> {
         }
         let (min, max) = function.arity();
         if args.len() < min || args.len() > max {
-            return Err(format!(
-                "{:?}: {name} takes {}",
-                self.source,
+            return Err(ExprError::malformed(
+                format!("{:?}", self.source),
                 match (min, max) {
-                    (a, b) if a == b => format!("{a} argument(s), not {}", args.len()),
-                    (a, usize::MAX) => format!("at least {a} argument(s)"),
-                    (a, b) => format!("{a} to {b} arguments"),
-                }
+                    (a, b) if a == b => format!("{name} takes {a} argument(s), not {}", args.len()),
+                    (a, usize::MAX) => format!("{name} takes at least {a} argument(s)"),
+                    (a, b) => format!("{name} takes {a} to {b} arguments"),
+                },
             ));
         }
         Ok(Call { function, args })
     }
 
-    fn arg(&mut self) -> Result<Arg, String> {
+    fn arg(&mut self) -> Result<Arg, ExprError> {
         self.skip_ws();
         match self.chars.get(self.pos) {
             Some('\'') => self.string().map(|s| Arg::Literal(Value::String(s))),
@@ -188,7 +191,7 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, ExprError> {
         self.pos += 1; // the opening quote
         let mut out = String::new();
         loop {
@@ -221,13 +224,13 @@ impl Parser<'_> {
 
 /// Evaluates a call. `resolve` reads a path (data or context); a missing node or a wrong
 /// argument type is an `Err` the interpreter turns into `States.Runtime`.
-pub fn eval(call: &Call, resolve: &dyn Fn(&Path) -> Option<Value>) -> Result<Value, String> {
+pub fn eval(call: &Call, resolve: &dyn Fn(&Path) -> Option<Value>) -> Result<Value, ExprError> {
     let args: Vec<Value> = call
         .args
         .iter()
         .map(|arg| match arg {
             Arg::Literal(v) => Ok(v.clone()),
-            Arg::Path(p) => resolve(p).ok_or_else(|| format!("the path {p} matched nothing")),
+            Arg::Path(p) => resolve(p).ok_or_else(|| ExprError::no_match("path", p, String::new())),
             Arg::Call(inner) => eval(inner, resolve),
         })
         .collect::<Result<_, _>>()?;
@@ -236,26 +239,27 @@ pub fn eval(call: &Call, resolve: &dyn Fn(&Path) -> Option<Value>) -> Result<Val
         Function::StringToJson => {
             let s = args[0]
                 .as_str()
-                .ok_or("States.StringToJson needs a string")?;
-            serde_json::from_str(s).map_err(|e| format!("States.StringToJson: {e}"))
+                .ok_or_else(|| unusable("States.StringToJson needs a string"))?;
+            serde_json::from_str(s).map_err(|e| unusable(format!("States.StringToJson: {e}")))
         }
         Function::JsonToString => Ok(Value::String(args[0].to_string())),
         Function::Array => Ok(Value::Array(args)),
         Function::ArrayLength => args[0]
             .as_array()
             .map(|a| Value::from(a.len()))
-            .ok_or_else(|| "States.ArrayLength needs an array".to_string()),
+            .ok_or_else(|| unusable("States.ArrayLength needs an array")),
         Function::ArrayGetItem => {
             let items = args[0]
                 .as_array()
-                .ok_or("States.ArrayGetItem needs an array")?;
+                .ok_or_else(|| unusable("States.ArrayGetItem needs an array"))?;
             let index = args[1]
                 .as_u64()
-                .ok_or("States.ArrayGetItem needs a whole index")?;
-            items
-                .get(index as usize)
-                .cloned()
-                .ok_or_else(|| format!("States.ArrayGetItem: index {index} is out of bounds"))
+                .ok_or_else(|| unusable("States.ArrayGetItem needs a whole index"))?;
+            items.get(index as usize).cloned().ok_or_else(|| {
+                unusable(format!(
+                    "States.ArrayGetItem: index {index} is out of bounds"
+                ))
+            })
         }
         Function::MathAdd => {
             let (a, b) = (args[0].as_i64(), args[1].as_i64());
@@ -263,18 +267,18 @@ pub fn eval(call: &Call, resolve: &dyn Fn(&Path) -> Option<Value>) -> Result<Val
                 (Some(a), Some(b)) => a
                     .checked_add(b)
                     .map(Value::from)
-                    .ok_or_else(|| "States.MathAdd overflowed".to_string()),
-                _ => Err("States.MathAdd needs two integers".to_string()),
+                    .ok_or_else(|| unusable("States.MathAdd overflowed")),
+                _ => Err(unusable("States.MathAdd needs two integers")),
             }
         }
         Function::Uuid => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
     }
 }
 
-fn format(args: &[Value]) -> Result<Value, String> {
+fn format(args: &[Value]) -> Result<Value, ExprError> {
     let template = args[0]
         .as_str()
-        .ok_or("States.Format needs a string template")?;
+        .ok_or_else(|| unusable("States.Format needs a string template"))?;
     let mut values = args[1..].iter();
     let mut out = String::new();
     let mut chars = template.chars().peekable();
@@ -289,17 +293,16 @@ fn format(args: &[Value]) -> Result<Value, String> {
                 chars.next();
                 let value = values
                     .next()
-                    .ok_or("States.Format has more {} than arguments")?;
+                    .ok_or_else(|| unusable("States.Format has more {} than arguments"))?;
                 match value {
                     Value::String(s) => out.push_str(s),
                     Value::Number(_) | Value::Bool(_) | Value::Null => {
                         out.push_str(&value.to_string())
                     }
                     _ => {
-                        return Err(
-                            "States.Format arguments must be strings, numbers, booleans or null"
-                                .into(),
-                        );
+                        return Err(unusable(
+                            "States.Format arguments must be strings, numbers, booleans or null",
+                        ));
                     }
                 }
             }
@@ -307,9 +310,14 @@ fn format(args: &[Value]) -> Result<Value, String> {
         }
     }
     if values.next().is_some() {
-        return Err("States.Format has more arguments than {}".into());
+        return Err(unusable("States.Format has more arguments than {}"));
     }
     Ok(Value::String(out))
+}
+
+/// A value the function cannot take: the execution fails with `States.Runtime`.
+fn unusable(why: impl Into<String>) -> ExprError {
+    ExprError::Unusable(why.into())
 }
 
 #[cfg(test)]
@@ -317,7 +325,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(source: &str, data: Value) -> Result<Value, String> {
+    fn run(source: &str, data: Value) -> Result<Value, ExprError> {
         let call = parse(source)?;
         eval(&call, &|p: &Path| p.get(&data).cloned())
     }
@@ -360,6 +368,7 @@ mod tests {
         assert!(
             parse("States.Hash($.a, 'SHA-1')")
                 .unwrap_err()
+                .to_string()
                 .contains("not supported")
         );
         assert!(parse("States.MathAdd(1)").is_err());

@@ -15,6 +15,7 @@
 
 mod choice;
 mod definition;
+mod error;
 mod execution;
 mod intrinsics;
 mod load;
@@ -22,6 +23,7 @@ mod path;
 mod template;
 
 pub use definition::{Definition, Kind};
+pub use error::ExprError;
 pub use execution::{
     Clock, Execution, MAX_TRANSITIONS, Machine, NoObserver, Observation, Observer, Position,
     Status, TaskError, TaskHandler, TokioClock, backoff_delay, error_matches,

@@ -31,11 +31,11 @@ impl fmt::Display for LoadError {
     }
 }
 
-fn err(state: Option<&str>, field: Option<&str>, message: impl Into<String>) -> LoadError {
+fn err(state: Option<&str>, field: Option<&str>, message: impl fmt::Display) -> LoadError {
     LoadError {
         state: state.map(str::to_string),
         field: field.map(str::to_string),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 
@@ -105,7 +105,7 @@ impl<'a> Fields<'a> {
         self.map.get(name)
     }
 
-    fn error(&self, field: &str, message: impl Into<String>) -> LoadError {
+    fn error(&self, field: &str, message: impl fmt::Display) -> LoadError {
         err(self.state, Some(field), message)
     }
 

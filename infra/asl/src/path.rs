@@ -2,6 +2,7 @@
 //! allows wherever a path names one node, and the only one this interpreter supports.
 //! Wildcards, filters and recursive descent are refused at load time.
 
+use crate::error::ExprError;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -26,13 +27,13 @@ impl fmt::Display for Path {
 }
 
 impl Path {
-    pub fn parse(raw: &str) -> Result<Path, String> {
+    pub fn parse(raw: &str) -> Result<Path, ExprError> {
         let (context, rest) = if let Some(rest) = raw.strip_prefix("$$") {
             (true, rest)
         } else if let Some(rest) = raw.strip_prefix('$') {
             (false, rest)
         } else {
-            return Err(format!("{raw:?} is not a path: paths start with '$'"));
+            return Err(ExprError::NotAPath(raw.to_string()));
         };
         let mut segments = Vec::new();
         let chars: Vec<char> = rest.chars().collect();
@@ -41,8 +42,9 @@ impl Path {
             match chars[i] {
                 '.' => {
                     if chars.get(i + 1) == Some(&'.') {
-                        return Err(format!(
-                            "{raw:?}: recursive descent ('..') is not supported"
+                        return Err(ExprError::malformed(
+                            format!("{raw:?}"),
+                            "recursive descent ('..') is not supported",
                         ));
                     }
                     let start = i + 1;
@@ -52,10 +54,13 @@ impl Path {
                     }
                     let name: String = chars[start..end].iter().collect();
                     if name.is_empty() {
-                        return Err(format!("{raw:?}: empty field name"));
+                        return Err(ExprError::malformed(format!("{raw:?}"), "empty field name"));
                     }
                     if name == "*" {
-                        return Err(format!("{raw:?}: wildcards are not supported"));
+                        return Err(ExprError::malformed(
+                            format!("{raw:?}"),
+                            "wildcards are not supported",
+                        ));
                     }
                     segments.push(Segment::Field(name));
                     i = end;
@@ -65,7 +70,9 @@ impl Path {
                         .iter()
                         .position(|c| *c == ']')
                         .map(|p| p + i)
-                        .ok_or_else(|| format!("{raw:?}: '[' without ']'"))?;
+                        .ok_or_else(|| {
+                            ExprError::malformed(format!("{raw:?}"), "'[' without ']'")
+                        })?;
                     let inner: String = chars[i + 1..close].iter().collect();
                     let inner = inner.trim();
                     if let Some(quoted) = inner
@@ -77,13 +84,19 @@ impl Path {
                     } else if let Ok(index) = inner.parse::<usize>() {
                         segments.push(Segment::Index(index));
                     } else {
-                        return Err(format!(
-                            "{raw:?}: [{inner}] is not supported (only [n] and ['name'])"
+                        return Err(ExprError::malformed(
+                            format!("{raw:?}"),
+                            format!("[{inner}] is not supported (only [n] and ['name'])"),
                         ));
                     }
                     i = close + 1;
                 }
-                other => return Err(format!("{raw:?}: unexpected {other:?}")),
+                other => {
+                    return Err(ExprError::malformed(
+                        format!("{raw:?}"),
+                        format!("unexpected {other:?}"),
+                    ));
+                }
             }
         }
         Ok(Path {
@@ -91,6 +104,13 @@ impl Path {
             segments,
             raw: raw.to_string(),
         })
+    }
+
+    fn cannot_set(&self, problem: String) -> ExprError {
+        ExprError::CannotSet {
+            path: self.raw.clone(),
+            problem,
+        }
     }
 
     /// The node this path names in `root`, if there is one.
@@ -108,7 +128,7 @@ impl Path {
 
     /// Returns `root` with `value` placed at this path (ResultPath semantics): missing
     /// objects on the way are created; a non-object on the way is an error.
-    pub fn set(&self, root: Value, value: Value) -> Result<Value, String> {
+    pub fn set(&self, root: Value, value: Value) -> Result<Value, ExprError> {
         if self.segments.is_empty() {
             return Ok(value);
         }
@@ -122,9 +142,8 @@ impl Path {
                         *node = Value::Object(Map::new());
                     }
                     let Value::Object(map) = node else {
-                        return Err(format!(
-                            "cannot set {self}: the value at {name:?} is not inside an object"
-                        ));
+                        return Err(self
+                            .cannot_set(format!("the value at {name:?} is not inside an object")));
                     };
                     if last {
                         map.insert(name.clone(), value);
@@ -134,10 +153,10 @@ impl Path {
                 }
                 Segment::Index(i) => {
                     let Value::Array(items) = node else {
-                        return Err(format!("cannot set {self}: [{i}] is not inside an array"));
+                        return Err(self.cannot_set(format!("[{i}] is not inside an array")));
                     };
                     let Some(slot) = items.get_mut(*i) else {
-                        return Err(format!("cannot set {self}: index {i} is out of bounds"));
+                        return Err(self.cannot_set(format!("index {i} is out of bounds")));
                     };
                     if last {
                         *slot = value;
