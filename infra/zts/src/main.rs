@@ -8,8 +8,8 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: under load `zts serve` spent 18% of its CPU
-/// in glibc's malloc and free (README: Benchmark).
+/// mimalloc instead of the system allocator: under load `zts serve` spent a large share
+/// of its CPU in glibc's malloc and free (README: Benchmark, has the figures).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

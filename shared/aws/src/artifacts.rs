@@ -1,7 +1,7 @@
 //! An artifact as the Projects table holds it: its content deflated in a binary attribute.
-//! DynamoDB bills a write unit per KB (two in a transaction) and an engine's report is
-//! 4–5 KB of JSON, 1.6 KB deflated (README, What a project costs). Items written before
-//! this carry `content` as a map and still read.
+//! DynamoDB bills a write unit per KB (two in a transaction) and an engine's report is a
+//! few KB of JSON that deflates to about a third (README, What a project costs, has the
+//! figures). Items written before this carry `content` as a map and still read.
 
 use super::item::{self, Item};
 use aws_sdk_dynamodb::primitives::Blob;

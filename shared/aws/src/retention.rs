@@ -51,8 +51,8 @@ impl DynamoStore {
     /// their own, their connection's; META gets its own from the retry's commit. Found by
     /// Query on the partition (keys and TTL only); written as transactions of conditional
     /// Updates, up to [`UPDATES_PER_TRANSACTION`] items each, through the TransactWriteItems
-    /// every function already links (an UpdateItem client would add ~30 KB to every zip
-    /// for a call only the api makes). Each update requires the item to exist, so nothing
+    /// every function already links (an UpdateItem client would grow every zip for a
+    /// call only the api makes). Each update requires the item to exist, so nothing
     /// is recreated.
     pub(crate) async fn refresh_ttl(&self, pk: &str, at: Timestamp) -> Result<(), StoreError> {
         let Some(ttl) = self.retention.item_ttl(at) else {

@@ -56,7 +56,7 @@ pub fn is_cold() -> bool {
 ///
 /// `Targets` rather than `EnvFilter`: it reads the same `level` and `target=level`
 /// directives without span or field filters, and without the regex engine `EnvFilter`
-/// links, which was about 100 KB of every function's zip (README: AWS, Figures).
+/// links into every function's zip (its size: README, AWS, Figures).
 pub fn filter(default_filter: &str) -> Targets {
     targets(std::env::var("RUST_LOG").ok().as_deref(), default_filter)
 }

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use zts_domain::project::State as ProjectState;
 
 /// How old the per-state counts `GET /health/ready` reports may be. Counting is O(projects)
-/// on the embedded store (a scan of its state index: about 70 ms of CPU at 400,000
-/// projects), so a probe polled every second would pay that every second; this caps it at
-/// one count per interval, whatever the polling rate.
+/// on the embedded store (a scan of its state index; README, Observability, has what it
+/// costs at 400,000 projects), so a probe polled every second would pay that every
+/// second; this caps it at one count per interval, whatever the polling rate.
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// The last per-state counts and when they were taken (one per api instance).
