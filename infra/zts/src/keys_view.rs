@@ -24,22 +24,29 @@ pub fn banner(key: &str) -> String {
     out
 }
 
+/// Why `--expires` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpiryError {
+    #[error("{0:?}: use a date (2027-01-31) or an RFC 3339 time")]
+    NotATime(String),
+    #[error("{given}: that is in the past; give a date or time after now ({now})")]
+    InThePast { given: String, now: String },
+}
+
 /// `--expires`: a date or an RFC 3339 time after `now` (a key created already expired
 /// would be refused at its first use, which is never what was meant).
-pub fn parse_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
+pub fn parse_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, ExpiryError> {
     let at = match chrono::DateTime::parse_from_rfc3339(raw) {
         Ok(t) => t.with_timezone(&chrono::Utc),
         Err(_) => chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-            .map_err(|_| {
-                format!("--expires {raw:?}: use a date (2027-01-31) or an RFC 3339 time")
-            })?,
+            .map_err(|_| ExpiryError::NotATime(raw.to_string()))?,
     };
     if at <= now {
-        return Err(format!(
-            "--expires {raw}: that is in the past; give a date or time after now ({})",
-            clock::format(&now)
-        ));
+        return Err(ExpiryError::InThePast {
+            given: raw.to_string(),
+            now: clock::format(&now),
+        });
     }
     Ok(at)
 }
@@ -124,16 +131,16 @@ mod tests {
     fn an_expiry_in_the_past_is_refused_and_a_future_one_is_read() {
         let now = at("2026-12-04T06:00:00Z");
         let past = parse_expiry("2020-01-01", now).unwrap_err();
-        assert!(past.contains("in the past"), "{past}");
+        assert!(matches!(past, ExpiryError::InThePast { .. }), "{past}");
+        assert!(past.to_string().contains("in the past"), "{past}");
         assert!(parse_expiry("2026-12-04T05:59:59Z", now).is_err());
         assert_eq!(
             parse_expiry("2027-01-31", now).unwrap(),
             at("2027-01-31T00:00:00Z")
         );
-        assert!(
-            parse_expiry("next week", now)
-                .unwrap_err()
-                .contains("use a date")
+        assert_eq!(
+            parse_expiry("next week", now).unwrap_err(),
+            ExpiryError::NotATime("next week".into())
         );
     }
 

@@ -85,7 +85,11 @@ async fn a_server_pid_that_is_no_process_is_refused_before_any_load() {
     let err = run_measured(&url, "", 1, 1, Watch::Prototype, Some(u32::MAX))
         .await
         .unwrap_err();
-    assert!(err.contains("no process"), "{err}");
+    assert!(
+        matches!(err, zts::load::LoadError::NoProcess(u32::MAX)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no process"), "{err}");
 }
 
 /// Against the local stack (in this process, so its pid is ours): the store's counters

@@ -108,9 +108,9 @@ async fn keys(
                 .as_deref()
                 .map(|raw| zts::keys_view::parse_expiry(raw, zts_domain::clock::now()))
                 .transpose()
-                .map_err(|why| CliError::Invalid {
+                .map_err(|e| CliError::Invalid {
                     flag: "--expires",
-                    why,
+                    why: e.to_string(),
                 })?;
             let key = auth::new_key();
             let record = ApiKeyRecord {

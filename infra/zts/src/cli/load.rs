@@ -93,7 +93,7 @@ pub async fn run(args: LoadArgs) -> ExitCode {
             let stack =
                 zts::load::run_measured(&url, &api_key, projects, concurrency, watch, server_pid)
                     .await?;
-            Ok::<_, String>(zts::load::compare::SideBySide { prototype, stack })
+            Ok::<_, zts::load::LoadError>(zts::load::compare::SideBySide { prototype, stack })
         };
         return load_outcome(both.await, zts::load::compare::SideBySide::clean);
     }
@@ -104,7 +104,7 @@ pub async fn run(args: LoadArgs) -> ExitCode {
 
 /// Prints a load run's result (or why there is none); success only when `clean` holds.
 fn load_outcome<T: std::fmt::Display>(
-    result: Result<T, String>,
+    result: Result<T, zts::load::LoadError>,
     clean: impl Fn(&T) -> bool,
 ) -> ExitCode {
     match result {

@@ -48,13 +48,32 @@ pub struct IdeaArgs {
     pub file: Option<PathBuf>,
 }
 
+/// Why `--file` gave no idea.
+#[derive(Debug, thiserror::Error)]
+pub enum IdeaFileError {
+    #[error("could not read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not JSON: {source}", path.display())]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
 impl IdeaArgs {
-    fn body(&self) -> Result<Value, String> {
+    fn body(&self) -> Result<Value, IdeaFileError> {
         if let Some(path) = &self.file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("could not read {}: {e}", path.display()))?;
-            return serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not JSON: {e}", path.display()));
+            let text = std::fs::read_to_string(path).map_err(|source| IdeaFileError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            return serde_json::from_str(&text).map_err(|source| IdeaFileError::NotJson {
+                path: path.clone(),
+                source,
+            });
         }
         let mut body = json!({"name": self.name});
         if let Some(d) = &self.description {

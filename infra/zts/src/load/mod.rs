@@ -200,13 +200,51 @@ pub enum Watch {
 /// The frames a prototype run sends.
 const PROTOTYPE_FRAMES: u64 = 4;
 
+/// Why a load run could not be made or measured (a project that fails or times out is
+/// counted in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no process {0} to measure (--server-pid)")]
+    NoProcess(u32),
+    #[error("cannot read process {0}'s memory")]
+    NoMemoryReading(u32),
+    #[error("the API key cannot be sent as a header")]
+    BadKey,
+    #[error("the stack at {url} does not answer: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url}/health answered {status}")]
+    Unhealthy {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("WebSocket: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("a frame is not JSON: {0}")]
+    Frame(#[from] serde_json::Error),
+    /// An answer without what the protocol promises (a project id, a WebSocket URL).
+    #[error("the answer has no {0}")]
+    Missing(&'static str),
+    #[error("timed out")]
+    TimedOut,
+    #[error("a client task ended: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the concurrency limit closed")]
+    Closed(#[from] tokio::sync::AcquireError),
+}
+
 pub async fn run(
     url: &str,
     api_key: &str,
     projects: usize,
     concurrency: usize,
     watch: Watch,
-) -> Result<Report, String> {
+) -> Result<Report, LoadError> {
     run_measured(url, api_key, projects, concurrency, watch, None).await
 }
 
@@ -218,29 +256,34 @@ pub async fn run_measured(
     concurrency: usize,
     watch: Watch,
     server_pid: Option<u32>,
-) -> Result<Report, String> {
+) -> Result<Report, LoadError> {
     if let Some(pid) = server_pid
         && self::cpu::cpu_time(Some(pid)).is_none()
     {
-        return Err(format!("no process {pid} to measure (--server-pid)"));
+        return Err(LoadError::NoProcess(pid));
     }
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "x-api-key",
-        reqwest::header::HeaderValue::from_str(api_key).map_err(|e| e.to_string())?,
+        reqwest::header::HeaderValue::from_str(api_key).map_err(|_| LoadError::BadKey)?,
     );
     let client = reqwest::Client::builder()
         .default_headers(headers.clone())
         .pool_max_idle_per_host(concurrency.max(1))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let health = client
         .get(format!("{url}/health"))
         .send()
         .await
-        .map_err(|e| format!("the stack at {url} does not answer: {e}"))?;
+        .map_err(|source| LoadError::Unreachable {
+            url: url.to_string(),
+            source,
+        })?;
     if !health.status().is_success() {
-        return Err(format!("{url}/health answered {}", health.status()));
+        return Err(LoadError::Unhealthy {
+            url: url.to_string(),
+            status: health.status(),
+        });
     }
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
     let store_before = store_stats(&client, url).await;
@@ -255,11 +298,7 @@ pub async fn run_measured(
     };
     for first in (0..projects).step_by(per_task) {
         let count = per_task.min(projects - first);
-        let permit = limit
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| e.to_string())?;
+        let permit = limit.clone().acquire_owned().await?;
         let (client, url, key) = (client.clone(), url.to_string(), api_key.to_string());
         tasks.spawn(async move {
             let work = async {
@@ -274,7 +313,7 @@ pub async fn run_measured(
             drop(permit);
             match result {
                 Ok(r) => r.map_err(|e| (count, e)),
-                Err(_) => Err((count, "timed out".to_string())),
+                Err(_) => Err((count, LoadError::TimedOut)),
             }
         });
     }
@@ -294,7 +333,7 @@ pub async fn run_measured(
     };
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        match joined.map_err(|e| (1, e.to_string())).and_then(|r| r) {
+        match joined.map_err(|e| (1, LoadError::from(e))).and_then(|r| r) {
             Ok(samples) => {
                 for sample in samples {
                     report.lost_events += sample.lost;
@@ -341,53 +380,51 @@ async fn one(
     api_key: &str,
     i: usize,
     watch: Watch,
-) -> Result<Sample, String> {
+) -> Result<Sample, LoadError> {
     let started = Instant::now();
     let created = create(client, url, i).await?;
     let (mut socket, _) = match watch {
         Watch::Prototype => {
-            let project = created["project_id"].as_str().ok_or("no project id")?;
+            let project = created["project_id"]
+                .as_str()
+                .ok_or(LoadError::Missing("project id"))?;
             let ws_url = format!(
                 "{}/ws/projects/{project}",
                 url.replacen("http", "ws", 1).trim_end_matches('/')
             );
-            tokio_tungstenite::connect_async(ws_url)
-                .await
-                .map_err(|e| e.to_string())?
+            tokio_tungstenite::connect_async(ws_url).await?
         }
         Watch::ProjectLink => {
             let ws_url = created["links"]["websocket"]
                 .as_str()
-                .ok_or("no websocket link")?;
+                .ok_or(LoadError::Missing("websocket link"))?;
             let mut request =
                 tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
                     ws_url,
-                )
-                .map_err(|e| e.to_string())?;
-            request.headers_mut().insert(
-                "x-api-key",
-                api_key.parse().map_err(|_| "a bad API key".to_string())?,
-            );
-            tokio_tungstenite::connect_async(request)
-                .await
-                .map_err(|e| e.to_string())?
+                )?;
+            request
+                .headers_mut()
+                .insert("x-api-key", api_key.parse().map_err(|_| LoadError::BadKey)?);
+            tokio_tungstenite::connect_async(request).await?
         }
         Watch::Ticket => {
-            let project = created["project_id"].as_str().ok_or("no project id")?;
+            let project = created["project_id"]
+                .as_str()
+                .ok_or(LoadError::Missing("project id"))?;
             let mut connected = connect_with_ticket(client, url).await?;
             subscribe(&mut connected.0, project).await?;
             connected
         }
-        Watch::Shared { .. } => return Err("one() watches one project".into()),
+        Watch::Shared { .. } => unreachable!("a shared socket is watched by shared()"),
     };
     let mut seqs = Vec::new();
     let mut frames = 0u64;
     let mut terminal = None;
     while let Some(message) = socket.next().await {
-        let Message::Text(text) = message.map_err(|e| e.to_string())? else {
+        let Message::Text(text) = message? else {
             continue;
         };
-        let event: Value = serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
+        let event: Value = serde_json::from_str(text.as_str())?;
         frames += 1;
         if let Some(seq) = event["seq"].as_u64() {
             seqs.push(seq);
@@ -424,7 +461,7 @@ async fn one(
 }
 
 /// POSTs load test idea `i`; the answer's JSON.
-async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, String> {
+async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, LoadError> {
     let body = json!({
         "name": format!("load test idea {i}"),
         "description": "Independent bookkeepers spend 6 hours a month chasing receipts from clients; we automate the chase by e-mail and SMS.",
@@ -435,16 +472,8 @@ async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, 
 }
 
 /// Sends `request`; its answer's JSON, or why there is none (a refusal included).
-async fn answer_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
-    request
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .error_for_status()
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())
+async fn answer_of(request: reqwest::RequestBuilder) -> Result<Value, LoadError> {
+    Ok(request.send().await?.error_for_status()?.json().await?)
 }
 
 type Socket =
@@ -459,24 +488,23 @@ async fn connect_with_ticket(
         Socket,
         tokio_tungstenite::tungstenite::handshake::client::Response,
     ),
-    String,
+    LoadError,
 > {
     let ticket = answer_of(client.post(format!("{url}/api/v1/ws-tickets"))).await?;
-    let ws_url = ticket["websocket_url"].as_str().ok_or("no websocket_url")?;
-    tokio_tungstenite::connect_async(ws_url)
-        .await
-        .map_err(|e| e.to_string())
+    let ws_url = ticket["websocket_url"]
+        .as_str()
+        .ok_or(LoadError::Missing("websocket_url"))?;
+    Ok(tokio_tungstenite::connect_async(ws_url).await?)
 }
 
-async fn subscribe<S>(sink: &mut S, project: &str) -> Result<(), String>
+async fn subscribe<S>(sink: &mut S, project: &str) -> Result<(), LoadError>
 where
     S: futures_util::Sink<Message> + Unpin,
-    S::Error: std::fmt::Display,
+    LoadError: From<S::Error>,
 {
     let message = json!({"action": "subscribe", "project_id": project, "after_seq": 0});
-    futures_util::SinkExt::send(sink, Message::Text(message.to_string().into()))
-        .await
-        .map_err(|e| e.to_string())
+    futures_util::SinkExt::send(sink, Message::Text(message.to_string().into())).await?;
+    Ok(())
 }
 
 /// What one project's watcher received: its seqs, and when its terminal event came
@@ -495,7 +523,7 @@ async fn shared(
     url: &str,
     first: usize,
     count: usize,
-) -> Result<Vec<Sample>, String> {
+) -> Result<Vec<Sample>, LoadError> {
     let (socket, _) = connect_with_ticket(client, url).await?;
     let (mut sink, mut stream) = socket.split();
     let reader = tokio::spawn(async move {
@@ -534,12 +562,12 @@ async fn shared(
         let created = create(client, url, i).await?;
         let project = created["project_id"]
             .as_str()
-            .ok_or("no project id")?
+            .ok_or(LoadError::Missing("project id"))?
             .to_string();
         subscribe(&mut sink, &project).await?;
         posted.push((project, started));
     }
-    let (seen, stream) = reader.await.map_err(|e| e.to_string())?;
+    let (seen, stream) = reader.await?;
     if let Ok(mut socket) = sink.reunite(stream) {
         let _ = socket.close(None).await;
     }

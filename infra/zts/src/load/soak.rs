@@ -50,7 +50,7 @@ pub async fn run(
     watch: Watch,
     server_pid: u32,
     duration: Duration,
-) -> Result<Soak, String> {
+) -> Result<Soak, load::LoadError> {
     let started = Instant::now();
     let mut rounds = Vec::new();
     while rounds.is_empty() || started.elapsed() < duration {
@@ -58,7 +58,7 @@ pub async fn run(
             load::run_measured(url, api_key, projects, concurrency, watch, Some(server_pid))
                 .await?;
         let resident_bytes = super::memory::resident_bytes(server_pid)
-            .ok_or_else(|| format!("cannot read process {server_pid}'s memory"))?;
+            .ok_or(load::LoadError::NoMemoryReading(server_pid))?;
         println!(
             "round {:>3} at {:>4.0} s: {:.0} projects/s, p99 {:.0} ms, {} failed, {} lost, {} duplicated, server {:.3} ms CPU/project, resident {:.1} MiB",
             rounds.len() + 1,
