@@ -302,6 +302,23 @@ impl Ws {
         }
     }
 
+    /// Every JSON message that arrives within `window` (none is not an error): what a
+    /// client would still be sent after the run it watched has ended.
+    pub async fn within(&mut self, window: Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(deadline, self.stream.next()).await
+        {
+            if let Message::Text(text) = message
+                && let Ok(value) = serde_json::from_str(text.as_str())
+            {
+                out.push(value);
+            }
+        }
+        out
+    }
+
     /// Messages up to and including the first one `stop` accepts.
     pub async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut out = Vec::new();
