@@ -81,7 +81,16 @@ async fn a_backup_under_load_restores_to_a_consistent_store_that_finishes_its_ru
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The backup is taken once an execution is persisted (a run in flight), however slow
+    // the machine: a fixed pause raced the first start on a loaded CI machine.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while stack.store.load_executions().await.unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no run started within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (from, to) = (data.clone(), file.clone());
     let mut steps = 0;
     let copied = tokio::task::spawn_blocking(move || {
