@@ -395,10 +395,19 @@ async fn the_management_api_answers_as_aws_documents_it(t: &Target) {
     let http = Http::with_key(&t.base, Some(&t.acme));
     let mut ws = watch(&http).await;
     ws.stop_recording();
-    let mut opened: Vec<String> = (t.connections)()
-        .into_iter()
-        .filter(|id| !before.contains(id))
-        .collect();
+    // `zts serve` registers a connection once the upgrade completes, a moment after the
+    // client has its 101: wait for it rather than race it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut opened: Vec<String> = loop {
+        let opened: Vec<String> = (t.connections)()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if !opened.is_empty() || std::time::Instant::now() > deadline {
+            break opened;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(opened.len(), 1, "{opened:?}");
     let id = opened.remove(0);
     let client = aws_sdk_apigatewaymanagement::Client::from_conf(
