@@ -95,9 +95,9 @@ fn default_limits<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Limits,
             .parsed(vars::RATE_BURST)?
             .unwrap_or(Limits::DEFAULT.burst),
     };
-    limits.validate().map_err(|reason| ConfigError::Invalid {
+    limits.validate().map_err(|e| ConfigError::Invalid {
         name: vars::RATE_PER_SECOND,
-        reason,
+        reason: e.to_string(),
     })?;
     Ok(limits)
 }

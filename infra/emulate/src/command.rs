@@ -8,6 +8,24 @@ use std::path::PathBuf;
 /// The owner of the key the command makes when given none (the local stack's too).
 const LOCAL_OWNER: &str = "local";
 
+/// Why `zts emulate` stopped before or after running.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("packaging the functions failed (bash infra/scripts/package.sh)")]
+    Packaging,
+    #[error(transparent)]
+    Moto(#[from] crate::moto::MotoError),
+    #[error(transparent)]
+    Start(#[from] crate::stack::EmulateError),
+    #[error("cannot encode the counts: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("cannot write the counts to {path}: {source}")]
+    Counts {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// What the command line says (README: `zts emulate`).
 pub struct EmulateArgs {
     pub addr: SocketAddr,
@@ -56,7 +74,7 @@ fn mem_available(meminfo: &str) -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
-pub async fn run(args: EmulateArgs) -> Result<(), String> {
+pub async fn run(args: EmulateArgs) -> Result<(), CommandError> {
     use crate::stack::{EmulateConfig, FunctionsDir, start};
     build_missing_packages(&args.functions)?;
     // Kept alive (and stopped on drop) for as long as the emulation runs.
@@ -83,8 +101,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
         schedule_every: None,
         meter_dynamodb: args.counts.is_some(),
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     println!(
         "zts emulate: HTTP API {} (stage {})",
         emulation.base_url, emulation.stage
@@ -102,9 +119,11 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
     if let Some(path) = args.counts {
         let projects = super::counts::projects_created(&emulation);
         let counts = emulation.counts(projects);
-        let json = serde_json::to_string_pretty(&counts).map_err(|e| e.to_string())?;
-        std::fs::write(&path, json)
-            .map_err(|e| format!("cannot write the counts to {}: {e}", path.display()))?;
+        let json = serde_json::to_string_pretty(&counts)?;
+        std::fs::write(&path, json).map_err(|source| CommandError::Counts {
+            path: path.clone(),
+            source,
+        })?;
         println!(
             "zts emulate: the counts of {projects} projects are in {} (zts cost --counts {})",
             path.display(),
@@ -116,7 +135,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
 
 /// A checkout's default package directory lacking a function's `bootstrap` is built
 /// with the project's own packaging script; any other directory is used as it is.
-fn build_missing_packages(functions: &std::path::Path) -> Result<(), String> {
+fn build_missing_packages(functions: &std::path::Path) -> Result<(), CommandError> {
     let script = std::path::Path::new("infra/scripts/package.sh");
     let missing = super::template::Template::parse(super::template::TEMPLATE)
         .map(|t| {
@@ -133,7 +152,7 @@ fn build_missing_packages(functions: &std::path::Path) -> Result<(), String> {
     eprintln!("zts emulate: building the function packages (bash infra/scripts/package.sh)");
     match std::process::Command::new("bash").arg(script).status() {
         Ok(s) if s.success() => Ok(()),
-        _ => Err("packaging failed".into()),
+        _ => Err(CommandError::Packaging),
     }
 }
 

@@ -10,6 +10,31 @@ use std::time::Duration;
 /// How long moto may take to answer after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
+/// Why moto could not be found or started.
+#[derive(Debug, thiserror::Error)]
+pub enum MotoError {
+    #[error(
+        "moto_server was not found: set ZTS_MOTO_SERVER, put moto_server on PATH \
+         (pip install 'moto[server]'), run from the checkout (infra/scripts/tools.sh installs \
+         it), or pass --dynamodb-endpoint"
+    )]
+    NotFound,
+    #[error("running {script}: {source}")]
+    Install {
+        script: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no free loopback port: {0}")]
+    NoPort(std::io::Error),
+    #[error("starting {program}: {source}")]
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{program} did not answer within {within:?}")]
+    NotReady { program: PathBuf, within: Duration },
+}
+
 pub struct MotoServer {
     pub url: String,
     _child: tokio::process::Child,
@@ -25,7 +50,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// Where moto_server is, installing it into the checkout's tools when that is how this
 /// checkout gets it.
-pub fn find() -> Result<PathBuf, String> {
+pub fn find() -> Result<PathBuf, MotoError> {
     if let Some(p) = std::env::var_os("ZTS_MOTO_SERVER") {
         return Ok(PathBuf::from(p));
     }
@@ -43,25 +68,23 @@ pub fn find() -> Result<PathBuf, String> {
             .arg(script)
             .stdout(Stdio::null())
             .status()
-            .map_err(|e| format!("running {}: {e}", script.display()))?;
+            .map_err(|source| MotoError::Install {
+                script: script.to_path_buf(),
+                source,
+            })?;
         if status.success() && tools.is_file() {
             return Ok(tools.to_path_buf());
         }
     }
-    Err(
-        "moto_server was not found: set ZTS_MOTO_SERVER, put moto_server on PATH \
-         (pip install 'moto[server]'), run from the checkout (infra/scripts/tools.sh installs \
-         it), or pass --dynamodb-endpoint"
-            .into(),
-    )
+    Err(MotoError::NotFound)
 }
 
 impl MotoServer {
     /// Starts `program` on a free loopback port and waits until it answers.
-    pub async fn start(program: &Path) -> Result<MotoServer, String> {
+    pub async fn start(program: &Path) -> Result<MotoServer, MotoError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free loopback port: {e}"))?
+            .map_err(MotoError::NoPort)?
             .port();
         let child = tokio::process::Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -71,7 +94,10 @@ impl MotoServer {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("starting {}: {e}", program.display()))?;
+            .map_err(|source| MotoError::Spawn {
+                program: program.to_path_buf(),
+                source,
+            })?;
         let url = format!("http://127.0.0.1:{port}");
         let server = MotoServer { url, _child: child };
         let http = reqwest::Client::new();
@@ -83,9 +109,9 @@ impl MotoServer {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Err(format!(
-            "{} did not answer within {READY_WITHIN:?}",
-            program.display()
-        ))
+        Err(MotoError::NotReady {
+            program: program.to_path_buf(),
+            within: READY_WITHIN,
+        })
     }
 }

@@ -19,20 +19,36 @@ pub struct Schedule {
     pub every: Duration,
 }
 
-/// `rate(1 minute)`, `rate(5 minutes)`, … as a period; the error says what is wrong.
-pub fn parse_rate(expression: &str) -> Result<Duration, String> {
+/// Why a schedule expression is not emulated; each says what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    #[error("{0:?}: only rate(N unit) is emulated")]
+    NotRate(String),
+    #[error("{0:?}: rate(N unit)")]
+    Shape(String),
+    #[error("{0:?}: the value must be a positive whole number")]
+    Value(String),
+    #[error(
+        "{0:?}: EventBridge wants the singular unit for 1 and the plural otherwise (minute(s), hour(s), day(s))"
+    )]
+    Unit(String),
+}
+
+/// `rate(1 minute)`, `rate(5 minutes)`, … as a period.
+pub fn parse_rate(expression: &str) -> Result<Duration, RateError> {
+    let owned = || expression.to_string();
     let inner = expression
         .strip_prefix("rate(")
         .and_then(|e| e.strip_suffix(')'))
-        .ok_or_else(|| format!("{expression:?}: only rate(N unit) is emulated"))?;
+        .ok_or_else(|| RateError::NotRate(owned()))?;
     let (n, unit) = inner
         .split_once(' ')
-        .ok_or_else(|| format!("{expression:?}: rate(N unit)"))?;
+        .ok_or_else(|| RateError::Shape(owned()))?;
     let n: u64 = n
         .parse()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{expression:?}: the value must be a positive whole number"))?;
+        .ok_or_else(|| RateError::Value(owned()))?;
     let seconds = match (n, unit) {
         (1, "minute") => 60,
         (1, "hour") => 3_600,
@@ -40,11 +56,7 @@ pub fn parse_rate(expression: &str) -> Result<Duration, String> {
         (2.., "minutes") => 60,
         (2.., "hours") => 3_600,
         (2.., "days") => 86_400,
-        _ => {
-            return Err(format!(
-                "{expression:?}: EventBridge wants the singular unit for 1 and the plural otherwise (minute(s), hour(s), day(s))"
-            ));
-        }
+        _ => return Err(RateError::Unit(owned())),
     };
     Ok(Duration::from_secs(n * seconds))
 }
@@ -57,7 +69,7 @@ impl Schedule {
             let every = parse_rate(expression).map_err(|what| TemplateError::Unsupported {
                 resource: format!("{function}.Events.{rule}"),
                 property: "Schedule".into(),
-                what,
+                what: what.to_string(),
             })?;
             out.push(Schedule {
                 function: function.clone(),

@@ -212,6 +212,27 @@ impl StreamMapping {
     }
 }
 
+/// Why a JSON 1.0 call to moto failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{target}: {source}")]
+    Send {
+        target: String,
+        source: reqwest::Error,
+    },
+    #[error("{target}: {status} {body}")]
+    Refused {
+        target: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{target}: the answer is not JSON: {source}")]
+    Body {
+        target: String,
+        source: serde_json::Error,
+    },
+}
+
 /// moto's JSON 1.0 protocol (DynamoDB Streams, SQS): the service is named by the signing
 /// scope, which moto reads to route a request; moto checks no signature.
 #[derive(Clone)]
@@ -235,7 +256,7 @@ impl MotoJson {
         }
     }
 
-    pub async fn call(&self, scope: &str, target: &str, body: Value) -> Result<Value, String> {
+    pub async fn call(&self, scope: &str, target: &str, body: Value) -> Result<Value, CallError> {
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential=emulated/20260101/{}/{scope}/aws4_request, SignedHeaders=host, Signature=0",
             self.region
@@ -249,16 +270,26 @@ impl MotoJson {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| format!("{target}: {e}"))?;
+            .map_err(|source| CallError::Send {
+                target: target.to_string(),
+                source,
+            })?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("{target}: {e}"))?;
+        let text = response.text().await.map_err(|source| CallError::Send {
+            target: target.to_string(),
+            source,
+        })?;
         if !status.is_success() {
-            return Err(format!("{target}: {status} {text}"));
+            return Err(CallError::Refused {
+                target: target.to_string(),
+                status: status.as_u16(),
+                body: text,
+            });
         }
-        serde_json::from_str(&text).map_err(|e| format!("{target}: {e}"))
+        serde_json::from_str(&text).map_err(|source| CallError::Body {
+            target: target.to_string(),
+            source,
+        })
     }
 }
 
@@ -311,7 +342,7 @@ impl StreamPoller {
         })
     }
 
-    async fn streams(&self, target: &str, body: Value) -> Result<Value, String> {
+    async fn streams(&self, target: &str, body: Value) -> Result<Value, CallError> {
         self.moto
             .call(
                 "dynamodb",

@@ -11,23 +11,42 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_norway::Value;
 
-fn text(v: &Value, key: &str) -> Result<String, String> {
+/// Why a table could not be made from the template.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("no resource {0} in the template")]
+    NoResource(String),
+    #[error("{0} is not an AWS::DynamoDB::Table")]
+    NotATable(String),
+    /// The template's definition lacks what CreateTable needs.
+    #[error("the table's definition: {0}")]
+    Definition(String),
+    /// The endpoint refused the call.
+    #[error("{call}: {reason}")]
+    Refused { call: &'static str, reason: String },
+}
+
+fn definition(e: impl std::fmt::Display) -> TableError {
+    TableError::Definition(e.to_string())
+}
+
+fn text(v: &Value, key: &str) -> Result<String, TableError> {
     v.get(key)
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| format!("{key} is missing or not text"))
+        .ok_or_else(|| definition(format_args!("{key} is missing or not text")))
 }
 
-fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, TableError> {
     v.as_sequence()
-        .ok_or("KeySchema is not a list")?
+        .ok_or_else(|| definition("KeySchema is not a list"))?
         .iter()
         .map(|k| {
             KeySchemaElement::builder()
                 .attribute_name(text(k, "AttributeName")?)
                 .key_type(KeyType::from(text(k, "KeyType")?.as_str()))
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(definition)
         })
         .collect()
 }
@@ -39,12 +58,12 @@ pub async fn create(
     template: &Template,
     logical_id: &str,
     name: &str,
-) -> Result<(), String> {
+) -> Result<(), TableError> {
     let resource = template
         .resource(logical_id)
-        .ok_or_else(|| format!("no resource {logical_id}"))?;
+        .ok_or_else(|| TableError::NoResource(logical_id.to_string()))?;
     if resource["Type"].as_str() != Some("AWS::DynamoDB::Table") {
-        return Err(format!("{logical_id} is not an AWS::DynamoDB::Table"));
+        return Err(TableError::NotATable(logical_id.to_string()));
     }
     let props = &resource["Properties"];
     let mut create = client
@@ -53,7 +72,7 @@ pub async fn create(
         .billing_mode(BillingMode::from(text(props, "BillingMode")?.as_str()));
     for a in props["AttributeDefinitions"]
         .as_sequence()
-        .ok_or("AttributeDefinitions is not a list")?
+        .ok_or_else(|| definition("AttributeDefinitions is not a list"))?
     {
         create = create.attribute_definitions(
             AttributeDefinition::builder()
@@ -62,7 +81,7 @@ pub async fn create(
                     text(a, "AttributeType")?.as_str(),
                 ))
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(definition)?,
         );
     }
     create = create.set_key_schema(Some(key_schema(&props["KeySchema"])?));
@@ -84,7 +103,7 @@ pub async fn create(
                         .build(),
                 )
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(definition)?,
         );
     }
     if let Some(stream) = props.get("StreamSpecification") {
@@ -95,7 +114,7 @@ pub async fn create(
                     text(stream, "StreamViewType")?.as_str(),
                 ))
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(definition)?,
         );
     }
     match create.send().await {
@@ -107,7 +126,12 @@ pub async fn create(
         {
             return Ok(());
         }
-        Err(e) => return Err(format!("{e:?}")),
+        Err(e) => {
+            return Err(TableError::Refused {
+                call: "CreateTable",
+                reason: format!("{e:?}"),
+            });
+        }
     }
     // TTL is its own call on a table that exists (CloudFormation makes it the same way).
     if let Some(ttl) = props.get("TimeToLiveSpecification")
@@ -121,11 +145,14 @@ pub async fn create(
                     .attribute_name(text(ttl, "AttributeName")?)
                     .enabled(true)
                     .build()
-                    .map_err(|e| e.to_string())?,
+                    .map_err(definition)?,
             )
             .send()
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| TableError::Refused {
+                call: "UpdateTimeToLive",
+                reason: format!("{e:?}"),
+            })?;
     }
     Ok(())
 }

@@ -29,6 +29,15 @@ use zts_apigw::quotas::{IDLE_TIMEOUT, MAX_CONNECTION_AGE};
 pub use zts_apigw::quotas::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 
 /// The REQUEST authorizer of the `$connect` route.
+/// Why a route's integration gave no answer.
+#[derive(Debug, thiserror::Error)]
+enum RouteError {
+    #[error("no integration for route {0}")]
+    NoIntegration(String),
+    #[error(transparent)]
+    Invoke(#[from] super::runtime::InvokeError),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectAuthorizer {
     pub logical_id: String,
@@ -373,14 +382,14 @@ impl WebSocketEmulator {
         c
     }
 
-    async fn invoke(&self, route: &str, event: &Value) -> Result<Value, String> {
+    async fn invoke(&self, route: &str, event: &Value) -> Result<Value, RouteError> {
         let function = self
             .spec
             .routes
             .get(route)
             .and_then(|f| self.functions.get(f))
-            .ok_or_else(|| format!("no integration for route {route}"))?;
-        function.invoke(event).await.map_err(|e| e.to_string())
+            .ok_or_else(|| RouteError::NoIntegration(route.to_string()))?;
+        Ok(function.invoke(event).await?)
     }
 
     /// `$connect`: the authorizer (if the route has one), then the integration. Ok carries

@@ -315,7 +315,7 @@ fn a_filter_operator_it_cannot_match_is_refused_naming_the_mapping() {
 
 #[test]
 fn scheduled_functions_are_read_with_their_rate_and_a_cron_or_bad_unit_is_refused() {
-    use zts_emulate::schedule::{Schedule, parse_rate};
+    use zts_emulate::schedule::{RateError, Schedule, parse_rate};
     let schedules = Schedule::from_template(&Template::parse(TEMPLATE).unwrap()).unwrap();
     assert_eq!(
         schedules,
@@ -327,13 +327,24 @@ fn scheduled_functions_are_read_with_their_rate_and_a_cron_or_bad_unit_is_refuse
     );
     assert_eq!(parse_rate("rate(5 minutes)"), Ok(Duration::from_secs(300)));
     assert_eq!(parse_rate("rate(1 hour)"), Ok(Duration::from_secs(3_600)));
-    for bad in [
-        "rate(1 minutes)",
-        "rate(2 minute)",
-        "rate(0 minutes)",
-        "rate(x minutes)",
+    for (bad, why) in [
+        ("rate(1 minutes)", RateError::Unit("rate(1 minutes)".into())),
+        ("rate(2 minute)", RateError::Unit("rate(2 minute)".into())),
+        (
+            "rate(0 minutes)",
+            RateError::Value("rate(0 minutes)".into()),
+        ),
+        (
+            "rate(x minutes)",
+            RateError::Value("rate(x minutes)".into()),
+        ),
+        ("rate(5)", RateError::Shape("rate(5)".into())),
+        (
+            "cron(0 * * * ? *)",
+            RateError::NotRate("cron(0 * * * ? *)".into()),
+        ),
     ] {
-        assert!(parse_rate(bad).is_err(), "{bad}");
+        assert_eq!(parse_rate(bad), Err(why), "{bad}");
     }
     match Schedule::from_template(&edited("rate(1 minute)", "cron(0/1 * * * ? *)")) {
         Err(TemplateError::Unsupported {

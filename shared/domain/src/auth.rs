@@ -57,18 +57,24 @@ impl Limits {
         burst: 20,
     };
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), LimitsError> {
         if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 1_000_000.0) {
-            return Err(format!(
-                "rate must be above 0 and at most 1000000 per second, not {}",
-                self.rate
-            ));
+            return Err(LimitsError::Rate(self.rate));
         }
         if self.burst == 0 || self.burst > 1_000_000 {
-            return Err(format!("burst must be 1 to 1000000, not {}", self.burst));
+            return Err(LimitsError::Burst(self.burst));
         }
         Ok(())
     }
+}
+
+/// Limits a key cannot have.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum LimitsError {
+    #[error("rate must be above 0 and at most 1000000 per second, not {0}")]
+    Rate(f64),
+    #[error("burst must be 1 to 1000000, not {0}")]
+    Burst(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +267,22 @@ mod tests {
         assert!(new_ticket().starts_with(TICKET_PREFIX));
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(key_id(&hash(&a)), key_id(&hash(&b)));
+    }
+
+    #[test]
+    fn limits_outside_the_bounds_are_refused_with_the_bad_value() {
+        let at = |rate, burst| Limits { rate, burst }.validate();
+        assert_eq!(at(1_000_000.0, 1_000_000), Ok(()));
+        assert_eq!(at(0.001, 1), Ok(()));
+        assert_eq!(at(0.0, 1), Err(LimitsError::Rate(0.0)));
+        assert_eq!(at(1_000_001.0, 1), Err(LimitsError::Rate(1_000_001.0)));
+        assert!(matches!(at(f64::NAN, 1), Err(LimitsError::Rate(_))));
+        assert_eq!(at(1.0, 0), Err(LimitsError::Burst(0)));
+        assert_eq!(at(1.0, 1_000_001), Err(LimitsError::Burst(1_000_001)));
+        assert_eq!(
+            at(1.0, 0).unwrap_err().to_string(),
+            "burst must be 1 to 1000000, not 0"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub async fn run(args: EmulateArgs) -> ExitCode {
         max_processes: max_processes.unwrap_or_else(emulation::default_max_processes),
         counts,
     };
-    let ran = emulation::run(args).await.map_err(super::CliError::Start);
+    let ran = emulation::run(args).await.map_err(super::CliError::Emulate);
     super::outcome("emulate", ran)
 }
 

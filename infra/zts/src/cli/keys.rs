@@ -96,9 +96,9 @@ async fn keys(
             let limits = match (rate, burst) {
                 (Some(rate), Some(burst)) => {
                     let limits = Limits { rate, burst };
-                    limits.validate().map_err(|why| CliError::Invalid {
+                    limits.validate().map_err(|e| CliError::Invalid {
                         flag: "--rate/--burst",
-                        why,
+                        why: e.to_string(),
                     })?;
                     Some(limits)
                 }

@@ -68,6 +68,9 @@ pub enum CliError {
     Store(#[from] zts_domain::ports::StoreError),
     #[error(transparent)]
     Cost(#[from] zts_cost::CostError),
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    Emulate(#[from] zts_emulate::command::CommandError),
 }
 
 #[derive(Subcommand)]

@@ -178,9 +178,9 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         workflows,
     } = args;
     let limits = Limits { rate, burst };
-    limits.validate().map_err(|why| CliError::Invalid {
+    limits.validate().map_err(|e| CliError::Invalid {
         flag: "--rate/--burst",
-        why,
+        why: e.to_string(),
     })?;
     let data = if in_memory {
         DataLocation::InMemory
