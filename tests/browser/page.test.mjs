@@ -204,6 +204,38 @@ scenario('dropped', async () => {
   await page.clean();
 });
 
+scenario('transient', async () => {
+  const page = await openPage();
+  let connections = 0;
+  // The first two subscribes fail on the server's side, as asyncapi.json documents them:
+  // API Gateway's own frame (the function was throttled), then the server's `unavailable`.
+  // Neither subscribe is in effect; the page must subscribe again, not wait or give up.
+  const failures = [
+    { message: 'Internal server error', connectionId: 'Zx8xLfNfoAMCJ0w=', requestId: 'Zx8xNGq0IAMFdXw=' },
+    { event: 'error', error: { code: 'unavailable', message: 'the server could not complete that action; nothing was done: send it again' } },
+  ];
+  let failed = 0;
+  await page.routeWebSocket((url) => url.protocol === 'ws:' || url.protocol === 'wss:', (ws) => {
+    connections += 1;
+    const failure = failures[connections - 1];
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      if (failure && String(message).includes('"subscribe"')) {
+        failed += 1;
+        ws.send(JSON.stringify(failure));
+        return;
+      }
+      server.send(message);
+    });
+  });
+  await submitAndWait(page, 'Receipt chaser transient', 'COMPLETED');
+  assert.equal(failed, 2, 'both failures were sent');
+  assert.ok(connections >= 3, `the page subscribed again (${connections} connections)`);
+  assertGapless(await seqs(page), 6);
+  await page.locator('#advisory-plan').waitFor();
+  await page.clean();
+});
+
 scenario('invalid', async () => {
   const page = await openPage({ allow: [422] });
   let posts = 0;

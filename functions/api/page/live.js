@@ -5,12 +5,21 @@
 // = the last seq shown, so a reconnect resumes: the server replays what was missed and
 // nothing is shown twice (a seq at or below the last one is dropped). A dropped connection
 // is retried with exponential back-off and full jitter; a ping every 4 minutes keeps the
-// connection under API Gateway's 10-minute idle limit.
+// connection under API Gateway's 10-minute idle limit. A subscribe the server could not
+// complete (an `unavailable` error, or on AWS API Gateway's own "Internal server error"
+// frame) is not in effect: the page reconnects the same way and subscribes again.
 
 const PING_EVERY_MS = 4 * 60 * 1000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30 * 1000;
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+// A failure the server had, not a refusal of what the page sent (asyncapi.json: the
+// `unavailable` code, and API Gateway's GatewayError frame, which has no `event`).
+export function isTransient(frame) {
+  return (frame.event === 'error' && frame.error?.code === 'unavailable')
+    || (frame.event === undefined && typeof frame.message === 'string');
+}
 
 export class LiveRun {
   // onEvent(event) for each project event once, in seq order; onStatus(text, kind) for
@@ -83,6 +92,12 @@ export class LiveRun {
     try {
       frame = JSON.parse(data);
     } catch {
+      return;
+    }
+    if (isTransient(frame)) {
+      // Live, it answered a ping: nothing is lost. Before replay_complete the subscribe
+      // is not in effect: close, and the reconnect subscribes again after a back-off.
+      if (!this.live && this.socket) this.socket.close(1000, 'subscribe again');
       return;
     }
     switch (frame.event) {

@@ -3,7 +3,7 @@
 //! the protocol above, and answers with a status; everything the client receives goes
 //! through the [`EventPusher`] (PostToConnection), as API Gateway requires.
 
-use crate::{Fatal, connect, disconnect, on_message};
+use crate::{answer, connect, disconnect};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use zts_domain::auth::AUTHORIZER_OWNER_KEY;
 use zts_domain::ids::{ConnectionId, Owner};
@@ -72,12 +72,13 @@ where
         }
         Some("MESSAGE") => {
             let text = event.body.as_deref().unwrap_or_default();
-            match on_message(projects, connections, pusher, &id, text).await {
-                Ok(()) => Ok(status(200)),
+            // A store failure is answered `unavailable` inside; API Gateway would otherwise
+            // send its own "Internal server error" frame, which the local gateway never
+            // sends.
+            match answer(projects, connections, pusher, &id, text).await {
                 // The client left meanwhile: nothing to answer.
-                Err(Fatal::Push(PushError::Gone)) => Ok(status(200)),
-                Err(Fatal::Push(e)) => Err(WsFailure::Push(e)),
-                Err(Fatal::Store(e)) => Err(WsFailure::Store(e)),
+                Ok(()) | Err(PushError::Gone) => Ok(status(200)),
+                Err(e) => Err(WsFailure::Push(e)),
             }
         }
         other => {

@@ -171,6 +171,44 @@ impl From<PushError> for Fatal {
     }
 }
 
+/// The error code of an action the server could not complete (its store did not answer):
+/// nothing was done, and repeating the action is safe (asyncapi.json).
+pub const UNAVAILABLE: &str = "unavailable";
+
+/// Handles one client message as [`on_message`] does, and answers a store failure with an
+/// `unavailable` error frame (logged once, counted as an error answered) rather than
+/// failing: the local gateway and the deployed function both answer through here, so a
+/// client sees one answer on either. What is left is a push failure: the connection is
+/// going, or API Gateway refused the post.
+pub async fn answer<P, C, E>(
+    projects: &P,
+    connections: &C,
+    pusher: &E,
+    id: &ConnectionId,
+    text: &str,
+) -> Result<(), PushError>
+where
+    P: ProjectStore + ?Sized,
+    C: ConnectionStore + ?Sized,
+    E: EventPusher + ?Sized,
+{
+    match on_message(projects, connections, pusher, id, text).await {
+        Ok(()) => Ok(()),
+        Err(Fatal::Push(e)) => Err(e),
+        Err(Fatal::Store(e)) => {
+            tracing::error!(error = %e, connection_id = %id, "a WebSocket action failed");
+            zts_domain::metrics::error_answered(UNAVAILABLE);
+            let error = WsError::new(
+                UNAVAILABLE,
+                "the server could not complete that action; nothing was done: send it again",
+            );
+            pusher
+                .push(id, &ServerMessage::Error { error }.to_json())
+                .await
+        }
+    }
+}
+
 /// Handles one client message. Client mistakes are answered with an error frame and
 /// `Ok`; only store or push failures are `Err`.
 pub async fn on_message<P, C, E>(

@@ -10,7 +10,7 @@
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{Value, json};
-use zts_conformance::{RecordingPusher, new_project};
+use zts_conformance::{RecordingPusher, UnavailableProjects, new_project};
 use zts_domain::clock;
 use zts_domain::ids::{ConnectionId, ProjectId};
 use zts_domain::ports::{ConnectionStore, ProjectStore, PushError};
@@ -173,6 +173,52 @@ async fn a_client_gone_mid_reply_is_not_an_error_but_a_failing_push_is() {
     .await;
     let diagnostic = lambda_runtime::Diagnostic::from(failed.unwrap_err());
     assert_eq!(diagnostic.error_type, "ZeroToShip.Push");
+}
+
+#[tokio::test]
+async fn a_subscribe_the_store_cannot_serve_is_answered_unavailable_and_nothing_is_recorded() {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let pusher = RecordingPusher::default();
+    handle(&store, &pusher, connect_event()).await;
+    let pid = project(&store, "acme").await;
+    // The connection is recorded; the projects table is down (throttled, timed out).
+    let answered = ws::apigw::handle(
+        &UnavailableProjects,
+        &store,
+        &pusher,
+        ENDPOINT,
+        message(json!({"action": "subscribe", "project_id": pid.as_str()})),
+    )
+    .await
+    .unwrap();
+    // Answered in the protocol, as the local gateway answers it, rather than a failed
+    // invocation (which API Gateway turns into its own "Internal server error" frame).
+    assert_eq!(answered.status_code, 200);
+    let sent = pusher.sent_to(&conn());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["event"], "error");
+    assert_eq!(sent[0]["error"]["code"], "unavailable");
+    assert!(
+        sent[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("send it again")
+    );
+    // Nothing was half done: no subscription, and the same subscribe works once the
+    // store answers, from the first event.
+    assert!(store.subscribers(&pid).await.unwrap().is_empty());
+    assert_eq!(
+        handle(
+            &store,
+            &pusher,
+            message(json!({"action": "subscribe", "project_id": pid.as_str()}))
+        )
+        .await,
+        200
+    );
+    let replayed = pusher.sent_to(&conn());
+    assert_eq!(replayed[1]["seq"], 1);
+    assert_eq!(replayed.last().unwrap()["event"], "replay_complete");
 }
 
 #[tokio::test]

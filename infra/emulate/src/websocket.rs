@@ -506,13 +506,9 @@ impl WebSocketEmulator {
         let event = json!({ "requestContext": context, "body": body, "isBase64Encoded": false });
         if let Err(e) = self.invoke(&route, &event).await {
             tracing::debug!(route, error = %e, "a WebSocket route's integration failed");
-            // What API Gateway sends the client when the integration fails.
-            let frame = json!({
-                "message": "Internal server error",
-                "connectionId": id,
-                "requestId": context["requestId"],
-            });
-            self.send(&id, Message::Text(frame.to_string().into()));
+            let request_id = context["requestId"].as_str().unwrap_or_default();
+            let frame = zts_apigw::client_frames::integration_failed(&id, request_id);
+            self.send(&id, Message::Text(frame.into()));
         }
     }
 
@@ -703,6 +699,9 @@ async fn delete_connection(
     Path(id): Path<String>,
 ) -> Response {
     if gw.send(&id, Message::Close(None)) {
+        // Gone to the Management API once the call answers, not once the socket has
+        // finished closing: a GetConnection right after is 410.
+        gw.forget(&id);
         management::deleted()
     } else {
         management::gone()

@@ -20,6 +20,7 @@ mod pusher;
 mod retention;
 mod runs;
 mod slots;
+mod unavailable;
 
 pub use connections::*;
 pub use fixtures::*;
@@ -30,6 +31,7 @@ pub use pusher::RecordingPusher;
 pub use retention::*;
 pub use runs::*;
 pub use slots::*;
+pub use unavailable::UnavailableProjects;
 
 /// Expands to one `#[tokio::test]` per project-store property. `$make` is an async
 /// function returning the store (or, after `optional`, an `Option` of it); the calling

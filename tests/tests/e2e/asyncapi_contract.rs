@@ -241,7 +241,12 @@ fn every_reply_and_refusal_the_server_sends_fits_its_message() {
     .map(|text| ws::parse(text).unwrap_err())
     .collect();
     refusals.push(ws::parse(&"x".repeat(ws::MAX_CLIENT_MESSAGE_BYTES + 1)).unwrap_err());
-    for code in ["not_found", "too_many_subscriptions"] {
+    for code in [
+        "not_found",
+        "too_many_subscriptions",
+        ws::UNAVAILABLE,
+        "unsupported_frame",
+    ] {
         refusals.push(WsError {
             code: code.into(),
             message: "m".into(),
@@ -264,14 +269,26 @@ fn every_reply_and_refusal_the_server_sends_fits_its_message() {
         let name = server_message_schema(&m);
         assert_fits(&doc, name, &serde_json::from_str(&m.to_json()).unwrap());
     }
-    // The two codes built in ws's subscribe handler are the ones the document lists.
-    let source = include_str!("../../../functions/ws/src/lib.rs");
-    for code in ["not_found", "too_many_subscriptions"] {
+    // The codes built outside `ws::parse` are the ones the document lists.
+    let sources = [
+        include_str!("../../../functions/ws/src/lib.rs"),
+        include_str!("../../../infra/zts/src/gateway/socket.rs"),
+    ];
+    for code in [
+        "not_found",
+        "too_many_subscriptions",
+        "unavailable",
+        "unsupported_frame",
+    ] {
         assert!(
-            source.contains(&format!("\"{code}\"")),
+            sources.iter().any(|s| s.contains(&format!("\"{code}\""))),
             "{code} is no longer sent"
         );
     }
+    // API Gateway's own frame for a failed integration (AWS, and `zts emulate`).
+    let frame =
+        zts_apigw::client_frames::integration_failed("Zx8xLfNfoAMCJ0w=", "Zx8xNGq0IAMFdXw=");
+    assert_fits(&doc, "GatewayError", &serde_json::from_str(&frame).unwrap());
 }
 
 fn client_schema(m: &ClientMessage) -> &'static str {

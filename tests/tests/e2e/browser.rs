@@ -1,6 +1,6 @@
 //! The browser page in a real Chromium against the local stack (tests/browser/page.test.mjs):
 //! a run to COMPLETED with its artifacts rendered, a WebSocket cut mid-run that still shows
-//! every step once, field errors next to their fields, a FAILED run with its reason, a
+//! every step once, a subscribe the server could not complete made again, field errors next to their fields, a FAILED run with its reason, a
 //! retry as it happens, a FAILED run retried from the page and exported, a run cancelled
 //! from the page, paging, phone width and keyboard use; no console error and no CSP
 //! violation on any page. Its twin against `zts emulate` is in emulate_path.rs.
@@ -61,7 +61,7 @@ async fn the_page_in_chromium_against_the_emulated_deployment() {
     browser::run(
         &emulation.base_url,
         crate::emulate_path::KEY,
-        "happy,dropped,workflow",
+        "happy,dropped,transient,workflow",
         "emulate",
     )
     .await;

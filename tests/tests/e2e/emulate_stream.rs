@@ -3,7 +3,8 @@
 //! is a batch whose first record the function reports failed after pushing it (the client
 //! sees every event once, in order); a batch that keeps failing is given up on after
 //! `MaximumRetryAttempts` and described on the on-failure queue; `FilterCriteria` keeps
-//! every item but inserted `EVENT#`s away from the function.
+//! every item but inserted `EVENT#`s away from the function. A subscribe whose function is
+//! throttled gets API Gateway's own frame, and the clients subscribe again.
 
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -269,6 +270,88 @@ async fn a_scheduled_function_runs_on_its_schedule_with_eventbridges_event() {
             .load(Ordering::Relaxed),
         0
     );
+}
+
+/// Waits until `function` has been invoked `n` times (a client's $disconnect comes a
+/// moment after it closes), and not more.
+async fn settled(function: &zts_emulate::runtime::FunctionPool, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while function.stats.invocations.load(Ordering::Relaxed) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached {n} invocations"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(function.stats.invocations.load(Ordering::Relaxed), n);
+}
+
+/// What Lambda answers API Gateway for a throttled invocation.
+fn throttled() -> Fault {
+    Fault::Error {
+        error_type: "Lambda.TooManyRequestsException".into(),
+        message: "Rate Exceeded.".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribe_whose_function_fails_gets_api_gateways_frame_and_clients_subscribe_again() {
+    let Some((emulated, _)) = emulate().await else {
+        return;
+    };
+    let ws_function = &emulated.functions["WsFunction"];
+    let http = Http::with_key(&emulated.base_url, Some(KEY));
+    let id = http.create(&idea("throttled subscribe")).await;
+    let mut ws = http.watch().await;
+    ws_function.inject(1, throttled());
+    ws.subscribe(&id, 0).await;
+    // API Gateway's own frame (asyncapi.json: GatewayError): no event, no project.
+    let frame = ws.next().await.unwrap();
+    assert_eq!(frame["message"], "Internal server error", "{frame}");
+    assert!(frame["connectionId"].is_string() && frame["requestId"].is_string());
+    assert_eq!(frame.as_object().unwrap().len(), 3, "{frame}");
+    // Nothing of that subscribe is in effect; made again, it replays and goes live.
+    ws.subscribe(&id, 0).await;
+    let seen = ws.until(|m| is_terminal(m, &id)).await;
+    assert_delivered(&seen, &id, &[1, 2, 3, 4, 5, 6]);
+    drop(ws);
+
+    // zts load subscribes again the same way: on one socket shared by three projects (one
+    // subscribe in flight at a time, so the frame is known to be its), and on a socket per
+    // project. The ws function's invocations are counted to place the faults: so far a
+    // $connect, two subscribes and (awaited) the $disconnect.
+    settled(ws_function, 4).await;
+    // Then a $connect; the first project's subscribe fails, and so does the second's.
+    ws_function.inject(2, throttled());
+    ws_function.inject(4, throttled());
+    let shared = zts::load::run(
+        &emulated.base_url,
+        KEY,
+        3,
+        1,
+        zts::load::Watch::Shared { per_socket: 3 },
+    )
+    .await
+    .unwrap();
+    assert_eq!((shared.completed, shared.failed), (3, 0), "{shared}");
+    assert_eq!(
+        (shared.lost_events, shared.duplicate_events),
+        (0, 0),
+        "{shared}"
+    );
+    // $connect, five subscribes, $disconnect.
+    settled(ws_function, 4 + 7).await;
+    ws_function.inject(2, throttled());
+    let ticket = zts::load::run(&emulated.base_url, KEY, 1, 1, zts::load::Watch::Ticket)
+        .await
+        .unwrap();
+    assert_eq!((ticket.completed, ticket.failed), (1, 0), "{ticket}");
+    assert_eq!(
+        (ticket.lost_events, ticket.duplicate_events),
+        (0, 0),
+        "{ticket}"
+    );
+    assert_eq!(ws_function.stats.errors.load(Ordering::Relaxed), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,8 @@
 //! per connection, the URL the ticket names (a deployment's one WebSocket URL, or the
 //! local gateway's), `subscribe` with `after_seq` = the last seq seen, so a reconnect
 //! resumes and nothing is handled twice; back-off with full jitter between tries, and a
-//! ping every 4 minutes under API Gateway's 10-minute idle limit.
+//! ping every 4 minutes under API Gateway's 10-minute idle limit. A subscribe the server
+//! could not complete ([`transient`]) is made again the same way.
 
 use super::{Client, ClientError};
 use futures_util::{SinkExt, StreamExt};
@@ -33,6 +34,19 @@ pub fn is_terminal(event: &Value) -> bool {
         || (event["event"] == "status_update"
             && serde_json::from_value::<State>(event["state"].clone())
                 .is_ok_and(|s| s.is_terminal()))
+}
+
+/// A failure the server had rather than a refusal of what the client sent, with its
+/// message (asyncapi.json): the `unavailable` error code, or API Gateway's own frame for a
+/// failed integration (AWS), which has no `event` and names no action.
+pub fn transient(frame: &Value) -> Option<&str> {
+    match frame["event"].as_str() {
+        Some("error") if frame["error"]["code"] == "unavailable" => {
+            frame["error"]["message"].as_str()
+        }
+        None => frame["message"].as_str(),
+        Some(_) => None,
+    }
 }
 
 /// Follows `project_id` from `after_seq` until its run ends; each event goes to `on_event`
@@ -163,6 +177,18 @@ async fn connection(
         let Ok(frame) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
+        if let Some(message) = transient(&frame) {
+            // Live, it answered a ping: nothing is lost. Before replay_complete the
+            // subscribe is not in effect: leave, and the next connection subscribes again.
+            if caught_up {
+                continue;
+            }
+            let _ = socket.close(None).await;
+            return Ok(Ended::Dropped {
+                caught_up,
+                reason: format!("the server could not subscribe: {message}"),
+            });
+        }
         match frame["event"].as_str() {
             Some("replay_complete") => {
                 caught_up = true;
@@ -201,7 +227,131 @@ async fn connection(
 
 #[cfg(test)]
 mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failed expectation is a failed test"
+    )]
     use super::*;
+
+    #[test]
+    fn a_server_failure_is_transient_and_a_refusal_is_not() {
+        let unavailable =
+            json!({"event": "error", "error": {"code": "unavailable", "message": "retry"}});
+        assert_eq!(transient(&unavailable), Some("retry"));
+        let gateway =
+            json!({"message": "Internal server error", "connectionId": "c", "requestId": "r"});
+        assert_eq!(transient(&gateway), Some("Internal server error"));
+        let refused = json!({"event": "error", "error": {"code": "not_found", "message": "no"}});
+        assert_eq!(transient(&refused), None);
+        assert_eq!(transient(&json!({"event": "pong"})), None);
+        assert_eq!(
+            transient(&json!({"event": "status_update", "message": "x"})),
+            None
+        );
+    }
+
+    /// A stand-in server: each connection's subscribe is answered by the next of
+    /// `answers` (a failure frame), and once they are used up by a replay of a whole run.
+    async fn server(answers: Vec<Value>) -> String {
+        use axum::extract::State;
+        use axum::extract::ws::{Message as AxumMessage, WebSocketUpgrade};
+        use axum::routing::{get, post};
+        use std::sync::{Arc, Mutex};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let ws_url = format!("{}/ws", base.replacen("http", "ws", 1));
+        let answers = Arc::new(Mutex::new(answers.into_iter()));
+        let app = axum::Router::new()
+            .route(
+                "/api/v1/ws-tickets",
+                post(move || async move { axum::Json(json!({"websocket_url": ws_url})) }),
+            )
+            .route(
+                "/ws",
+                get(|State(answers): State<Arc<Mutex<std::vec::IntoIter<Value>>>>, upgrade: WebSocketUpgrade| async move {
+                    upgrade.on_upgrade(move |mut socket| async move {
+                        let Some(Ok(AxumMessage::Text(subscribe))) = socket.recv().await else {
+                            return;
+                        };
+                        let request: Value = serde_json::from_str(subscribe.as_str()).unwrap();
+                        let after = request["after_seq"].as_u64().unwrap();
+                        let answer = answers.lock().unwrap().next();
+                        let frames = match answer {
+                            Some(failure) => vec![failure],
+                            None => {
+                                let mut run: Vec<Value> = (after + 1..=3)
+                                    .map(|seq| {
+                                        let state = if seq == 3 { "COMPLETED" } else { "IDEA_VALIDATION" };
+                                        json!({"event": "status_update", "project_id": "p", "seq": seq, "state": state})
+                                    })
+                                    .collect();
+                                run.push(json!({"event": "replay_complete", "project_id": "p", "last_seq": 3}));
+                                run
+                            }
+                        };
+                        for frame in frames {
+                            let _ = socket.send(AxumMessage::Text(frame.to_string().into())).await;
+                        }
+                        // Held open, as a server does after a failed action.
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
+                }),
+            )
+            .with_state(answers);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_subscribe_the_server_could_not_complete_is_made_again() {
+        let base = server(vec![
+            json!({"message": "Internal server error", "connectionId": "c", "requestId": "r"}),
+            json!({"event": "error", "error": {"code": "unavailable", "message": "send it again"}}),
+        ])
+        .await;
+        let client = Client::new(&base, Some("zts_a_key")).unwrap();
+        let (mut seqs, mut notes) = (Vec::new(), Vec::new());
+        let end = follow(
+            &client,
+            "p",
+            0,
+            |e| seqs.push(e["seq"].as_u64().unwrap()),
+            |n| notes.push(n),
+        )
+        .await
+        .unwrap();
+        assert_eq!(end["state"], "COMPLETED");
+        assert_eq!(seqs, [1, 2, 3]);
+        let reasons: Vec<String> = notes
+            .iter()
+            .filter_map(|n| match n {
+                Note::Reconnecting { reason, .. } => Some(reason.clone()),
+                Note::Live { .. } => None,
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "the server could not subscribe: Internal server error",
+                "the server could not subscribe: send it again"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_subscribe_is_not_made_again() {
+        let base = server(vec![
+            json!({"event": "error", "error": {"code": "not_found", "message": "no such project"}}),
+        ])
+        .await;
+        let client = Client::new(&base, Some("zts_a_key")).unwrap();
+        let ended = follow(&client, "p", 0, |_| {}, |_| {}).await;
+        assert!(
+            matches!(&ended, Err(ClientError::Refused(m)) if m == "no such project"),
+            "{:?}",
+            ended.map(|_| ())
+        );
+    }
 
     #[test]
     fn only_a_terminal_status_update_ends_the_run() {

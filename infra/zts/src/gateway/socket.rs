@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use ws::{ClientMessage, Fatal, ServerMessage, WsError};
+use ws::{ClientMessage, ServerMessage, WsError};
 use zts_domain::error::{AppError, ErrorCode};
 use zts_domain::ids::{ConnectionId, Owner};
 use zts_domain::ports::EventPusher;
@@ -243,29 +243,15 @@ async fn handle_text(state: &SocketState, id: &ConnectionId, text: &str) {
             },
         );
     }
-    match ws::on_message(
+    // A push failure means the connection is going away: nothing more to answer.
+    let _ = ws::answer(
         &*state.store,
         &*state.connections,
         &*state.gateway,
         id,
         text,
     )
-    .await
-    {
-        Ok(()) => {}
-        Err(Fatal::Push(_)) => {} // the connection is going away
-        Err(Fatal::Store(e)) => {
-            tracing::error!(error = %e, connection_id = %id, "a WebSocket action failed");
-            let error = WsError {
-                code: "unavailable".into(),
-                message: "the server could not complete that action; retry".into(),
-            };
-            let _ = state
-                .gateway
-                .push(id, &ServerMessage::Error { error }.to_json())
-                .await;
-        }
-    }
+    .await;
     if let Some(ClientMessage::Unsubscribe { project_id }) = parsed {
         let _ = state.gateway.enqueue(
             id,

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod cpu;
 pub mod memory;
 pub mod proc_io;
+mod shared_socket;
 pub mod soak;
 
 use futures_util::StreamExt;
@@ -236,6 +237,25 @@ pub enum LoadError {
     Task(#[from] tokio::task::JoinError),
     #[error("the concurrency limit closed")]
     Closed(#[from] tokio::sync::AcquireError),
+    #[error("the server could not complete a subscribe {0} times in a row")]
+    NotSubscribed(u32),
+}
+
+/// How many times in a row a subscribe the server could not complete is made again.
+const SUBSCRIBE_TRIES: u32 = 8;
+
+/// How long to wait before subscribing again after the `failures`-th failure in a row:
+/// full jitter under a ceiling doubling from 100 ms to 5 s (as the clients do), or
+/// [`LoadError::NotSubscribed`] once [`SUBSCRIBE_TRIES`] have failed.
+fn resubscribe_after(failures: u32) -> Result<Duration, LoadError> {
+    use rand::Rng;
+    if failures >= SUBSCRIBE_TRIES {
+        return Err(LoadError::NotSubscribed(failures));
+    }
+    let ceiling = Duration::from_millis(100)
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(Duration::from_secs(5));
+    Ok(rand::rng().random_range(Duration::ZERO..=ceiling))
 }
 
 pub async fn run(
@@ -303,7 +323,9 @@ pub async fn run_measured(
         tasks.spawn(async move {
             let work = async {
                 match watch {
-                    Watch::Shared { .. } => shared(&client, &url, first, count).await,
+                    Watch::Shared { .. } => {
+                        shared_socket::shared(&client, &url, first, count).await
+                    }
                     _ => one(&client, &url, &key, first, watch)
                         .await
                         .map(|s| vec![s]),
@@ -412,7 +434,7 @@ async fn one(
                 .as_str()
                 .ok_or(LoadError::Missing("project id"))?;
             let mut connected = connect_with_ticket(client, url).await?;
-            subscribe(&mut connected.0, project).await?;
+            subscribe(&mut connected.0, project, 0).await?;
             connected
         }
         Watch::Shared { .. } => unreachable!("a shared socket is watched by shared()"),
@@ -420,11 +442,24 @@ async fn one(
     let mut seqs = Vec::new();
     let mut frames = 0u64;
     let mut terminal = None;
+    let (mut subscribed, mut failures) = (false, 0);
     while let Some(message) = socket.next().await {
         let Message::Text(text) = message? else {
             continue;
         };
         let event: Value = serde_json::from_str(text.as_str())?;
+        if watch == Watch::Ticket && crate::client::follow::transient(&event).is_some() {
+            // The subscribe is not in effect: make it again, from what arrived.
+            if !subscribed {
+                failures += 1;
+                tokio::time::sleep(resubscribe_after(failures)?).await;
+                let project = created["project_id"].as_str().unwrap_or_default();
+                let after = shared_socket::contiguous(&seqs);
+                subscribe(&mut socket, project, after).await?;
+            }
+            continue;
+        }
+        subscribed |= event["event"] == "replay_complete";
         frames += 1;
         if let Some(seq) = event["seq"].as_u64() {
             seqs.push(seq);
@@ -461,7 +496,11 @@ async fn one(
 }
 
 /// POSTs load test idea `i`; the answer's JSON.
-async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, LoadError> {
+pub(super) async fn create(
+    client: &reqwest::Client,
+    url: &str,
+    i: usize,
+) -> Result<Value, LoadError> {
     let body = json!({
         "name": format!("load test idea {i}"),
         "description": "Independent bookkeepers spend 6 hours a month chasing receipts from clients; we automate the chase by e-mail and SMS.",
@@ -476,11 +515,11 @@ async fn answer_of(request: reqwest::RequestBuilder) -> Result<Value, LoadError>
     Ok(request.send().await?.error_for_status()?.json().await?)
 }
 
-type Socket =
+pub(super) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A ticket, then the WebSocket URL it comes with (as every deployment's client does).
-async fn connect_with_ticket(
+pub(super) async fn connect_with_ticket(
     client: &reqwest::Client,
     url: &str,
 ) -> Result<
@@ -497,97 +536,18 @@ async fn connect_with_ticket(
     Ok(tokio_tungstenite::connect_async(ws_url).await?)
 }
 
-async fn subscribe<S>(sink: &mut S, project: &str) -> Result<(), LoadError>
+async fn subscribe<S>(sink: &mut S, project: &str, after_seq: u64) -> Result<(), LoadError>
 where
     S: futures_util::Sink<Message> + Unpin,
     LoadError: From<S::Error>,
 {
-    let message = json!({"action": "subscribe", "project_id": project, "after_seq": 0});
+    let message = json!({"action": "subscribe", "project_id": project, "after_seq": after_seq});
     futures_util::SinkExt::send(sink, Message::Text(message.to_string().into())).await?;
     Ok(())
 }
 
-/// What one project's watcher received: its seqs, and when its terminal event came
-/// (with whether it was COMPLETED).
-#[derive(Default, Clone)]
-struct Watched {
-    seqs: Vec<u64>,
-    terminal: Option<(Instant, bool)>,
-}
-
-/// One client: one ticket WebSocket, `count` projects created one after another, each
-/// subscribed right after its POST; a reader takes every frame meanwhile. Each project's
-/// latency runs from its POST to its terminal event reaching the reader.
-async fn shared(
-    client: &reqwest::Client,
-    url: &str,
-    first: usize,
-    count: usize,
-) -> Result<Vec<Sample>, LoadError> {
-    let (socket, _) = connect_with_ticket(client, url).await?;
-    let (mut sink, mut stream) = socket.split();
-    let reader = tokio::spawn(async move {
-        let mut terminals = 0;
-        let mut seen: std::collections::HashMap<String, Watched> = std::collections::HashMap::new();
-        while terminals < count {
-            let Some(message) = stream.next().await else {
-                break;
-            };
-            let Ok(Message::Text(text)) = message else {
-                continue;
-            };
-            let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
-                continue;
-            };
-            let Some(project) = event["project_id"].as_str() else {
-                continue;
-            };
-            let entry = seen.entry(project.to_string()).or_default();
-            if let Some(seq) = event["seq"].as_u64() {
-                entry.seqs.push(seq);
-            }
-            if event["event"] == "status_update"
-                && let Some(state @ ("COMPLETED" | "FAILED" | "CANCELLED")) =
-                    event["state"].as_str()
-            {
-                entry.terminal = Some((Instant::now(), state == "COMPLETED"));
-                terminals += 1;
-            }
-        }
-        (seen, stream)
-    });
-    let mut posted = Vec::with_capacity(count);
-    for i in first..first + count {
-        let started = Instant::now();
-        let created = create(client, url, i).await?;
-        let project = created["project_id"]
-            .as_str()
-            .ok_or(LoadError::Missing("project id"))?
-            .to_string();
-        subscribe(&mut sink, &project).await?;
-        posted.push((project, started));
-    }
-    let (seen, stream) = reader.await?;
-    if let Ok(mut socket) = sink.reunite(stream) {
-        let _ = socket.close(None).await;
-    }
-    Ok(posted
-        .into_iter()
-        .map(|(project, started)| {
-            let Watched { seqs, terminal } = seen.get(&project).cloned().unwrap_or_default();
-            let (lost, duplicates) = losses(&seqs, terminal.is_some_and(|(_, ok)| ok));
-            Sample {
-                latency: terminal.map_or(Duration::ZERO, |(at, _)| at - started),
-                completed: terminal.is_some_and(|(_, ok)| ok),
-                lost,
-                duplicates,
-            }
-        })
-        .collect())
-}
-
 /// Seqs missing and seqs repeated in what one project's watcher received.
-fn losses(seqs: &[u64], completed: bool) -> (u64, u64) {
+pub(super) fn losses(seqs: &[u64], completed: bool) -> (u64, u64) {
     let mut unique = seqs.to_vec();
     unique.sort();
     unique.dedup();
