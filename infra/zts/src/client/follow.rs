@@ -36,6 +36,15 @@ pub fn is_terminal(event: &Value) -> bool {
                 .is_ok_and(|s| s.is_terminal()))
 }
 
+/// The wait before try `tries + 1` (`tries` ≥ 1 have failed): full jitter under a ceiling
+/// that doubles from `first` up to `max`.
+pub(crate) fn full_jitter(first: Duration, max: Duration, tries: u32) -> Duration {
+    let ceiling = first
+        .saturating_mul(1 << tries.saturating_sub(1).min(16))
+        .min(max);
+    rand::rng().random_range(Duration::ZERO..=ceiling)
+}
+
 /// A failure the server had rather than a refusal of what the client sent, with its
 /// message (asyncapi.json): the `unavailable` error code, or API Gateway's own frame for a
 /// failed integration (AWS), which has no `event` and names no action.
@@ -90,10 +99,7 @@ pub async fn follow(
                 reason,
             });
         }
-        let ceiling = BACKOFF_FIRST
-            .saturating_mul(1 << (tries - 1).min(16))
-            .min(BACKOFF_MAX);
-        let after = rand::rng().random_range(Duration::ZERO..=ceiling);
+        let after = full_jitter(BACKOFF_FIRST, BACKOFF_MAX, tries);
         on_note(Note::Reconnecting { after, reason });
         tokio::time::sleep(after).await;
     }

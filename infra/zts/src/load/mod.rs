@@ -248,14 +248,14 @@ const SUBSCRIBE_TRIES: u32 = 8;
 /// full jitter under a ceiling doubling from 100 ms to 5 s (as the clients do), or
 /// [`LoadError::NotSubscribed`] once [`SUBSCRIBE_TRIES`] have failed.
 fn resubscribe_after(failures: u32) -> Result<Duration, LoadError> {
-    use rand::Rng;
     if failures >= SUBSCRIBE_TRIES {
         return Err(LoadError::NotSubscribed(failures));
     }
-    let ceiling = Duration::from_millis(100)
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(Duration::from_secs(5));
-    Ok(rand::rng().random_range(Duration::ZERO..=ceiling))
+    Ok(crate::client::follow::full_jitter(
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        failures,
+    ))
 }
 
 pub async fn run(
@@ -496,11 +496,7 @@ async fn one(
 }
 
 /// POSTs load test idea `i`; the answer's JSON.
-pub(super) async fn create(
-    client: &reqwest::Client,
-    url: &str,
-    i: usize,
-) -> Result<Value, LoadError> {
+async fn create(client: &reqwest::Client, url: &str, i: usize) -> Result<Value, LoadError> {
     let body = json!({
         "name": format!("load test idea {i}"),
         "description": "Independent bookkeepers spend 6 hours a month chasing receipts from clients; we automate the chase by e-mail and SMS.",
@@ -515,11 +511,11 @@ async fn answer_of(request: reqwest::RequestBuilder) -> Result<Value, LoadError>
     Ok(request.send().await?.error_for_status()?.json().await?)
 }
 
-pub(super) type Socket =
+type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A ticket, then the WebSocket URL it comes with (as every deployment's client does).
-pub(super) async fn connect_with_ticket(
+async fn connect_with_ticket(
     client: &reqwest::Client,
     url: &str,
 ) -> Result<
@@ -547,7 +543,7 @@ where
 }
 
 /// Seqs missing and seqs repeated in what one project's watcher received.
-pub(super) fn losses(seqs: &[u64], completed: bool) -> (u64, u64) {
+fn losses(seqs: &[u64], completed: bool) -> (u64, u64) {
     let mut unique = seqs.to_vec();
     unique.sort();
     unique.dedup();
